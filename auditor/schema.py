@@ -174,8 +174,8 @@ _TABLES: list[tuple[str, dict, dict]] = [
     ),
     (
         "reason_tags",
-        {"reason_id": int, "tag": str, "evidence": str, "confidence": float},
-        {"pk": ("reason_id", "tag"), "foreign_keys": [("reason_id", "reasons", "id")]},
+        {"id": int, "reason_id": int, "tag": str, "value": str, "evidence": str, "confidence": float},
+        {"pk": "id", "foreign_keys": [("reason_id", "reasons", "id")], "not_null": {"reason_id", "tag"}},
     ),
     # Tags inferred from more than the reason text (287(g) status, plate relay).
     (
@@ -243,6 +243,8 @@ _INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("sightings", ("release_id", "row_number"), True),
     ("rejects", ("release_id",), False),
     ("releases", ("sha256",), True),
+    ("reason_tags", ("reason_id", "tag"), False),
+    ("reason_tags", ("tag",), False),
     ("findings", ("rule_id",), False),
     ("findings", ("search_id",), False),
     ("findings", ("agency_id",), False),
@@ -270,9 +272,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
     )
     db.execute(
         "CREATE VIEW IF NOT EXISTS tags AS "
-        "SELECT s.id AS search_id, rt.tag, rt.evidence, rt.confidence, 'reason' AS basis "
+        "SELECT s.id AS search_id, rt.tag, rt.value, rt.evidence, rt.confidence, 'reason' AS basis "
         "FROM searches s JOIN reason_tags rt ON rt.reason_id = s.reason_id "
-        "UNION ALL SELECT search_id, tag, evidence, confidence, basis FROM search_tags"
+        "UNION ALL SELECT search_id, tag, NULL, evidence, confidence, basis FROM search_tags"
     )
     db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
     db["meta"].upsert({"key": "time_format", "value": "UTC ISO 8601, whole seconds: YYYY-MM-DDTHH:MM:SSZ"}, pk="key")

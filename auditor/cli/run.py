@@ -1,0 +1,62 @@
+"""`audit run`: audit a store and print what it found."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from auditor.cli.common import db_option
+from auditor.scan import RunParams, RunSummary, run_audit
+from auditor.schema import open_store
+
+
+def format_summary(summary: RunSummary) -> str:
+    lines = [
+        f"Audited {summary.searches:,} searches (de-duplicated) from {summary.sightings:,} release rows "
+        f"in {summary.releases} releases; {summary.agencies:,} agencies, "
+        f"{len(summary.unresolved_agencies)} unresolved.",
+        "Beneficiaries inferred (searches): " + ", ".join(f"{k.replace('by_', '')} {v:,}" for k, v in summary.beneficiaries.items()),
+        "",
+        f"{'rule':<26} {'severity':<8} {'findings':>10} {'searches':>10}  title",
+    ]
+    for rule_id, r in sorted(summary.findings_by_rule.items(), key=lambda kv: (-kv[1]["searches"], kv[0])):
+        lines.append(f"{rule_id:<26} {r['severity']:<8} {r['findings']:>10,} {r['searches']:>10,}  {r['title']}")
+    lines.append("")
+    lines.append("Top purposes (searches): " + ", ".join(
+        f"{tag} {n:,}" for tag, n in list(summary.searches_by_tag.items())[:10]))
+    if summary.unresolved_agencies:
+        shown = ", ".join(summary.unresolved_agencies[:5])
+        more = len(summary.unresolved_agencies) - 5
+        lines.append(f"Unresolved agencies: {shown}{f' and {more} more' if more > 0 else ''} "
+                     "(give --overrides to resolve them)")
+    lines.append(f"Run {summary.run_id} done in {sum(summary.seconds.values()):.1f} s. "
+                 "`audit explain --db STORE SEARCH_ID` shows one search; `audit report` writes the report.")
+    return "\n".join(lines)
+
+
+@click.command("run")
+@db_option
+@click.option("--mass-networks", type=click.IntRange(min=1), default=500, show_default=True,
+              help="A search across at least this many networks is a mass search.")
+@click.option("--relay-days", type=click.FloatRange(min=0), default=7.0, show_default=True,
+              help="Plate-relay window: the same plate searched by or for a DHS component within this many days.")
+@click.option("--ice-287g", type=click.Path(dir_okay=False), help="ICE's published 287(g) list (CSV: state,agency,support_types).")
+@click.option("--overrides", type=click.Path(dir_okay=False), help="Agency overrides CSV (name,state,level,kind,dhs_component).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str | None, overrides: str | None,
+            as_json: bool) -> None:
+    """Audit a store: tag reasons, trace each search, apply every rule.
+
+    Writes reason_tags, beneficiaries, traces, findings and a runs row (replacing the previous
+    run's findings) and prints counts of searches and findings by rule.
+    """
+    db = open_store(db_path)
+    progress = None
+    if sys.stderr.isatty() and not as_json:
+        progress = lambda msg: click.echo(f"… {msg}", err=True)  # noqa: E731
+    summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), indent=2))
+    else:
+        click.echo(format_summary(summary))

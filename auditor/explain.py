@@ -1,0 +1,95 @@
+"""One search, explained: where it was seen, its traced paths, its tags and the rules it broke."""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from auditor.errors import InputError
+
+
+def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
+    """The releases and rows a search was seen in; a simulated search cites its own id."""
+    rows = db.execute(
+        """SELECT r.file_name, r.sha256, g.row_number, g.link_basis, r.audit_kind, p.name
+           FROM sightings g JOIN releases r ON r.id = g.release_id
+           LEFT JOIN agencies p ON p.id = r.producer_id
+           WHERE g.search_id = ? ORDER BY r.file_name, g.row_number""",
+        [search_id],
+    ).fetchall()
+    if not rows:
+        return [{"release": None, "row": None, "cite": f"simulated search {search_id}"}]
+    return [
+        {"release": f, "sha256": h, "row": n, "linked_by": basis, "audit_kind": kind, "producer": producer,
+         "cite": f"{f}, row {n}"}
+        for f, h, n, basis, kind, producer in rows
+    ]
+
+
+def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
+    """Everything the audit knows about one search, citable. Raises InputError for an unknown id."""
+    row = db.execute(
+        """SELECT s.id, s.uuid, s.time, a.name, s.user, r.text, s.case_number, s.plate, s.search_type,
+                  s.networks, s.devices, s.system, s.query_type, s.redacted
+           FROM searches s LEFT JOIN agencies a ON a.id = s.searcher_id
+           LEFT JOIN reasons r ON r.id = s.reason_id WHERE s.id = ?""",
+        [search_id],
+    ).fetchone()
+    if row is None:
+        raise InputError(f"no search with id {search_id} in this store")
+    keys = ("id", "uuid", "time", "searcher", "user", "reason", "case_number", "plate", "search_type",
+            "networks", "devices", "system", "query_type", "redacted")
+    search = dict(zip(keys, row))
+    tags = [
+        {"tag": t, "value": v, "evidence": e, "confidence": c, "basis": b}
+        for t, v, e, c, b in db.execute(
+            "SELECT tag, value, evidence, confidence, basis FROM tags WHERE search_id = ? ORDER BY tag", [search_id])
+    ]
+    beneficiary = db.execute(
+        """SELECT a.name, b.basis, b.evidence FROM beneficiaries b JOIN agencies a ON a.id = b.beneficiary_id
+           WHERE b.search_id = ?""",
+        [search_id],
+    ).fetchone()
+    findings = [
+        {"rule_id": rid, "title": title, "severity": sev, "citation": cit, "trace": path, "door": door,
+         "scope": scope}
+        for rid, title, sev, cit, path, door, scope in db.execute(
+            """SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope
+               FROM findings f JOIN rules r ON r.rule_id = f.rule_id LEFT JOIN traces t ON t.id = f.trace_id
+               WHERE f.search_id = ? ORDER BY f.severity = 'high' DESC, f.rule_id""",
+            [search_id],
+        )
+    ]
+    owners = [r[0] for r in db.execute(
+        """SELECT a.name FROM search_owners so JOIN agencies a ON a.id = so.owner_id
+           WHERE so.search_id = ? ORDER BY a.name""", [search_id])]
+    traces = [
+        {"path": path, "scope": scope, "door": door}
+        for path, scope, door in db.execute(
+            """SELECT t.path, t.scope, t.door FROM searches s
+               LEFT JOIN beneficiaries b ON b.search_id = s.id
+               JOIN traces t ON t.searcher_id IS s.searcher_id
+                AND t.beneficiary_id IS COALESCE(b.beneficiary_id, s.searcher_id)
+                AND (t.owner_id IN (SELECT owner_id FROM search_owners WHERE search_id = s.id)
+                     OR (t.owner_id IS NULL AND NOT EXISTS (SELECT 1 FROM search_owners WHERE search_id = s.id)))
+               WHERE s.id = ? ORDER BY t.path""",
+            [search_id],
+        )
+    ]
+    truth = None
+    if db["truth"].exists():
+        t = db.execute(
+            """SELECT t.purpose, a.name, t.disguised, t.misuse_kind, t.narrative FROM truth t
+               LEFT JOIN agencies a ON a.id = t.beneficiary_id WHERE t.search_id = ?""", [search_id]).fetchone()
+        if t:
+            truth = dict(zip(("purpose", "beneficiary", "disguised", "misuse_kind", "narrative"), t))
+    return {
+        "search": search,
+        "owners": owners,
+        "traces": traces,
+        "beneficiary": dict(zip(("agency", "basis", "evidence"), beneficiary)) if beneficiary else None,
+        "tags": tags,
+        "findings": findings,
+        "sources": source_of(db, search_id),
+        "truth": truth,
+    }

@@ -1,0 +1,182 @@
+"""Rules as data: each file in `auditor/data/rules/` is one rule with its citation and examples.
+
+A *search* rule has a `condition` over the facts of one traced search (see :data:`FACTS`); the scan
+evaluates it once per distinct combination of facts, never per row. An *aggregate* rule names a
+`measure` (see :mod:`auditor.measures`) with parameters, and finds agencies, users or plates whose
+searches together cross a threshold.
+
+A condition is a tree of ``{all = [...]}``, ``{any = [...]}``, ``{not = {...}}`` and leaves
+``{fact = "owner.state", <op> = value}`` with op one of eq, ne, in, not_in, has, has_any, gte, lte,
+is_null. A fact that is unknown (NULL) matches no comparison except ``is_null = true``: an
+unresolved agency is never presumed out of state.
+"""
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from auditor.errors import InputError
+
+SEVERITIES = ("info", "low", "medium", "high")
+
+# Facts a search-rule condition may use, and what each means.
+FACTS: dict[str, str] = {
+    "system": "alpr or clets",
+    "query_type": "CLETS query type (registration, driver_license, criminal_history, ...)",
+    "scope": "how the owner's data reached the searcher: own, direct, statewide, national, none found; NULL when the release does not say whose data it was",
+    "door": "front, back or side (see DOMAIN.md), NULL otherwise",
+    "mass_search": "networks searched at or above the run's mass-search threshold",
+    "has_case_number": "a case number was logged",
+    "reason_state": "value, blank or redacted",
+    "tags": "the set of purpose tags of the reason plus tags inferred for the search",
+    "immigration_related": "an immigration purpose is stated or inferred, or the beneficiary is ICE/ERO/CBP/USBP",
+    "beneficiary.basis": "how the beneficiary was found: self, reason, 287g, plate_relay",
+}
+for _role in ("owner", "searcher", "beneficiary"):
+    for _attr in ("state", "level", "kind", "dhs_component", "is_287g", "name"):
+        FACTS[f"{_role}.{_attr}"] = f"the {_role} agency's {_attr.replace('_', ' ')}"
+FACTS["beneficiary.is_other"] = "the search was done for an agency other than the searcher"
+
+_OPS = {"eq", "ne", "in", "not_in", "has", "has_any", "gte", "lte", "is_null"}
+_RULE_KEYS = {"id", "title", "severity", "citation", "description", "scope", "condition", "measure",
+              "params", "false_positives", "references", "examples"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    citation: str
+    description: str
+    scope: str  # "search" or "aggregate"
+    condition: Mapping[str, Any] | None = None
+    measure: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    false_positives: str = ""
+    examples: tuple[Mapping[str, Any], ...] = ()
+    source: str = ""
+
+    def matches(self, facts: Mapping[str, Any]) -> bool:
+        """Whether a search with these facts breaks this rule (search rules only)."""
+        return self.condition is not None and evaluate(self.condition, facts)
+
+
+def evaluate(node: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    """Evaluate a condition tree against one search's facts."""
+    if "all" in node:
+        return all(evaluate(child, facts) for child in node["all"])
+    if "any" in node:
+        return any(evaluate(child, facts) for child in node["any"])
+    if "not" in node:
+        return not evaluate(node["not"], facts)
+    value = facts.get(node["fact"])
+    op, expected = next((k, v) for k, v in node.items() if k != "fact")
+    if op == "is_null":
+        return (value is None) == bool(expected)
+    if value is None:
+        return False
+    if op == "eq":
+        return value == expected
+    if op == "ne":
+        return value != expected
+    if op == "in":
+        return value in expected
+    if op == "not_in":
+        return value not in expected
+    if op == "has":
+        return expected in value
+    if op == "has_any":
+        return any(e in value for e in expected)
+    if op == "gte":
+        return value >= expected
+    if op == "lte":
+        return value <= expected
+    raise AssertionError(op)  # unreachable: validated at load
+
+
+def _check_condition(node: Any, where: str) -> None:
+    if not isinstance(node, dict) or not node:
+        raise ValueError(f"{where}: a condition must be a table")
+    if len(node) == 1 and ("all" in node or "any" in node):
+        children = next(iter(node.values()))
+        if not isinstance(children, list) or not children:
+            raise ValueError(f"{where}: all/any takes a non-empty list")
+        for i, child in enumerate(children):
+            _check_condition(child, f"{where}.{next(iter(node))}[{i}]")
+        return
+    if len(node) == 1 and "not" in node:
+        _check_condition(node["not"], f"{where}.not")
+        return
+    if "fact" not in node or len(node) != 2:
+        raise ValueError(f"{where}: a leaf needs `fact` and exactly one operator")
+    if node["fact"] not in FACTS:
+        raise ValueError(f"{where}: unknown fact {node['fact']!r}")
+    op = next(k for k in node if k != "fact")
+    if op not in _OPS:
+        raise ValueError(f"{where}: unknown operator {op!r} (use one of {', '.join(sorted(_OPS))})")
+
+
+def _rule_from(data: dict, source: str) -> Rule:
+    unknown = set(data) - _RULE_KEYS
+    if unknown:
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r}")
+    for key in ("id", "title", "severity", "citation", "scope"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise ValueError(f"missing or empty `{key}`")
+    if data["severity"] not in SEVERITIES:
+        raise ValueError(f"severity {data['severity']!r} is not one of {', '.join(SEVERITIES)}")
+    if data["scope"] == "search":
+        _check_condition(data.get("condition"), "condition")
+    elif data["scope"] == "aggregate":
+        from auditor.measures import MEASURES
+
+        if data.get("measure") not in MEASURES:
+            raise ValueError(f"measure {data.get('measure')!r} is not one of {', '.join(sorted(MEASURES))}")
+    else:
+        raise ValueError(f"scope {data['scope']!r} must be `search` or `aggregate`")
+    examples = data.get("examples", [])
+    if not examples:
+        raise ValueError("a rule needs [[examples]] that must and must not match")
+    return Rule(
+        id=data["id"], title=data["title"], severity=data["severity"], citation=data["citation"],
+        description=data.get("description", ""), scope=data["scope"], condition=data.get("condition"),
+        measure=data.get("measure"), params=data.get("params", {}),
+        false_positives=data.get("false_positives", ""), examples=tuple(examples), source=source,
+    )
+
+
+def shipped_rule_paths() -> list[Path]:
+    folder = Path(str(files("auditor") / "data" / "rules"))
+    return sorted(folder.glob("*.toml"))
+
+
+def load_rules(paths: Iterable[Path] | None = None) -> list[Rule]:
+    """Load and validate rule files (default: the shipped ones). Errors name the file and problem."""
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for path in paths if paths is not None else shipped_rule_paths():
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            rule = _rule_from(data, Path(path).name)
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"{path}: cannot read rule file: {e}") from None
+        except (tomllib.TOMLDecodeError, ValueError) as e:
+            raise InputError(f"{path}: {e}") from None
+        if rule.id in seen:
+            raise InputError(f"{path}: duplicate rule id {rule.id!r}")
+        seen.add(rule.id)
+        rules.append(rule)
+    return rules
+
+
+def ruleset_hash(rules: Iterable[Rule]) -> str:
+    """A short hash of the rules in force, recorded with each run."""
+    digest = hashlib.sha256()
+    for rule in sorted(rules, key=lambda r: r.id):
+        digest.update(repr((rule.id, rule.severity, rule.condition, rule.measure, dict(rule.params))).encode())
+    return digest.hexdigest()[:16]

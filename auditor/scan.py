@@ -1,0 +1,314 @@
+"""The audit run: resolve, tag, trace and apply rules over a store, doing work per distinct value.
+
+    tag each distinct reason once            -> reason_tags, and a small reason -> tag-class map
+    infer beneficiaries (few searches)       -> beneficiaries
+    one GROUP BY pass over the searches      -> distinct (owner, searcher, beneficiary, tag class, flags)
+    trace each distinct path once            -> traces (scope, door, readable path)
+    evaluate every search rule once per distinct combination of facts
+    one INSERT ... SELECT pass               -> findings, joined back to searches by integer keys
+    aggregate rules as SQL GROUP BYs         -> findings about users, agencies, plates, shares
+
+Memory holds only distinct values (reasons, agencies, combinations), never rows.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlite_utils
+
+from auditor import __version__
+from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, door_of, load_agencies, path_text, scope_of
+from auditor.measures import MEASURES
+from auditor.rules import Rule, load_rules, ruleset_hash
+from auditor.schema import create_indexes
+from auditor.trace import infer_beneficiaries
+
+NO_PURPOSE_TAGS = ("vague", "case_number_only", "missing")
+_REASON_STATE_SQL = (
+    "CASE WHEN s.reason_id IS NOT NULL THEN 'value' "
+    "WHEN instr(',' || COALESCE(s.redacted, '') || ',', ',reason,') > 0 THEN 'redacted' ELSE 'blank' END"
+)
+# The per-search key every search rule's facts depend on. -1 stands for "none" so keys join by `=`.
+_KEY_SQL = f"""
+    COALESCE(so.owner_id, -1), COALESCE(s.searcher_id, -1), COALESCE(b.beneficiary_id, -1),
+    COALESCE(b.basis, ''), COALESCE(rc.class_id, -1), s.system, COALESCE(s.query_type, ''),
+    COALESCE(s.networks, 0) >= :mass, s.case_number IS NOT NULL, {_REASON_STATE_SQL}
+"""
+_FROM_SQL = """
+    FROM searches s
+    LEFT JOIN search_owners so ON so.search_id = s.id
+    LEFT JOIN beneficiaries b ON b.search_id = s.id
+    LEFT JOIN temp.reason_class rc ON rc.reason_id = s.reason_id
+"""
+
+
+@dataclass
+class RunParams:
+    mass_networks: int = 500
+    relay_days: float = 7.0
+    ice_287g: str | None = None
+    overrides: str | None = None
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    searches: int  # de-duplicated searches in the store
+    sightings: int  # rows of releases linked to those searches
+    releases: int
+    agencies: int
+    unresolved_agencies: list[str]
+    beneficiaries: dict[str, int]
+    searches_by_tag: dict[str, int]
+    findings_by_rule: dict[str, dict[str, Any]]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None) -> dict[int, tuple[str, ...]]:
+    """Tag every distinct reason once; return reason_id -> sorted tag names."""
+    if classifier is None:
+        from auditor.purpose import default_classifier
+
+        classifier = default_classifier()
+    db.execute("DELETE FROM reason_tags")
+    tag_sets: dict[int, tuple[str, ...]] = {}
+    batch: list[tuple] = []
+    for reason_id, text in db.execute("SELECT id, text FROM reasons"):
+        tags = classifier.classify(text)
+        tag_sets[reason_id] = tuple(sorted({t.tag for t in tags}))
+        batch.extend((reason_id, t.tag, t.value, t.evidence, t.confidence) for t in tags)
+        if len(batch) >= 20000:
+            db.conn.executemany(
+                "INSERT INTO reason_tags (reason_id, tag, value, evidence, confidence) VALUES (?, ?, ?, ?, ?)", batch)
+            batch.clear()
+    db.conn.executemany(
+        "INSERT INTO reason_tags (reason_id, tag, value, evidence, confidence) VALUES (?, ?, ?, ?, ?)", batch)
+    return tag_sets
+
+
+def _reason_classes(db: sqlite_utils.Database, tag_sets: dict[int, tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Collapse reasons to classes of equal tag sets (20k reasons -> a few hundred classes)."""
+    classes: dict[tuple[str, ...], int] = {}
+    rows = [(reason_id, classes.setdefault(tags, len(classes))) for reason_id, tags in tag_sets.items()]
+    db.execute("DROP TABLE IF EXISTS temp.reason_class")
+    db.execute("CREATE TEMP TABLE reason_class (reason_id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL)")
+    db.conn.executemany("INSERT INTO temp.reason_class VALUES (?, ?)", rows)
+    by_id = [()] * len(classes)
+    for tags, class_id in classes.items():
+        by_id[class_id] = tags
+    return by_id
+
+
+def _agency_facts(prefix: str, agency: Agency | None) -> dict[str, Any]:
+    if agency is None:
+        return {f"{prefix}.{k}": None for k in ("state", "level", "kind", "dhs_component", "is_287g", "name")}
+    return {
+        f"{prefix}.state": agency.state, f"{prefix}.level": agency.level, f"{prefix}.kind": agency.kind,
+        f"{prefix}.dhs_component": agency.dhs_component, f"{prefix}.is_287g": agency.is_287g,
+        f"{prefix}.name": agency.name,
+    }
+
+
+def _write_rules(db: sqlite_utils.Database, rules: Sequence[Rule]) -> None:
+    db.execute("DELETE FROM findings")
+    db.execute("DELETE FROM rules")
+    db["rules"].insert_all(
+        [{"rule_id": r.id, "title": r.title, "severity": r.severity, "citation": r.citation,
+          "scope": r.scope, "description": r.description.strip()} for r in rules],
+        pk="rule_id",
+    )
+
+
+def run_audit(
+    db: sqlite_utils.Database,
+    params: RunParams | None = None,
+    *,
+    rules: Sequence[Rule] | None = None,
+    classifier: Any | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Audit the store: writes reason_tags, beneficiaries, traces, findings, rules and a runs row."""
+    params = params or RunParams()
+    rules = list(rules) if rules is not None else load_rules()
+    say = progress or (lambda _msg: None)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
+    started = _now()
+    run_id = db.execute(
+        "INSERT INTO runs (started_at, version, ruleset_hash, params) VALUES (?, ?, ?, ?)",
+        [started, __version__, ruleset_hash(rules), json.dumps(asdict(params))],
+    ).lastrowid
+
+    say("resolving agencies")
+    unresolved = _resolve(db, params)
+    create_indexes(db)
+    lap("resolve")
+
+    say("tagging distinct reasons")
+    tag_sets = tag_reasons(db, classifier)
+    classes = _reason_classes(db, tag_sets)
+    lap("tag")
+
+    say("inferring beneficiaries")
+    report = infer_beneficiaries(db, relay_days=params.relay_days)
+    lap("beneficiaries")
+
+    say("tracing distinct paths")
+    agencies = load_agencies(db)
+    graph = build_graph(db, agencies)
+    combos = db.execute(f"SELECT {_KEY_SQL}, COUNT(*) {_FROM_SQL} GROUP BY 1,2,3,4,5,6,7,8,9,10",
+                        {"mass": params.mass_networks}).fetchall()
+    traces = _write_traces(db, graph, agencies, {c[:4] for c in combos})
+    lap("trace")
+
+    say("applying rules")
+    _write_rules(db, rules)
+    search_rules = [r for r in rules if r.scope == "search"]
+    _apply_search_rules(db, run_id, search_rules, combos, classes, traces, agencies, params)
+    lap("rules")
+    for rule in (r for r in rules if r.scope == "aggregate"):
+        _apply_aggregate_rule(db, run_id, rule)
+    lap("aggregate")
+
+    summary = _summarize(db, run_id, unresolved, asdict(report), tag_sets, seconds)
+    db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+               [_now(), json.dumps(summary.to_json()), run_id])
+    db.conn.commit()
+    return summary
+
+
+def _resolve(db: sqlite_utils.Database, params: RunParams) -> list[str]:
+    try:
+        from auditor.agencies import Resolver, resolve_store
+    except ImportError:  # resolution arrives with the agencies module; the scan works without it
+        return [r[0] for r in db.execute("SELECT name FROM agencies WHERE level = 'unknown' ORDER BY name")]
+    resolver = Resolver(
+        ice_287g=Path(params.ice_287g) if params.ice_287g else None,
+        overrides=Path(params.overrides) if params.overrides else None,
+    )
+    report = resolve_store(db, resolver)
+    return list(report.unknown)
+
+
+def _write_traces(db, graph, agencies: dict[int, Agency], keys: Iterable[tuple]) -> dict[tuple, dict[str, Any]]:
+    """One traces row per distinct (owner, searcher, beneficiary, basis); returns key -> trace facts."""
+    db.execute("DELETE FROM traces")
+    traces: dict[tuple, dict[str, Any]] = {}
+    for key in sorted(keys):
+        owner_k, searcher_k, benef_k, basis = key
+        owner_id = None if owner_k == -1 else owner_k
+        searcher_id = None if searcher_k == -1 else searcher_k
+        beneficiary_id = searcher_id if benef_k == -1 else benef_k
+        scope = scope_of(graph, agencies, owner_id, searcher_id)
+        searcher, beneficiary = agencies.get(searcher_id), agencies.get(beneficiary_id)
+        door = door_of(scope, searcher, beneficiary)
+        path = path_text(agencies, owner_id, scope, searcher_id, beneficiary_id, basis or None)
+        trace_id = db.execute(
+            "INSERT INTO traces (owner_id, scope, searcher_id, beneficiary_id, door, path) VALUES (?, ?, ?, ?, ?, ?)",
+            [owner_id, scope, searcher_id, beneficiary_id, door, path],
+        ).lastrowid
+        facts = {"scope": scope, "door": door, "beneficiary.basis": basis or "self",
+                 "beneficiary.is_other": benef_k != -1}
+        facts.update(_agency_facts("owner", agencies.get(owner_id)))
+        facts.update(_agency_facts("searcher", searcher))
+        facts.update(_agency_facts("beneficiary", beneficiary))
+        traces[key] = {"id": trace_id, "facts": facts}
+    return traces
+
+
+def _apply_search_rules(db, run_id: int, rules: Sequence[Rule], combos, classes, traces, agencies, params) -> None:
+    """Evaluate rules once per distinct combination, then write findings in one set-based pass."""
+    db.execute("DROP TABLE IF EXISTS temp.hits")
+    db.execute(
+        """CREATE TEMP TABLE hits (owner_k INT, searcher_k INT, benef_k INT, basis TEXT, class_k INT,
+           system TEXT, qtype TEXT, mass INT, has_case INT, rstate TEXT, trace_id INT, rule_id TEXT, severity TEXT)"""
+    )
+    memo: dict[tuple, list[Rule]] = {}
+    hits = []
+    for combo in combos:
+        owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, _n = combo
+        trace = traces[(owner_k, searcher_k, benef_k, basis)]
+        tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
+        memo_key = (trace["id"], tags, system, qtype, mass, has_case, rstate)
+        matched = memo.get(memo_key)
+        if matched is None:
+            facts = dict(trace["facts"])
+            beneficiary_component = facts["beneficiary.dhs_component"]
+            facts.update({
+                "system": system, "query_type": qtype or None, "mass_search": bool(mass),
+                "has_case_number": bool(has_case), "reason_state": rstate, "tags": tags,
+                "immigration_related": "immigration" in tags or beneficiary_component in IMMIGRATION_ENFORCERS,
+            })
+            matched = memo[memo_key] = [r for r in rules if r.matches(facts)]
+        hits.extend((owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate,
+                     trace["id"], r.id, r.severity) for r in matched)
+    db.conn.executemany("INSERT INTO temp.hits VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", hits)
+    db.execute("CREATE INDEX temp.idx_hits ON hits (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate)")
+    # CROSS JOIN keeps searches as the outer loop: one index probe into the small hits table per row.
+    db.execute(
+        f"""INSERT INTO findings (run_id, rule_id, severity, search_id, trace_id, searches)
+            SELECT :run, h.rule_id, h.severity, s.id, h.trace_id, 1
+            {_FROM_SQL}
+            CROSS JOIN temp.hits h
+            WHERE (h.owner_k, h.searcher_k, h.benef_k, h.basis, h.class_k, h.system, h.qtype, h.mass,
+                   h.has_case, h.rstate) = ({_KEY_SQL})""",
+        {"run": run_id, "mass": params.mass_networks},
+    )
+
+
+def _apply_aggregate_rule(db, run_id: int, rule: Rule) -> None:
+    rows = [(run_id, rule.id, rule.severity, c.agency_id, c.subject, c.detail, c.searches)
+            for c in MEASURES[rule.measure](db, rule.params)]
+    db.conn.executemany(
+        "INSERT INTO findings (run_id, rule_id, severity, agency_id, subject, detail, searches) VALUES (?,?,?,?,?,?,?)",
+        rows,
+    )
+
+
+def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds) -> RunSummary:
+    searches = db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
+    by_tag: dict[str, int] = {}
+    for reason_id, n in db.execute("SELECT reason_id, COUNT(*) FROM searches GROUP BY reason_id"):
+        for tag in tag_sets.get(reason_id, ("missing",) if reason_id is None else ()):
+            by_tag[tag] = by_tag.get(tag, 0) + n
+    by_rule: dict[str, dict[str, Any]] = {}
+    for rule_id, severity, title, citation, n, n_searches in db.execute(
+        """SELECT r.rule_id, r.severity, r.title, r.citation, COUNT(f.id),
+                  COALESCE(COUNT(DISTINCT f.search_id), 0) + COALESCE(SUM(CASE WHEN f.search_id IS NULL THEN f.searches END), 0)
+           FROM rules r LEFT JOIN findings f ON f.rule_id = r.rule_id AND f.run_id = ?
+           GROUP BY r.rule_id ORDER BY r.rule_id""",
+        [run_id],
+    ):
+        by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
+                            "findings": n, "searches": n_searches}
+    return RunSummary(
+        run_id=run_id,
+        searches=searches,
+        sightings=db.execute("SELECT COUNT(*) FROM sightings").fetchone()[0],
+        releases=db.execute("SELECT COUNT(*) FROM releases").fetchone()[0],
+        agencies=db.execute("SELECT COUNT(*) FROM agencies").fetchone()[0],
+        unresolved_agencies=unresolved,
+        beneficiaries=beneficiaries,
+        searches_by_tag=dict(sorted(by_tag.items(), key=lambda kv: -kv[1])),
+        findings_by_rule=by_rule,
+        seconds=seconds,
+    )

@@ -1,0 +1,83 @@
+"""Shared test fixtures: small stores built from readable descriptions of agencies and searches."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import pytest
+
+from auditor.schema import create_indexes, ensure_agency, ensure_reason, open_store
+
+REPO = Path(__file__).resolve().parent.parent
+REALDATA = REPO.parent / "shared" / "realdata"
+
+
+def realdata(*parts: str) -> Path:
+    """A path under ../shared/realdata, skipping the test when the release is not there."""
+    path = REALDATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path
+
+
+def build_store(
+    path: Path,
+    *,
+    agencies: Iterable[dict[str, Any]] = (),
+    shares: Iterable[dict[str, Any]] = (),
+    searches: Iterable[dict[str, Any]] = (),
+):
+    """Write a store from plain dicts.
+
+    agencies: {name, state, level, kind, dhs_component, is_287g}; given attributes are kept by the
+    resolver (resolved_by='override'). Agencies only named in shares/searches are left unresolved.
+    shares: {owner, grantee?, scope}. searches: {searcher, owners: [..], reason, user, plate,
+    case_number, time, networks, system, query_type, redacted, repeat}.
+    """
+    db = open_store(path, create=True)
+    cache: dict[str, int] = {}
+    for a in agencies:
+        agency_id = ensure_agency(db, a["name"], cache)
+        db["agencies"].update(agency_id, {
+            "state": a.get("state"), "level": a.get("level", "local"), "kind": a.get("kind", "police"),
+            "dhs_component": a.get("dhs_component"), "is_287g": a.get("is_287g"),
+            "resolved_by": "override", "confidence": 1.0,
+        })
+    for sh in shares:
+        db["shares"].insert({
+            "owner_id": ensure_agency(db, sh["owner"], cache),
+            "grantee_id": ensure_agency(db, sh["grantee"], cache) if sh.get("grantee") else None,
+            "scope": sh.get("scope", "direct"), "source": "test",
+        })
+    reasons: dict[str, int] = {}
+    n = 0
+    for s in searches:
+        for _ in range(s.get("repeat", 1)):
+            n += 1
+            reason = s.get("reason")
+            search_id = db.execute(
+                """INSERT INTO searches (uuid, time, searcher_id, user, reason_id, case_number, plate,
+                   search_type, networks, system, query_type, redacted)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [s.get("uuid"), s.get("time", f"2025-03-01T12:{n // 60 % 60:02d}:{n % 60:02d}Z"),
+                 ensure_agency(db, s.get("searcher", "Test CA PD"), cache), s.get("user"),
+                 ensure_reason(db, reason, reasons) if reason else None, s.get("case_number"),
+                 s.get("plate"), s.get("search_type", "search"), s.get("networks", 1),
+                 s.get("system", "alpr"), s.get("query_type"), s.get("redacted")],
+            ).lastrowid
+            for owner in s.get("owners", []):
+                db.execute("INSERT INTO search_owners (search_id, owner_id) VALUES (?, ?)",
+                           [search_id, ensure_agency(db, owner, cache)])
+    create_indexes(db)
+    db.conn.commit()
+    return db
+
+
+@pytest.fixture
+def store_builder(tmp_path):
+    counter = iter(range(10_000))
+
+    def make(**kwargs):
+        return build_store(tmp_path / f"store{next(counter)}.db", **kwargs)
+
+    return make
