@@ -34,12 +34,12 @@ _REASON_STATE_SQL = (
     "WHEN instr(',' || COALESCE(s.redacted, '') || ',', ',reason,') > 0 THEN 'redacted' ELSE 'blank' END"
 )
 # The per-search key every search rule's facts depend on. -1 stands for "none" so keys join by `=`.
-_KEY_SQL = f"""
+KEY_SQL = f"""
     COALESCE(so.owner_id, -1), COALESCE(s.searcher_id, -1), COALESCE(b.beneficiary_id, -1),
     COALESCE(b.basis, ''), COALESCE(rc.class_id, -1), s.system, COALESCE(s.query_type, ''),
     COALESCE(s.networks, 0) >= :mass, s.case_number IS NOT NULL, {_REASON_STATE_SQL}
 """
-_FROM_SQL = """
+FROM_SQL = """
     FROM searches s
     LEFT JOIN search_owners so ON so.search_id = s.id
     LEFT JOIN beneficiaries b ON b.search_id = s.id
@@ -98,7 +98,15 @@ def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None) -> dic
     return tag_sets
 
 
-def _reason_classes(db: sqlite_utils.Database, tag_sets: dict[int, tuple[str, ...]]) -> list[tuple[str, ...]]:
+def stored_tag_sets(db: sqlite_utils.Database) -> dict[int, tuple[str, ...]]:
+    """reason_id -> sorted tag names, from the last run's reason_tags."""
+    sets: dict[int, set[str]] = {r[0]: set() for r in db.execute("SELECT id FROM reasons")}
+    for reason_id, tag in db.execute("SELECT reason_id, tag FROM reason_tags"):
+        sets.setdefault(reason_id, set()).add(tag)
+    return {k: tuple(sorted(v)) for k, v in sets.items()}
+
+
+def reason_classes(db: sqlite_utils.Database, tag_sets: dict[int, tuple[str, ...]]) -> list[tuple[str, ...]]:
     """Collapse reasons to classes of equal tag sets (20k reasons -> a few hundred classes)."""
     classes: dict[tuple[str, ...], int] = {}
     rows = [(reason_id, classes.setdefault(tags, len(classes))) for reason_id, tags in tag_sets.items()]
@@ -165,7 +173,7 @@ def run_audit(
 
     say("tagging distinct reasons")
     tag_sets = tag_reasons(db, classifier)
-    classes = _reason_classes(db, tag_sets)
+    classes = reason_classes(db, tag_sets)
     lap("tag")
 
     say("inferring beneficiaries")
@@ -175,7 +183,7 @@ def run_audit(
     say("tracing distinct paths")
     agencies = load_agencies(db)
     graph = build_graph(db, agencies)
-    combos = db.execute(f"SELECT {_KEY_SQL}, COUNT(*) {_FROM_SQL} GROUP BY 1,2,3,4,5,6,7,8,9,10",
+    combos = db.execute(f"SELECT {KEY_SQL}, COUNT(*) {FROM_SQL} GROUP BY 1,2,3,4,5,6,7,8,9,10",
                         {"mass": params.mass_networks}).fetchall()
     traces = _write_traces(db, graph, agencies, {c[:4] for c in combos})
     lap("trace")
@@ -218,21 +226,39 @@ def _write_traces(db, graph, agencies: dict[int, Agency], keys: Iterable[tuple])
         owner_id = None if owner_k == -1 else owner_k
         searcher_id = None if searcher_k == -1 else searcher_k
         beneficiary_id = searcher_id if benef_k == -1 else benef_k
-        scope = scope_of(graph, agencies, owner_id, searcher_id)
-        searcher, beneficiary = agencies.get(searcher_id), agencies.get(beneficiary_id)
-        door = door_of(scope, searcher, beneficiary)
-        path = path_text(agencies, owner_id, scope, searcher_id, beneficiary_id, basis or None)
+        facts = trace_facts(graph, agencies, owner_id, searcher_id, beneficiary_id, basis)
+        path = path_text(agencies, owner_id, facts["scope"], searcher_id, beneficiary_id, basis or None)
         trace_id = db.execute(
             "INSERT INTO traces (owner_id, scope, searcher_id, beneficiary_id, door, path) VALUES (?, ?, ?, ?, ?, ?)",
-            [owner_id, scope, searcher_id, beneficiary_id, door, path],
+            [owner_id, facts["scope"], searcher_id, beneficiary_id, facts["door"], path],
         ).lastrowid
-        facts = {"scope": scope, "door": door, "beneficiary.basis": basis or "self",
-                 "beneficiary.is_other": benef_k != -1}
-        facts.update(_agency_facts("owner", agencies.get(owner_id)))
-        facts.update(_agency_facts("searcher", searcher))
-        facts.update(_agency_facts("beneficiary", beneficiary))
         traces[key] = {"id": trace_id, "facts": facts}
     return traces
+
+
+def search_facts(trace_facts: dict[str, Any], tags: frozenset[str], system: str, qtype: str, mass: int,
+                 has_case: int, rstate: str) -> dict[str, Any]:
+    """The facts a search rule sees: its trace's, its reason's tags, and the search's own flags."""
+    facts = dict(trace_facts)
+    facts.update({
+        "system": system, "query_type": qtype or None, "mass_search": bool(mass),
+        "has_case_number": bool(has_case), "reason_state": rstate, "tags": tags,
+        "immigration_related": "immigration" in tags or facts["beneficiary.dhs_component"] in IMMIGRATION_ENFORCERS,
+    })
+    return facts
+
+
+def trace_facts(graph, agencies: dict[int, Agency], owner_id: int | None, searcher_id: int | None,
+                beneficiary_id: int | None, basis: str | None) -> dict[str, Any]:
+    """Facts of one traced path owner -> scope -> searcher -> beneficiary."""
+    scope = scope_of(graph, agencies, owner_id, searcher_id)
+    searcher, beneficiary = agencies.get(searcher_id), agencies.get(beneficiary_id)
+    facts = {"scope": scope, "door": door_of(scope, searcher, beneficiary), "beneficiary.basis": basis or "self",
+             "beneficiary.is_other": beneficiary_id is not None and beneficiary_id != searcher_id}
+    facts.update(_agency_facts("owner", agencies.get(owner_id)))
+    facts.update(_agency_facts("searcher", searcher))
+    facts.update(_agency_facts("beneficiary", beneficiary))
+    return facts
 
 
 def _apply_search_rules(db, run_id: int, rules: Sequence[Rule], combos, classes, traces, agencies, params) -> None:
@@ -251,13 +277,7 @@ def _apply_search_rules(db, run_id: int, rules: Sequence[Rule], combos, classes,
         memo_key = (trace["id"], tags, system, qtype, mass, has_case, rstate)
         matched = memo.get(memo_key)
         if matched is None:
-            facts = dict(trace["facts"])
-            beneficiary_component = facts["beneficiary.dhs_component"]
-            facts.update({
-                "system": system, "query_type": qtype or None, "mass_search": bool(mass),
-                "has_case_number": bool(has_case), "reason_state": rstate, "tags": tags,
-                "immigration_related": "immigration" in tags or beneficiary_component in IMMIGRATION_ENFORCERS,
-            })
+            facts = search_facts(trace["facts"], tags, system, qtype, mass, has_case, rstate)
             matched = memo[memo_key] = [r for r in rules if r.matches(facts)]
         hits.extend((owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate,
                      trace["id"], r.id, r.severity) for r in matched)
@@ -267,10 +287,10 @@ def _apply_search_rules(db, run_id: int, rules: Sequence[Rule], combos, classes,
     db.execute(
         f"""INSERT INTO findings (run_id, rule_id, severity, search_id, trace_id, searches)
             SELECT :run, h.rule_id, h.severity, s.id, h.trace_id, 1
-            {_FROM_SQL}
+            {FROM_SQL}
             CROSS JOIN temp.hits h
             WHERE (h.owner_k, h.searcher_k, h.benef_k, h.basis, h.class_k, h.system, h.qtype, h.mass,
-                   h.has_case, h.rstate) = ({_KEY_SQL})""",
+                   h.has_case, h.rstate) = ({KEY_SQL})""",
         {"run": run_id, "mass": params.mass_networks},
     )
 

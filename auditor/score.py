@@ -1,0 +1,202 @@
+"""Self-scoring: how much of the simulator's ground truth the audit recovered.
+
+For each search rule, the audit's findings are compared with what the same rule finds when it is
+told the truth (true purpose and true beneficiary) instead of what the log shows. Rules that depend
+only on what is logged (owner and searcher, networks, reason wording) score 1.0 by construction;
+the ones that depend on hidden facts (purpose, beneficiary, door) show what hiding costs.
+
+Purposes are scored per truth purpose against the reason tags. Separately: immigration-related
+searches whose reason states it, and those disguised behind vague reasons, with what the plate-relay
+and 287(g) inferences recovered of the latter.
+
+Counts are de-duplicated searches, except per-rule counts, which are traced (search, owner) pairs
+exactly as findings are written.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from auditor.errors import InputError
+from auditor.graph import IMMIGRATION_ENFORCERS, build_graph, load_agencies
+from auditor.rules import load_rules
+from auditor.scan import FROM_SQL, KEY_SQL, reason_classes, search_facts, stored_tag_sets, trace_facts
+
+# Truth purposes whose tag is not `crime:<purpose>`.
+_PURPOSE_TAG = {
+    "immigration": "immigration", "protest": "protest", "reproductive_health": "reproductive_health",
+    "civil_matter": "civil_matter", "personal_use": "personal_use", "mission_creep": "mission_creep",
+}
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    def row(self) -> dict[str, Any]:
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision, "recall": self.recall}
+
+
+@dataclass
+class Score:
+    searches: int
+    immigration_related: int  # truth: immigration purpose or done for ICE/ERO/HSI/CBP/USBP
+    stated: Counts  # reason states it (tag immigration or dhs_beneficiary) vs truth, not disguised
+    disguised: int  # truly immigration-related searches hidden behind a reason that does not say so
+    disguised_caught: dict[str, int]  # by inference basis
+    inference_precision: dict[str, Counts]
+    by_rule: dict[str, Counts] = field(default_factory=dict)
+    by_purpose: dict[str, Counts] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["stated"] = self.stated.row()
+        out["inference_precision"] = {k: v.row() for k, v in self.inference_precision.items()}
+        out["by_rule"] = {k: v.row() for k, v in self.by_rule.items()}
+        out["by_purpose"] = {k: v.row() for k, v in self.by_purpose.items()}
+        return out
+
+
+def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) -> Score:
+    """Score the last `audit run` of a simulated store against its truth table."""
+    if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
+        raise InputError("this store has no simulator truth to score against (only simulated stores do)")
+    run = db.execute("SELECT id, params FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+    if run is None:
+        raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
+    if mass_networks is None:
+        import json
+
+        mass_networks = json.loads(run[1]).get("mass_networks", 500)
+
+    tag_sets = stored_tag_sets(db)
+    classes = reason_classes(db, tag_sets)
+    agencies = load_agencies(db)
+    graph = build_graph(db, agencies)
+    rules = [r for r in load_rules() if r.scope == "search"]
+    dhs = {a.id for a in agencies.values() if a.is_dhs}
+    enforcers = {a.id for a in agencies.values() if a.dhs_component in IMMIGRATION_ENFORCERS}
+
+    by_rule = {r.id: Counts() for r in rules}
+    memo: dict[tuple, tuple[frozenset, frozenset]] = {}
+    rows = db.execute(
+        f"""SELECT {KEY_SQL}, t.purpose = 'immigration', COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
+            {FROM_SQL} JOIN truth t ON t.search_id = s.id
+            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12""",
+        {"mass": mass_networks},
+    )
+    for owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, true_imm, true_benef, n in rows:
+        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, true_imm, true_benef)
+        if key not in memo:
+            owner_id = None if owner_k == -1 else owner_k
+            searcher_id = None if searcher_k == -1 else searcher_k
+            tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
+            observed = search_facts(
+                trace_facts(graph, agencies, owner_id, searcher_id, searcher_id if benef_k == -1 else benef_k, basis or None),
+                tags, system, qtype, mass, has_case, rstate)
+            true_tags = (tags | {"immigration"}) if true_imm else (tags - {"immigration"})
+            truth = search_facts(
+                trace_facts(graph, agencies, owner_id, searcher_id, true_benef, "truth"),
+                frozenset(true_tags), system, qtype, mass, has_case, rstate)
+            truth["immigration_related"] = bool(true_imm) or true_benef in enforcers
+            memo[key] = (frozenset(r.id for r in rules if r.matches(observed)),
+                         frozenset(r.id for r in rules if r.matches(truth)))
+        found, expected = memo[key]
+        for rule_id in found | expected:
+            c = by_rule[rule_id]
+            if rule_id in found and rule_id in expected:
+                c.tp += n
+            elif rule_id in found:
+                c.fp += n
+            else:
+                c.fn += n
+
+    # Per purpose and the immigration-specific figures, over de-duplicated searches.
+    by_purpose: dict[str, Counts] = {}
+    stated = Counts()
+    disguised = 0
+    caught: dict[str, int] = {"plate_relay": 0, "287g": 0, "reason": 0}
+    inference = {"plate_relay": Counts(), "287g": Counts()}
+    related_total = 0
+    total = 0
+    purposes = [r[0] for r in db.execute("SELECT DISTINCT purpose FROM truth WHERE purpose IS NOT NULL")]
+    for purpose, class_id, true_benef, disguised_flag, inferred_basis, n in db.execute(
+        """SELECT t.purpose, rc.class_id, t.beneficiary_id, t.disguised, b.basis, COUNT(*)
+           FROM searches s JOIN truth t ON t.search_id = s.id
+           LEFT JOIN temp.reason_class rc ON rc.reason_id = s.reason_id
+           LEFT JOIN beneficiaries b ON b.search_id = s.id
+           GROUP BY 1, 2, 3, 4, 5"""
+    ):
+        total += n
+        tags = set(classes[class_id]) if class_id is not None else set()
+        for p in purposes:
+            tag = _PURPOSE_TAG.get(p, f"crime:{p}")
+            c = by_purpose.setdefault(p, Counts())
+            predicted, actual = tag in tags, purpose == p
+            if predicted and actual:
+                c.tp += n
+            elif predicted:
+                c.fp += n
+            elif actual:
+                c.fn += n
+        related = purpose == "immigration" or true_benef in dhs
+        related_total += n if related else 0
+        says_it = bool(tags & {"immigration", "dhs_beneficiary"})
+        if says_it and related:
+            stated.tp += n
+        elif says_it:
+            stated.fp += n
+        elif related and not disguised_flag:
+            stated.fn += n
+        if related and disguised_flag:
+            disguised += n
+            if inferred_basis:
+                caught[inferred_basis] = caught.get(inferred_basis, 0) + n
+        if inferred_basis in inference:
+            if related:
+                inference[inferred_basis].tp += n
+            else:
+                inference[inferred_basis].fp += n
+    return Score(
+        searches=total, immigration_related=related_total, stated=stated, disguised=disguised,
+        disguised_caught=caught, inference_precision=inference, by_rule=by_rule,
+        by_purpose=dict(sorted(by_purpose.items())),
+    )
+
+
+def format_score(score: Score) -> str:
+    def pct(x: float | None) -> str:
+        return "  n/a" if x is None else f"{x:5.3f}"
+
+    lines = [
+        f"Scored {score.searches:,} simulated searches against truth; {score.immigration_related:,} truly immigration-related.",
+        f"Stated immigration-related (reason says immigration or names ICE/ERO/HSI/CBP/USBP): "
+        f"precision {pct(score.stated.precision)}, recall {pct(score.stated.recall)} "
+        f"(tp {score.stated.tp:,}, fp {score.stated.fp:,}, fn {score.stated.fn:,})",
+        f"Disguised (truly immigration-related, reason hides it): {score.disguised:,}; recovered by inference: "
+        + ", ".join(f"{k} {v:,}" for k, v in score.disguised_caught.items() if k != "reason")
+        + f" -> {sum(v for k, v in score.disguised_caught.items() if k != 'reason'):,} of {score.disguised:,}",
+        "Inference precision: " + ", ".join(
+            f"{k} {pct(c.precision)} ({c.tp:,} of {c.tp + c.fp:,})" for k, c in score.inference_precision.items()),
+        "",
+        f"{'rule (traced search-owner pairs)':<34} {'precision':>9} {'recall':>7} {'tp':>9} {'fp':>7} {'fn':>7}",
+    ]
+    for rule_id, c in score.by_rule.items():
+        if c.tp or c.fp or c.fn:
+            lines.append(f"{rule_id:<34} {pct(c.precision):>9} {pct(c.recall):>7} {c.tp:>9,} {c.fp:>7,} {c.fn:>7,}")
+    lines += ["", f"{'purpose (searches)':<34} {'precision':>9} {'recall':>7} {'tp':>9} {'fp':>7} {'fn':>7}"]
+    for purpose, c in score.by_purpose.items():
+        lines.append(f"{purpose:<34} {pct(c.precision):>9} {pct(c.recall):>7} {c.tp:>9,} {c.fp:>7,} {c.fn:>7,}")
+    return "\n".join(lines)
