@@ -72,7 +72,7 @@ def test_aggregate_rule_example(rule, example, store_builder):
          "unknown fact"),
         ('id = "x"\ntitle = "t"\nseverity = "high"\ncitation = "c"\nscope = "search"\n'
          '[condition]\nall = [ { fact = "owner.state", eq = "CA" } ]\n', "examples"),
-        ("id = ", "Expected"),
+        ("id = ", "invalid value"),
     ],
 )
 def test_malformed_rule_file_is_one_line_error_naming_file(tmp_path, text, problem):

@@ -1,0 +1,38 @@
+"""`audit agencies`: resolve a store's agencies (state, level, kind, DHS component, 287(g))."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.agencies import Resolver, resolve_store
+from auditor.cli.common import db_option
+from auditor.schema import open_store
+
+
+@click.command(name="agencies")
+@db_option
+@click.option("--ice-287g", "ice_287g", type=click.Path(dir_okay=False, path_type=Path),
+              help="ICE's 287(g) list as CSV (state,agency,support_types); sets is_287g.")
+@click.option("--overrides", type=click.Path(dir_okay=False, path_type=Path),
+              help="Your corrections as CSV (name,state,level,kind,dhs_component); they win over everything.")
+def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None:
+    """Resolve every agency in the store from its name and print counts by method.
+
+    Evidence order: the shipped registry, then name heuristics (`Raleigh NC PD`, `[Federal] HSI
+    Houston`), then ICE's 287(g) list, then your override file. Names nothing recognizes stay
+    unknown and are listed so you can add them to an override file.
+    """
+    resolver = Resolver(ice_287g=ice_287g, overrides=overrides)  # reads the files before the store is touched
+    db = open_store(db_path)
+    report = resolve_store(db, resolver)
+    total = sum(report.by_method.values())
+    click.echo(f"agencies: {total}  resolved: {report.resolved}  unknown: {len(report.unknown)}")
+    for method, count in report.by_method.items():
+        click.echo(f"  {method:<10} {count}")
+    if resolver.checks_287g:
+        click.echo(f"on ICE's 287(g) list: {report.matched_287g}")
+    if report.unknown:
+        click.echo("unknown names (add them to an override file):")
+        for name in report.unknown:
+            click.echo(f"  {name}")
