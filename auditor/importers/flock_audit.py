@@ -1,0 +1,74 @@
+"""Flock Organization Audit and Network Audit exports (CSV or xlsx), in every variant seen.
+
+Classic 13 columns (`ID, Name, Org Name, Total Networks Searched, Time Frame, License Plate, Reason,
+Case #, Filters, Search Time, Search Type, Text Prompt, Moderation`), with leading-space or
+underscore headers, a split Time Frame, missing or extra columns, Total Devices Searched.
+"""
+from __future__ import annotations
+
+import re
+
+from auditor.importers.headers import positions
+from auditor.importers.plan import Plan
+from auditor.importers.searches import Layout
+
+ALIASES = {
+    "id": "uuid", "search id": "uuid",
+    "name": "user", "user": "user", "user name": "user",
+    "org name": "searcher", "organization": "searcher", "organization name": "searcher",
+    "total networks searched": "networks", "networks searched": "networks",
+    "total devices searched": "devices", "devices searched": "devices",
+    "time frame": "time_frame", "time frame start": "time_frame_start", "time frame end": "time_frame_end",
+    "license plate": "plate", "plate": "plate",
+    "reason": "reason",
+    "case #": "case_number", "case number": "case_number", "case": "case_number",
+    "filters": "filters",
+    "search time": "time",
+    "search type": "search_type",
+    "text prompt": "text_prompt",
+    "moderation": "moderation",
+}
+
+# `11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED`, `..._Raleigh_NC_PD-Network-Audit`
+_FILE_NAME = re.compile(
+    r"^(?:\d{1,2}_\d{1,2}_\d{4}-\d{1,2}_\d{1,2}_\d{4}-)?(?P<name>.+?)-(?P<network>Network-)?Audit(?:[_ -].*)?$",
+    re.IGNORECASE,
+)
+
+
+def producer_from_file_name(stem: str) -> tuple[str | None, str | None]:
+    """(producer, audit kind) from a Flock export's file name, or (None, None) when it does not say."""
+    m = _FILE_NAME.match(stem)
+    if not m:
+        return None, None
+    name = " ".join(m.group("name").replace("_", " ").split())
+    return name, ("network" if m.group("network") else "organization")
+
+
+def plan(header: list[str], stem: str, *, owner: str | None, producer: str | None) -> Plan:
+    """Decide audit kind and producer, and where each field sits in this export's header."""
+    columns, notes = positions(header, ALIASES)
+    labels = {field: header[i].strip() for field, i in columns.items()}
+    if "time_frame" in columns:  # a one-cell frame wins over split columns if an export has both
+        columns.pop("time_frame_start", None)
+        columns.pop("time_frame_end", None)
+    named, kind = producer_from_file_name(stem)
+    if owner:
+        kind, who = "network", owner
+        notes.append("Network Audit: producer given with --owner")
+    elif producer:
+        kind, who = (kind or "organization"), producer
+        notes.append(f"{'Network' if kind == 'network' else 'Organization'} Audit: producer given with --producer")
+    elif named:
+        who = named
+        notes.append(f"{'Network' if kind == 'network' else 'Organization'} Audit: producer {named!r} from the file name")
+    else:
+        kind, who = "unknown", None
+        notes.append(
+            "the file name does not say whose audit this is: no search owners recorded "
+            "(use --owner NAME for a Network Audit, --producer NAME for an Organization Audit)"
+        )
+    missing = [f for f in ("searcher", "uuid", "reason") if f not in columns]
+    if missing:
+        notes.append("columns absent from this export: " + ", ".join(missing))
+    return Plan("flock_audit", kind, who, Layout(columns, len(header), labels), notes)

@@ -1,0 +1,112 @@
+"""Any other CSV, described by a column map: canonical field -> source column, plus a time format.
+
+A column map is a small TOML file::
+
+    [columns]            # canonical field = "header in the file"
+    time = "Query Date"
+    searcher = "Agency"
+    reason = "Purpose"
+    [options]
+    time_format = "%d.%m.%Y %H:%M"   # or "flock", "iso", "excel", "auto" (flock or ISO, the default)
+    audit_kind = "organization"      # network | organization | unknown
+    producer = "Example County SO"
+
+or a two-column CSV (`field,column`) whose rows may also set `time_format`, `audit_kind`, `producer`.
+"""
+from __future__ import annotations
+
+import csv
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+
+from auditor.errors import InputError
+from auditor.importers.headers import fold
+from auditor.importers.plan import Plan, placeholder_producer
+from auditor.importers.reason_sheet import EXCEL_OR_ISO_TIME
+from auditor.importers.searches import FIELDS, Layout
+
+_OPTIONS = ("time_format", "audit_kind", "producer")
+_KINDS = ("network", "organization", "unknown")
+
+
+def read_column_map(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """(field -> source column, options) from a TOML or CSV column map; bad maps are InputErrors."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such column-map file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read column map: {e}") from None
+    columns: dict[str, str] = {}
+    options: dict[str, str] = {}
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"{path}: not valid TOML: {e}") from None
+        columns = {str(k): str(v) for k, v in dict(data.get("columns", {})).items()}
+        options = {str(k): str(v) for k, v in dict(data.get("options", {})).items()}
+    else:
+        for row in csv.reader(text.splitlines()):
+            if len(row) < 2 or not row[0].strip() or fold(row[0]) in ("field", "canonical field"):
+                continue
+            key = row[0].strip()
+            (options if key in _OPTIONS else columns)[key] = row[1]
+    unknown = [k for k in columns if k not in FIELDS]
+    if unknown:
+        raise InputError(f"{path}: unknown canonical field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+    if "time" not in columns:
+        raise InputError(f"{path}: the column map must name the column holding `time`")
+    if options.get("audit_kind", "unknown") not in _KINDS:
+        raise InputError(f"{path}: audit_kind must be one of {', '.join(_KINDS)}")
+    return columns, options
+
+
+def time_expression(time_format: str) -> str | None:
+    """The SQL time parser for a map's `time_format` (None = the default Flock-or-ISO parser)."""
+    if time_format in ("", "auto", "flock", "iso"):
+        return None
+    if time_format == "excel":
+        return EXCEL_OR_ISO_TIME
+    return "pt_strptime({t}, " + "'" + time_format.replace("'", "''") + "')"
+
+
+def strptime_utc(text: str | None, fmt: str) -> str | None:
+    """SQL function `pt_strptime`: parse with a user's strftime pattern; naive times are taken as UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.strptime(text.strip(), fmt)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, producer: str | None) -> Plan:
+    """Place each mapped field by its header name (compared after folding case and spacing)."""
+    mapping, options = read_column_map(column_map)
+    folded = {}
+    for i, name in enumerate(header):
+        folded.setdefault(fold(name), i)
+    columns: dict[str, int] = {}
+    absent = []
+    for field, source in mapping.items():
+        if fold(source) in folded:
+            columns[field] = folded[fold(source)]
+        else:
+            absent.append(source)
+    if absent:
+        found = ", ".join(repr(h.strip()) for h in header[:12])
+        raise InputError(f"column map names column(s) {', '.join(map(repr, absent))} not in the file; found {found}")
+    kind = "network" if owner else options.get("audit_kind", "unknown")
+    who = owner or producer or options.get("producer")
+    notes = [f"generic CSV read with column map {column_map.name}"]
+    if who is None and kind != "unknown":
+        who = placeholder_producer(stem)
+        notes.append(f"no producer named: recorded as {who!r}")
+    labels = {field: header[i].strip() for field, i in columns.items()}
+    layout = Layout(columns, len(header), labels, time_expression(options.get("time_format", "auto")))
+    return Plan("generic", kind, who, layout, notes)

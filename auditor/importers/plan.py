@@ -1,0 +1,37 @@
+"""What an adapter decides about a release before loading it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from auditor.importers.searches import Layout
+
+
+@dataclass
+class Plan:
+    """A release's format, who produced it, in what role, and where its fields sit.
+
+    ``audit_kind`` is `network` (the producer owns the data every row searched), `organization`
+    (the producer is the searcher; the release says nothing about whose data was searched),
+    `sharing`, or `unknown` (the file does not say which).
+    """
+
+    format: str
+    audit_kind: str
+    producer: str | None
+    layout: Layout | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def owner(self) -> str | None:
+        """The owner of every search in the release: only a Network Audit names one."""
+        return self.producer if self.audit_kind == "network" else None
+
+    @property
+    def default_searcher(self) -> str | None:
+        """Who ran a search whose row names no organization: the producer of an own-search log."""
+        return self.producer if self.audit_kind == "organization" else None
+
+
+def placeholder_producer(stem: str) -> str:
+    """A visible stand-in name when the user did not say whose release this is."""
+    return f"[producer of {stem}]"

@@ -1,0 +1,317 @@
+"""Importing release files: one release per file (or per worksheet), with provenance and an account.
+
+Each release is loaded in one transaction. Its `releases` row is first committed on its own with
+status `importing`; the data and the status `complete` commit together. A killed import therefore
+leaves a release marked `importing` and none of its rows; the next import of the same file removes
+that marker and loads it again. A release already `complete` (same sha256) is not loaded twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+from auditor.errors import InputError
+from auditor.importers import flock_audit, generic, portal, reason_sheet, sharing
+from auditor.importers.headers import FORMATS, detect, fold
+from auditor.importers.plan import Plan
+from auditor.importers.searches import Account, SearchLoader
+from auditor.importers.source import CSV_ERROR, CsvRecords, read_facts, is_xlsx, workbook_sheets
+from auditor.schema import create_indexes, ensure_agency
+
+# Indexes the load itself probes (the UUID index is part of the schema); the rest come afterwards.
+_LOAD_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_reasons_text ON reasons(text)",
+    "CREATE INDEX IF NOT EXISTS idx_searches_dedup_key ON searches(dedup_key)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS idx_releases_sha256 ON releases(sha256)",
+)
+
+
+@dataclass
+class ReleaseAccount:
+    """What one release contributed: rows read = rows imported + rows rejected, always."""
+
+    file_name: str
+    sha256: str
+    format: str
+    producer: str | None
+    audit_kind: str
+    rows_read: int
+    rows_imported: int
+    rows_rejected: int
+    status: str  # complete, or `already imported` when the same sha256 was loaded before
+    release_id: int
+    new_searches: int = 0
+    shares: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        """True when every row read is either imported or rejected with a reason."""
+        return self.rows_read == self.rows_imported + self.rows_rejected
+
+    def as_dict(self) -> dict:
+        """A JSON-ready dict, with the balance check spelled out."""
+        d = dict(self.__dict__)
+        d["balanced"] = self.balanced
+        return d
+
+
+@dataclass
+class ImportOptions:
+    """What the user told us about the files: a forced format, the owner or producer, a column map."""
+
+    format: str | None = None
+    owner: str | None = None
+    producer: str | None = None
+    column_map: Path | None = None
+
+
+def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options: ImportOptions | None = None) -> list[ReleaseAccount]:
+    """Import each file in turn; returns one account per release (a workbook can hold several)."""
+    options = options or ImportOptions()
+    if options.format is not None and options.format not in FORMATS:
+        raise InputError(f"unknown format {options.format!r}; choose one of {', '.join(FORMATS)}")
+    if options.format == "generic" and options.column_map is None:
+        raise InputError("--format generic needs --column-map FILE")
+    accounts: list[ReleaseAccount] = []
+    for path in paths:
+        accounts.extend(import_file(db, Path(path), options))
+    return accounts
+
+
+def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | None = None) -> list[ReleaseAccount]:
+    """Import one CSV or xlsx release file (format detected from its header unless forced)."""
+    options = options or ImportOptions()
+    facts = read_facts(path)
+    _prepare(db)
+    if is_xlsx(path):
+        return _import_workbook(db, path, facts.sha256, options)
+    done = _finished(db, facts.sha256)
+    if done:
+        return [done]
+    try:
+        records = CsvRecords(facts)
+    except InputError as e:
+        raise InputError(f"{path.name}: {e}" if not str(e).startswith(path.name) else str(e)) from None
+    try:
+        plan = _plan(records.header, path, options)
+        plan.notes[:0] = facts.notes
+        rows = _nul_checked(records) if facts.has_nul else iter(records)
+        return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1)]
+    except InputError as e:
+        raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path.name}: cannot decode as {facts.encoding}: {e.reason}") from None
+    finally:
+        records.close()
+
+
+def _prepare(db: sqlite_utils.Database) -> None:
+    db.conn.create_function("pt_strptime", 2, generic.strptime_utc, deterministic=True)
+    for sql in _LOAD_INDEXES:
+        db.execute(sql)
+    db.conn.commit()
+
+
+def _plan(header: list[str], path: Path, options: ImportOptions) -> Plan:
+    fmt = options.format or ("generic" if options.column_map else detect(header))
+    stem = path.stem
+    kw = {"owner": options.owner, "producer": options.producer}
+    if fmt == "flock_audit":
+        plan = flock_audit.plan(header, stem, **kw)
+    elif fmt == "portal_audit":
+        plan = portal.plan(header, stem, **kw)
+    elif fmt == "reason_sheet":
+        plan = reason_sheet.plan(header, stem, **kw)
+    elif fmt == "generic":
+        if options.column_map is None:
+            raise InputError("--format generic needs --column-map FILE")
+        plan = generic.plan(header, stem, options.column_map, **kw)
+    else:  # sharing_list
+        plan = Plan("sharing_list", "sharing", options.producer or options.owner)
+    if plan.layout is not None and "time" not in plan.layout.columns:
+        found = ", ".join(repr(h.strip()) for h in header[:12])
+        raise InputError(f"no search-time column for format {fmt}; found {found}")
+    return plan
+
+
+def _nul_checked(records: Iterable[list[str]]) -> Iterator[list[str]]:
+    """Records with a NUL byte are rejected whole: NUL is never part of a real cell."""
+    for rec in records:
+        if rec and rec[0] is not CSV_ERROR and any("\x00" in c for c in rec):
+            raw = ",".join(rec).replace("\x00", "\\x00")
+            yield [CSV_ERROR, "record contains NUL bytes", raw]
+        else:
+            yield rec
+
+
+def _finished(db: sqlite_utils.Database, sha: str) -> ReleaseAccount | None:
+    """The account of a completed release with this checksum; a half-done one is cleared for a retry."""
+    row = db.execute(
+        "SELECT r.id, r.file_name, r.format, a.name, r.audit_kind, r.rows_read, r.rows_imported, r.rows_rejected, "
+        "r.status, r.notes FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id WHERE r.sha256 = ?",
+        [sha],
+    ).fetchone()
+    if row is None:
+        return None
+    if row[8] != "complete":
+        _discard(db, row[0])
+        return None
+    notes = ["already imported: same sha256 as release %d; nothing changed" % row[0]]
+    return ReleaseAccount(row[1], sha, row[2], row[3], row[4], row[5], row[6], row[7], "already imported", row[0], notes=notes)
+
+
+def _discard(db: sqlite_utils.Database, release_id: int) -> None:
+    """Remove an interrupted release (its data transaction never committed, so only stragglers)."""
+    conn = db.conn
+    with conn:
+        for table in ("sightings", "rejects", "shares"):
+            conn.execute(f"DELETE FROM {table} WHERE release_id = ?", [release_id])
+        conn.execute("DELETE FROM releases WHERE id = ?", [release_id])
+
+
+def _begin(db: sqlite_utils.Database, file_name: str, sha: str, plan: Plan, agencies: dict[str, int]) -> int:
+    """Commit the release's `importing` marker so an interrupted load is recognisable."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        producer_id = ensure_agency(db, plan.producer, agencies) if plan.producer else None
+        release_id = conn.execute(
+            "INSERT INTO releases (file_name, sha256, format, producer_id, audit_kind, rows_read, rows_imported, "
+            "rows_rejected, status, imported_at, notes) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 'importing', ?, ?)",
+            [file_name, sha, plan.format, producer_id, plan.audit_kind,
+             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "; ".join(plan.notes)],
+        ).lastrowid
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return release_id
+
+
+def _load_release(
+    db: sqlite_utils.Database,
+    file_name: str,
+    sha: str,
+    plan: Plan,
+    header: list[str],
+    records: Iterable[list[str]],
+    first_row: int,
+    *,
+    direction: str | None = None,
+) -> ReleaseAccount:
+    agencies: dict[str, int] = {}
+    release_id = _begin(db, file_name, sha, plan, agencies)
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if plan.layout is None:
+            account = sharing.load(db, release_id, header, records, first_row, agencies,
+                                   producer=plan.producer, direction=direction)
+        else:
+            owner_id = ensure_agency(db, plan.owner, agencies) if plan.owner else None
+            default_id = ensure_agency(db, plan.default_searcher, agencies) if plan.default_searcher else None
+            loader = SearchLoader(db, release_id, plan.layout, owner_id=owner_id,
+                                  default_searcher_id=default_id, agency_cache=agencies)
+            account = loader.load(records, first_row)
+        notes = plan.notes + _account_notes(account)
+        conn.execute(
+            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
+            "WHERE id = ?",
+            [account.read, account.imported, account.rejected, "; ".join(notes), release_id],
+        )
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        for table in ("_stage", "_cells", "_parsed", "_rows", "_agency"):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    create_indexes(db)
+    db.conn.commit()
+    return ReleaseAccount(
+        file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,
+        account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
+    )
+
+
+def _account_notes(account: Account) -> list[str]:
+    notes = []
+    if account.padding:
+        notes.append(f"{account.padding} empty padding records rejected")
+    if account.short_rows:
+        notes.append(f"{account.short_rows} rows lacked trailing fields (padded as blank)")
+    balance = "balances" if account.read == account.imported + account.rejected else "DOES NOT BALANCE"
+    notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected}: {balance}")
+    return notes
+
+
+# --- workbooks ------------------------------------------------------------------------------------
+
+_REQUEST_CODE = re.compile(r"^[A-Z]\d+$")
+
+
+def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, options: ImportOptions) -> list[ReleaseAccount]:
+    """Each sheet with search rows or a sharing list is its own release; other sheets are noted."""
+    accounts: list[ReleaseAccount] = []
+    skipped: list[str] = []
+    request_items: dict[str, str] = {}
+    first_error: InputError | None = None
+    for sheet in workbook_sheets(path):
+        name = f"{path.name} [sheet {sheet.title}]"
+        # A sheet's release id is the file's checksum qualified by the sheet title (one file, many releases).
+        sha = hashlib.sha256(f"{file_sha}:{sheet.title}".encode()).hexdigest()
+        folded = [fold(h) for h in sheet.header if h.strip()]
+        rows = list(sheet.rows) if _REQUEST_CODE.match(sheet.header[0].strip() or "-") else None
+        if rows is not None:
+            # A records-request index (`A1 | The names of agencies ... with which the Agency shares ALPR data`).
+            for r in [sheet.header, *rows]:
+                if len(r) > 1 and _REQUEST_CODE.match(r[0].strip()):
+                    request_items[r[0].strip()] = r[1]
+            skipped.append(f"{sheet.title} (records-request index)")
+            continue
+        direction = None
+        if folded == ["organization name"]:
+            item = request_items.get(sheet.title.strip())
+            direction = sharing.request_direction(item) if item else None
+            if direction is None:
+                why = "hot-list sharing, not ALPR data" if item and "hot list" in item.lower() else "direction unknown"
+                skipped.append(f"{sheet.title} (list of organizations: {why})")
+                continue
+        try:
+            if direction:
+                plan = Plan("sharing_list", "sharing", options.producer or options.owner or f"[producer of {path.stem}]")
+                plan.notes.append(f"sheet {sheet.title}: {request_items[sheet.title.strip()].strip()}")
+                if not (options.producer or options.owner):
+                    plan.notes.append(f"the list's agency is not named: recorded as {plan.producer!r} (give --producer NAME)")
+            else:
+                plan = _plan(sheet.header, path, options)
+        except InputError as e:
+            first_error = first_error or e
+            skipped.append(f"{sheet.title} ({str(e).split(';')[0]})")
+            continue
+        done = _finished(db, sha)
+        if done:
+            accounts.append(done)
+            for _ in sheet.rows:
+                pass
+            continue
+        plan.notes.insert(0, f"sheet {sheet.title!r}; file sha256 {file_sha}; row numbers are spreadsheet rows")
+        accounts.append(_load_release(db, name, sha, plan, sheet.header, sheet.rows, sheet.header_row + 1,
+                                      direction=direction))
+    if not accounts:
+        if first_error is not None and "Event Log" in str(first_error):
+            raise InputError(f"{path.name}: {first_error}")
+        raise InputError(f"{path.name}: no sheet with search rows or a sharing list; sheets: {'; '.join(skipped) or 'none'}")
+    if skipped:
+        accounts[0].notes.append("sheets not imported: " + "; ".join(skipped))
+    return accounts

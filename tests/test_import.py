@@ -1,0 +1,282 @@
+"""Importing released logs: formats, quirks, provenance, de-duplication, re-import, interruption."""
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import audit
+from auditor.errors import InputError
+from auditor.importers import ImportOptions, import_file
+from auditor.schema import open_store
+
+FIXTURES = Path(__file__).parent / "fixtures" / "releases"
+EL_CAJON = FIXTURES / "12_1_2025-12_31_2025-El_Cajon_CA_PD-Network-Audit.csv"
+OKALOOSA = FIXTURES / "11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED.csv"
+HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
+          "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_store(tmp_path / "store.db", create=True)
+
+
+def write_network_audit(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(HEADER)
+        w.writerows(rows)
+    return path
+
+
+def search_row(uuid: str, org: str, when: str = "12/08/2025, 05:28:52 PM UTC", reason: str = "investigation") -> list[str]:
+    frame = "12/01/2025, 05:28:52 PM UTC\n" + when
+    return [uuid, "", org, "120", frame, "", reason, "", "", when, "search", "", ""]
+
+
+def q(db, sql, *args):
+    return db.execute(sql, list(args)).fetchall()
+
+
+# --- one Network Audit with every quirk -------------------------------------------------------------
+
+def test_network_audit_account_balances_with_padding_and_bad_rows_rejected(db):
+    [acc] = import_file(db, EL_CAJON)
+    assert (acc.rows_read, acc.rows_imported, acc.rows_rejected) == (6, 3, 3)
+    assert acc.balanced and acc.format == "flock_audit" and acc.audit_kind == "network"
+    assert acc.producer == "El Cajon CA PD"
+    why = dict(q(db, "SELECT row_number, why FROM rejects"))
+    assert why[4] == "empty padding record"
+    assert why[7] == "search time not understood: 'yesterday'"
+
+
+def test_non_numeric_networks_is_rejected_with_the_column_named(db):
+    import_file(db, EL_CAJON)
+    [(why,)] = q(db, "SELECT why FROM rejects WHERE row_number = 6")
+    assert why == "Total Networks Searched not a number: 'abc'"
+
+
+def test_excel_floats_become_whole_numbers_and_case_numbers(db):
+    import_file(db, EL_CAJON)
+    [(networks, case)] = q(db, "SELECT networks, case_number FROM searches WHERE uuid LIKE '%0001'")
+    assert networks == 5738 and case == "25013924"
+
+
+def test_one_cell_time_frame_with_lf_inside_crlf_records_is_split(db):
+    import_file(db, EL_CAJON)
+    [row] = q(db, "SELECT time, time_frame_start, time_frame_end FROM searches WHERE uuid LIKE '%0001'")
+    assert row == ("2025-12-08T17:28:52Z", "2025-12-01T17:28:52Z", "2025-12-08T17:28:52Z")
+
+
+def test_redaction_markers_are_null_and_listed_apart_from_blanks(db):
+    import_file(db, EL_CAJON)
+    rows = dict(q(db, "SELECT substr(uuid, -1), redacted FROM searches"))
+    assert rows["1"] == "user"  # *** user; the blank plate is not redacted
+    assert rows["2"] == "plate"  # REDACTED
+    assert rows["3"] == "user,plate"  # (b)(6) and ' REDACTED' with a leading space
+
+
+def test_short_row_is_padded_and_imported(db):
+    [acc] = import_file(db, EL_CAJON)
+    [(row_number, basis)] = q(db, "SELECT si.row_number, si.link_basis FROM sightings si JOIN searches s "
+                                  "ON s.id = si.search_id WHERE s.uuid LIKE '%0003'")
+    assert row_number == 5 and basis == "new"
+    assert any("lacked trailing fields" in n for n in acc.notes)
+
+
+def test_dropdown_reason_kept_verbatim(db):
+    import_file(db, EL_CAJON)
+    texts = {t for (t,) in q(db, "SELECT text FROM reasons")}
+    assert "Trespass, Motor Vehicle Theft/Stolen" in texts
+    assert "Immigration (civil/administrative) - assist" in texts
+
+
+def test_network_audit_producer_owns_every_search(db):
+    import_file(db, EL_CAJON)
+    owners = q(db, "SELECT DISTINCT a.name FROM search_owners so JOIN agencies a ON a.id = so.owner_id")
+    assert owners == [("El Cajon CA PD",)]
+    assert q(db, "SELECT count(*) FROM search_owners") == [(3,)]
+
+
+# --- Organization Audit ---------------------------------------------------------------------------
+
+def test_org_audit_with_underscore_headers_and_split_frame(db):
+    [acc] = import_file(db, OKALOOSA)
+    assert acc.audit_kind == "organization" and acc.producer == "Okaloosa County FL SO"
+    assert q(db, "SELECT count(*) FROM search_owners") == [(0,)]
+    [row] = q(db, "SELECT networks, devices, time_frame_start, time_frame_end FROM searches WHERE uuid LIKE '23d5%'")
+    assert row == (840, 17652, "2025-11-13T22:00:17Z", "2025-11-14T10:00:17Z")
+
+
+def test_org_audit_row_without_org_name_is_the_producers_search(db):
+    import_file(db, OKALOOSA)
+    [(name,)] = q(db, "SELECT a.name FROM searches s JOIN agencies a ON a.id = s.searcher_id WHERE uuid LIKE '0c8a%'")
+    assert name == "Okaloosa County FL SO"
+
+
+# --- portal, sharing --------------------------------------------------------------------------------
+
+def test_portal_audit_redacted_user_and_url_debris_reason(db):
+    [acc] = import_file(db, FIXTURES / "portal_search_audit.csv", ImportOptions(producer="San Mateo CA PD"))
+    assert acc.format == "portal_audit" and acc.rows_imported == 2
+    rows = q(db, "SELECT s.time, s.user, s.redacted, r.text FROM searches s JOIN reasons r ON r.id = s.reason_id ORDER BY s.time")
+    assert rows[0] == ("2026-03-10T04:31:52Z", None, "user", "person+crime")
+    assert rows[1][0] == "2026-03-10T12:41:15Z"
+
+
+def test_portal_without_producer_gets_a_placeholder_and_says_so(db):
+    [acc] = import_file(db, FIXTURES / "portal_search_audit.csv")
+    assert acc.producer == "[producer of portal_search_audit]"
+    assert any("does not name its agency" in n for n in acc.notes)
+
+
+def test_sharing_list_directions(db):
+    [acc] = import_file(db, FIXTURES / "sharing_list.csv")
+    pairs = set(q(db, "SELECT o.name, g.name FROM shares s JOIN agencies o ON o.id = s.owner_id "
+                      "JOIN agencies g ON g.id = s.grantee_id"))
+    assert pairs == {
+        ("El Cajon CA PD", "Raleigh NC PD"), ("El Cajon CA PD", "Ocala FL PD"),
+        ("Alachua FL PD", "El Cajon CA PD"), ("San Diego CA SO", "El Cajon CA PD"),
+    }
+    assert acc.shares == 4 and acc.balanced
+
+
+# --- de-duplication, re-import ---------------------------------------------------------------------
+
+def test_same_uuid_in_two_owners_network_audits_is_one_search_two_owners(db, tmp_path):
+    rows = [search_row("aaaaaaaa-0000-4000-8000-000000000001", "Raleigh NC PD")]
+    a = write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", rows)
+    # The other owner's file also holds a search El Cajon's does not (different bytes, different release).
+    other = search_row("bbbbbbbb-0000-4000-8000-000000000002", "Dallas TX PD")
+    b = write_network_audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", rows + [other])
+    import_file(db, a)
+    [acc] = import_file(db, b)
+    assert acc.new_searches == 1
+    shared = "SELECT id FROM searches WHERE uuid LIKE 'aaaa%'"
+    assert q(db, f"SELECT count(*) FROM search_owners WHERE search_id = ({shared})") == [(2,)]
+    assert sorted(q(db, f"SELECT link_basis FROM sightings WHERE search_id = ({shared})")) == [("new",), ("uuid",)]
+
+
+def test_redacted_uuid_links_by_fallback_key(db, tmp_path):
+    a = write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [search_row("***", "Raleigh NC PD")])
+    b = write_network_audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [search_row("", "Raleigh NC PD")])
+    import_file(db, a)
+    import_file(db, b)
+    assert q(db, "SELECT count(*), count(dedup_key) FROM searches") == [(1, 1)]
+    assert sorted(q(db, "SELECT link_basis FROM sightings")) == [("fallback_key",), ("new",)]
+
+
+def test_different_second_is_a_different_search(db, tmp_path):
+    a = write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [
+        search_row("", "Raleigh NC PD", "12/08/2025, 05:28:52 PM UTC"),
+        search_row("", "Raleigh NC PD", "12/08/2025, 05:28:53 PM UTC")])
+    import_file(db, a)
+    assert q(db, "SELECT count(*) FROM searches") == [(2,)]
+
+
+def test_reimport_same_file_changes_nothing(db):
+    import_file(db, EL_CAJON)
+    before = [q(db, f"SELECT count(*) FROM {t}") for t in ("searches", "sightings", "rejects", "releases")]
+    [acc] = import_file(db, EL_CAJON)
+    assert acc.status == "already imported"
+    assert [q(db, f"SELECT count(*) FROM {t}") for t in ("searches", "sightings", "rejects", "releases")] == before
+
+
+# --- bad input --------------------------------------------------------------------------------------
+
+def run_cli(*args):
+    return CliRunner().invoke(audit, ["import", *map(str, args)])
+
+
+def test_unknown_layout_is_one_line_error_exit_2(tmp_path):
+    f = tmp_path / "odd.csv"
+    f.write_text("Plate,When\nABC123,today\n")
+    result = run_cli("--db", tmp_path / "s.db", f)
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: odd.csv: unknown layout") and "'Plate', 'When'" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_empty_file_is_one_line_error(tmp_path):
+    f = tmp_path / "empty.csv"
+    f.write_bytes(b"")
+    result = run_cli("--db", tmp_path / "s.db", f)
+    assert result.exit_code == 2 and "empty file" in result.output
+
+
+def test_flock_event_log_xlsx_says_it_has_no_search_rows(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["Timestamp", "User", "Event Type", "Entity Type", "Entity Details"])
+    book.active.append([45888.5, "Lopez, F", "create", "Custom Hotlist Entry", "Hotlist Name: X\n"])
+    book.save(tmp_path / "events.xlsx")
+    result = run_cli("--db", tmp_path / "s.db", tmp_path / "events.xlsx")
+    assert result.exit_code == 2 and "no search rows" in result.output
+
+
+def test_latin1_file_imports_and_notes_the_encoding(db, tmp_path):
+    f = tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv"
+    write_network_audit(f, [search_row("", "Raleigh NC PD", reason="investigaci\u00f3n")])
+    f.write_bytes(f.read_text().encode("latin-1"))
+    [acc] = import_file(db, f)
+    assert acc.rows_imported == 1 and any("cp1252" in n for n in acc.notes)
+    assert q(db, "SELECT text FROM reasons") == [("investigaci\u00f3n",)]
+
+
+def test_json_account_balances(tmp_path):
+    import json
+    result = run_cli("--db", tmp_path / "s.db", "--json", EL_CAJON, OKALOOSA)
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["totals"] == {"rows_read": 8, "rows_imported": 5, "rows_rejected": 3, "balanced": True}
+
+
+# --- SQL time parsing mirrors auditor.timefmt ---------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "01/05/2026, 05:28:52 PM UTC", "12/31/2025, 12:00:00 AM UTC", "12/31/2025, 12:59:59 PM UTC",
+    "13/01/2025, 01:00:00 AM UTC", "01/05/2026, 00:28:52 PM UTC", "01/05/2026, 05:61:52 PM UTC",
+    "2025-06-18 00:02:04.789", "2026-03-10T05:17:06.087Z", "garbage", "",
+])
+def test_sql_time_parser_agrees_with_timefmt(text):
+    from auditor.importers.searches import time_sql
+    from auditor.timefmt import parse_flock_time, parse_iso_time
+    [(got,)] = sqlite3.connect(":memory:").execute(f"SELECT {time_sql('?1')}", [text]).fetchall()
+    assert got == (parse_flock_time(text) or parse_iso_time(text))
+
+
+# --- interruption ------------------------------------------------------------------------------------
+
+def test_killed_import_leaves_store_usable_and_retry_completes(tmp_path):
+    big = tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv"
+    subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "gen_network_audit.py"),
+                    "120000", str(big)], check=True)
+    store = tmp_path / "s.db"
+    proc = subprocess.Popen([sys.executable, "-c", "from auditor.cli import main; main()",
+                             "import", "--db", str(store), str(big)], stdout=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline:  # kill once the release is marked `importing`, i.e. mid-load
+        try:
+            if sqlite3.connect(store).execute("SELECT count(*) FROM releases WHERE status='importing'").fetchone()[0]:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    db = open_store(store)
+    assert q(db, "SELECT status FROM releases") in ([("importing",)], [])
+    [acc] = import_file(db, big)
+    assert acc.status == "complete" and acc.rows_imported == 120000
+    assert q(db, "SELECT count(*) FROM sightings") == [(120000,)]
+    assert q(db, "SELECT count(*), min(status) FROM releases") == [(1, "complete")]
