@@ -130,7 +130,6 @@ def _agency_facts(prefix: str, agency: Agency | None) -> dict[str, Any]:
 
 
 def _write_rules(db: sqlite_utils.Database, rules: Sequence[Rule]) -> None:
-    db.execute("DELETE FROM findings")
     db.execute("DELETE FROM rules")
     db["rules"].insert_all(
         [{"rule_id": r.id, "title": r.title, "severity": r.severity, "citation": r.citation,
@@ -160,12 +159,15 @@ def run_audit(
         seconds[name] = round(now - clock, 3)
         clock = now
 
+    db.conn.commit()  # start from a fresh snapshot: another process may have written since
     started = _now()
     run_id = db.execute(
         "INSERT INTO runs (started_at, version, ruleset_hash, params) VALUES (?, ?, ?, ?)",
         [started, __version__, ruleset_hash(rules), json.dumps(asdict(params))],
     ).lastrowid
 
+    # Findings point at traces, rules and tags of the previous run: clear them first.
+    db.execute("DELETE FROM findings")
     say("resolving agencies")
     unresolved = _resolve(db, params)
     create_indexes(db)

@@ -28,6 +28,8 @@ from auditor.scan import FROM_SQL, KEY_SQL, reason_classes, search_facts, stored
 _PURPOSE_TAG = {
     "immigration": "immigration", "protest": "protest", "reproductive_health": "reproductive_health",
     "civil_matter": "civil_matter", "personal_use": "personal_use", "mission_creep": "mission_creep",
+    # The tag vocabulary files these under broader crime categories.
+    "hit_and_run": "crime:traffic", "child_welfare": "crime:welfare_check",
 }
 
 
@@ -54,7 +56,8 @@ class Score:
     searches: int
     immigration_related: int  # truth: immigration purpose or done for ICE/ERO/HSI/CBP/USBP
     stated: Counts  # reason states it (tag immigration or dhs_beneficiary) vs truth, not disguised
-    disguised: int  # truly immigration-related searches hidden behind a reason that does not say so
+    by_dhs_searcher: int  # run by a DHS component itself: its identity, not its reason, shows it
+    disguised: int  # truly immigration-related searches by non-DHS searchers whose reason hides it
     disguised_caught: dict[str, int]  # by inference basis
     inference_precision: dict[str, Counts]
     by_rule: dict[str, Counts] = field(default_factory=dict)
@@ -132,12 +135,13 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
     related_total = 0
     total = 0
     purposes = [r[0] for r in db.execute("SELECT DISTINCT purpose FROM truth WHERE purpose IS NOT NULL")]
-    for purpose, class_id, true_benef, disguised_flag, inferred_basis, n in db.execute(
-        """SELECT t.purpose, rc.class_id, t.beneficiary_id, t.disguised, b.basis, COUNT(*)
+    by_dhs_searcher = 0
+    for purpose, class_id, true_benef, disguised_flag, inferred_basis, searcher_id, n in db.execute(
+        """SELECT t.purpose, rc.class_id, t.beneficiary_id, t.disguised, b.basis, s.searcher_id, COUNT(*)
            FROM searches s JOIN truth t ON t.search_id = s.id
            LEFT JOIN temp.reason_class rc ON rc.reason_id = s.reason_id
            LEFT JOIN beneficiaries b ON b.search_id = s.id
-           GROUP BY 1, 2, 3, 4, 5"""
+           GROUP BY 1, 2, 3, 4, 5, 6"""
     ):
         total += n
         tags = set(classes[class_id]) if class_id is not None else set()
@@ -154,13 +158,15 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
         related = purpose == "immigration" or true_benef in dhs
         related_total += n if related else 0
         says_it = bool(tags & {"immigration", "dhs_beneficiary"})
-        if says_it and related:
+        if searcher_id in dhs:
+            by_dhs_searcher += n if related else 0
+        elif says_it and related:
             stated.tp += n
         elif says_it:
             stated.fp += n
         elif related and not disguised_flag:
             stated.fn += n
-        if related and disguised_flag:
+        if related and disguised_flag and searcher_id not in dhs:
             disguised += n
             if inferred_basis:
                 caught[inferred_basis] = caught.get(inferred_basis, 0) + n
@@ -169,8 +175,10 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
                 inference[inferred_basis].tp += n
             else:
                 inference[inferred_basis].fp += n
+    db.conn.commit()  # end the read transaction the temp tables opened
     return Score(
-        searches=total, immigration_related=related_total, stated=stated, disguised=disguised,
+        searches=total, immigration_related=related_total, stated=stated, by_dhs_searcher=by_dhs_searcher,
+        disguised=disguised,
         disguised_caught=caught, inference_precision=inference, by_rule=by_rule,
         by_purpose=dict(sorted(by_purpose.items())),
     )
@@ -182,10 +190,11 @@ def format_score(score: Score) -> str:
 
     lines = [
         f"Scored {score.searches:,} simulated searches against truth; {score.immigration_related:,} truly immigration-related.",
-        f"Stated immigration-related (reason says immigration or names ICE/ERO/HSI/CBP/USBP): "
+        f"Stated immigration-related, non-DHS searchers (reason says immigration or names ICE/ERO/HSI/CBP/USBP): "
         f"precision {pct(score.stated.precision)}, recall {pct(score.stated.recall)} "
         f"(tp {score.stated.tp:,}, fp {score.stated.fp:,}, fn {score.stated.fn:,})",
-        f"Disguised (truly immigration-related, reason hides it): {score.disguised:,}; recovered by inference: "
+        f"Run by a DHS component itself (its identity shows it; see door.back/door.front): {score.by_dhs_searcher:,}",
+        f"Disguised (non-DHS searcher, truly immigration-related, reason hides it): {score.disguised:,}; recovered by inference: "
         + ", ".join(f"{k} {v:,}" for k, v in score.disguised_caught.items() if k != "reason")
         + f" -> {sum(v for k, v in score.disguised_caught.items() if k != 'reason'):,} of {score.disguised:,}",
         "Inference precision: " + ", ".join(

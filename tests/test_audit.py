@@ -1,0 +1,114 @@
+"""The audit of a simulated el_cajon store: findings, explanations, self-scoring, bad stores."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import audit
+from auditor.scan import run_audit
+from auditor.schema import open_store
+from auditor.score import score_store
+from simulator.generate import simulate
+from simulator.scenario import load_scenario
+
+SCALE = 0.1
+
+
+@pytest.fixture(scope="module")
+def el_cajon(tmp_path_factory):
+    """A tenth of the default el_cajon year, audited once for the module."""
+    path = tmp_path_factory.mktemp("el_cajon") / "el_cajon.db"
+    simulate(load_scenario("el_cajon"), path, seed=11, scale=SCALE)
+    db = open_store(path)
+    summary = run_audit(db)
+    return path, db, summary
+
+
+def test_every_finding_the_scenario_declares_is_reached(el_cajon):
+    _, _, summary = el_cajon
+    for expect in load_scenario("el_cajon").expect:
+        got = summary.findings_by_rule[expect["rule"]]["searches"]
+        assert got >= expect["min_searches"] * SCALE * 0.6, (expect["rule"], got)
+
+
+def test_every_search_finding_names_rule_citation_trace_and_source(el_cajon):
+    _, db, _ = el_cajon
+    orphans = db.execute(
+        """SELECT COUNT(*) FROM findings f LEFT JOIN rules r ON r.rule_id = f.rule_id
+           LEFT JOIN traces t ON t.id = f.trace_id
+           WHERE f.search_id IS NOT NULL AND (r.citation IS NULL OR t.path IS NULL)"""
+    ).fetchone()[0]
+    assert orphans == 0
+    search_id = db.execute("SELECT search_id FROM findings WHERE rule_id = 'door.side' LIMIT 1").fetchone()[0]
+    result = CliRunner().invoke(audit, ["explain", "--db", str(el_cajon[0]), str(search_id)])
+    assert result.exit_code == 0, result.output
+    assert "door.side" in result.output and "acts for" in result.output
+    assert f"simulated search {search_id}" in result.output
+    assert "7284.6" in result.output or "KPBS" in result.output
+
+
+def test_out_of_state_searches_of_el_cajon_break_sb34_and_in_state_ones_do_not(el_cajon):
+    _, db, _ = el_cajon
+    states = dict(db.execute(
+        """SELECT a.state IS NOT NULL AND a.state = 'CA' AND a.level != 'federal', COUNT(*)
+           FROM findings f JOIN searches s ON s.id = f.search_id JOIN agencies a ON a.id = s.searcher_id
+           WHERE f.rule_id = 'ca.sb34.sharing' GROUP BY 1""").fetchall())
+    assert states.get(1, 0) == 0 and states[0] > 1000
+
+
+def test_stated_immigration_searches_are_found_with_high_precision_and_recall(el_cajon):
+    _, db, _ = el_cajon
+    score = score_store(db)
+    assert score.stated.precision >= 0.95 and score.stated.recall >= 0.95
+    assert score.disguised > 0
+    assert sum(v for k, v in score.disguised_caught.items() if k != "reason") <= score.disguised
+
+
+def test_run_json_counts_searches_and_findings_by_rule(el_cajon):
+    path, db, _ = el_cajon
+    result = CliRunner().invoke(audit, ["run", "--db", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["searches"] == db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
+    side = db.execute("SELECT COUNT(DISTINCT search_id) FROM findings WHERE rule_id = 'door.side'").fetchone()[0]
+    assert data["findings_by_rule"]["door.side"]["searches"] == side
+
+
+def test_rerunning_the_audit_gives_the_same_findings(el_cajon):
+    _, db, _ = el_cajon
+    before = db.execute("SELECT rule_id, COUNT(*) FROM findings GROUP BY 1 ORDER BY 1").fetchall()
+    run_audit(db)
+    assert db.execute("SELECT rule_id, COUNT(*) FROM findings GROUP BY 1 ORDER BY 1").fetchall() == before
+
+
+def test_score_cli_prints_precision_and_recall(el_cajon):
+    result = CliRunner().invoke(audit, ["score", "--db", str(el_cajon[0])])
+    assert result.exit_code == 0, result.output
+    assert "precision" in result.output and "plate_relay" in result.output
+
+
+def _bad_store(tmp_path, kind):
+    path = tmp_path / "store.db"
+    if kind == "not sqlite":
+        path.write_text("ID,Name,Org Name\n1,a,b\n")
+    elif kind == "no schema":
+        sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
+    return path
+
+
+@pytest.mark.parametrize("kind,message", [("missing", "no such store"), ("not sqlite", "not a SQLite"),
+                                          ("no schema", "not a proxytrace store")])
+@pytest.mark.parametrize("verb", ["run", "score", "explain"])
+def test_bad_store_is_one_line_error_exit_2(tmp_path, kind, message, verb):
+    args = [verb, "--db", str(_bad_store(tmp_path, kind))] + (["1"] if verb == "explain" else [])
+    result = CliRunner().invoke(audit, args)
+    assert result.exit_code == 2
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_explaining_an_unknown_search_is_a_one_line_error(el_cajon):
+    result = CliRunner().invoke(audit, ["explain", "--db", str(el_cajon[0]), "999999999"])
+    assert result.exit_code == 2 and "no search with id" in result.output
