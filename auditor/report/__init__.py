@@ -1,0 +1,54 @@
+"""Reports of an audited store: HTML (self-contained, inline SVG), Markdown, JSON and CSV.
+
+    report = build_report(db, store="store.db")   # plain data, aggregated in SQL
+    write_report(db, "report.html")                 # format from the extension
+
+CSV is the exception to "build, then write": it streams every per-search finding from SQLite.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+import sqlite_utils
+
+from auditor.errors import InputError
+from auditor.report.build import EXAMPLES_PER_RULE, Report, build_report, latest_run, source_cite
+from auditor.report.render_csv import COLUMNS as CSV_COLUMNS, safe_cell, write_csv
+from auditor.report.render_html import render_html, write_html
+from auditor.report.render_text import md_cell, render_markdown, write_json, write_markdown
+
+FORMATS = ("html", "csv", "json", "md")
+_EXTENSIONS = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
+
+__all__ = [
+    "CSV_COLUMNS", "EXAMPLES_PER_RULE", "FORMATS", "Report", "build_report", "format_for", "latest_run", "md_cell",
+    "render_html", "render_markdown", "safe_cell", "source_cite", "write_csv", "write_html", "write_json",
+    "write_markdown", "write_report",
+]
+
+
+def format_for(path: str | Path) -> str:
+    """The report format a file name asks for by its extension; HTML when it says nothing."""
+    return _EXTENSIONS.get(Path(str(path)).suffix.lower(), "html")
+
+
+def write_report(
+    db: sqlite_utils.Database,
+    out: TextIO,
+    fmt: str,
+    *,
+    store: str = "store",
+    examples_per_rule: int = EXAMPLES_PER_RULE,
+) -> Report | int:
+    """Write one report format to an open text stream.
+
+    Returns the :class:`Report` written (html, json, md) or the number of finding rows (csv).
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        return write_csv(db, out, store=store)
+    report = build_report(db, store=store, examples_per_rule=examples_per_rule)
+    {"html": write_html, "json": write_json, "md": write_markdown}[fmt](report, out)
+    return report

@@ -1,0 +1,56 @@
+"""The CSV report: every per-search finding, one row each, streamed straight from SQLite.
+
+No cap and no list in memory: the cursor is iterated row by row into ``csv.writer``. Cells a
+spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab, carriage return) get a
+leading ``'``; numbers stay numbers.
+"""
+from __future__ import annotations
+
+import csv
+from typing import Any, TextIO
+
+import sqlite_utils
+
+from auditor.report.build import latest_run
+
+COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
+           "reason", "source_release", "source_row", "trace")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# The first sighting (lowest release, then row) is the cited source; a simulated search has none.
+_SQL = """
+    SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
+           COALESCE(rel.file_name, 'simulated search ' || f.search_id), g.row_number, t.path
+    FROM findings f
+    JOIN rules r ON r.rule_id = f.rule_id
+    JOIN searches s ON s.id = f.search_id
+    LEFT JOIN agencies sa ON sa.id = s.searcher_id
+    LEFT JOIN reasons rs ON rs.id = s.reason_id
+    LEFT JOIN traces t ON t.id = f.trace_id
+    LEFT JOIN agencies oa ON oa.id = t.owner_id
+    LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
+    LEFT JOIN sightings g ON g.id = (SELECT g1.id FROM sightings g1 WHERE g1.search_id = f.search_id
+                                     ORDER BY g1.release_id, g1.row_number LIMIT 1)
+    LEFT JOIN releases rel ON rel.id = g.release_id
+    WHERE f.run_id = ? AND f.search_id IS NOT NULL
+    ORDER BY f.rule_id, f.id
+"""
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralize a text cell a spreadsheet would evaluate; leave numbers and blanks alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store") -> int:
+    """Write every per-search finding of the latest run; returns the number of finding rows written."""
+    run = latest_run(db, store)
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    written = 0
+    for row in db.execute(_SQL, [run["id"]]):
+        writer.writerow([safe_cell(v) for v in row])
+        written += 1
+    return written
