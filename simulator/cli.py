@@ -1,0 +1,93 @@
+"""The `simulate` command: run a scenario into a store, print its summary, optionally export vendor logs.
+
+`simulate` is a click group invoked without a subcommand for the common case
+(`simulate --scenario el_cajon`), so verbs such as `simulate exercise ...` can be added beside it.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from auditor.cli.common import AuditGroup
+from auditor.errors import InputError
+from auditor.schema import open_store
+from simulator.export import export_owner_logs
+from simulator.generate import check_out_path, expected_total, simulate as run_scenario
+from simulator.scenario import list_scenarios, load_scenario
+from simulator.summary import Summary
+
+
+def _format_summary(name: str, out: Path, seed: int, scale: float, summary: Summary, seconds: float) -> str:
+    lines = [f"scenario {name}, seed {seed}, scale {scale:g}: wrote {out} in {seconds:.1f} s", "", "rows:"]
+    lines += [f"  {table:<14}{count:>12,}" for table, count in summary.rows.items()]
+    lines += ["", "searches by searcher state:"]
+    lines += [f"  {state:<14}{count:>12,}" for state, count in summary.by_state.items()]
+    lines += ["", "searches by true purpose:"]
+    lines += [f"  {purpose:<18}{count:>8,}" for purpose, count in summary.by_purpose.items()]
+    lines += [
+        "", "truth:",
+        f"  immigration-related searches   {summary.immigration_related:>8,}",
+        f"  disguised searches             {summary.disguised:>8,}",
+        f"    of them immigration-related  {summary.disguised_immigration:>8,}",
+        f"  proxy searches (side door)     {summary.proxy:>8,}",
+        f"  searches by DHS components     {summary.federal:>8,}",
+        f"  misuse searches                {summary.misuse:>8,}",
+    ]
+    return "\n".join(lines)
+
+
+@click.group(cls=AuditGroup, invoke_without_command=True)
+@click.option("--scenario", "scenario_name", metavar="NAME|FILE.toml",
+              help="A shipped scenario's name (see --list) or a path to a scenario file.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed; the same seed gives the same store.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Multiply reads and searches (0.02 for a classroom example, 10 for a stress test).")
+@click.option("--out", "out", type=click.Path(), default=None,
+              help="The store to write (SQLite). Default: <scenario>.db in the current folder.")
+@click.option("--overwrite", is_flag=True, help="Replace the store if it already exists.")
+@click.option("--export-dir", type=click.Path(file_okay=False), default=None,
+              help="Also write each focal owner's Flock Network Audit CSV and sharing list here.")
+@click.option("--list", "list_only", is_flag=True, help="List the shipped scenarios and exit.")
+@click.pass_context
+def simulate(ctx: click.Context, scenario_name: str | None, seed: int, scale: float, out: str | None,
+             overwrite: bool, export_dir: str | None, list_only: bool) -> None:
+    """Generate a surveillance network, its searches and their ground truth from a scenario.
+
+    Example: `simulate --scenario el_cajon --seed 7 --out el_cajon.db --export-dir logs/`, then
+    audit the store (or import the exported logs) and score the audit against the truth.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if list_only:
+        for listing in list_scenarios():
+            click.echo(f"{listing.name:<16}{listing.description}")
+        return
+    if not scenario_name:
+        raise click.UsageError("give --scenario NAME (see --list), or --list")
+    if scale <= 0:
+        raise InputError(f"--scale must be positive, got {scale:g}")
+    scenario = load_scenario(scenario_name)
+    out_path = Path(out) if out else Path(f"{scenario.name}.db")
+    check_out_path(out_path, overwrite)
+    started = time.perf_counter()
+    if sys.stdout.isatty():
+        total = expected_total(scenario, scale, seed)
+        with click.progressbar(length=total, label=f"simulating {scenario.name}") as bar:
+            summary = run_scenario(scenario, out_path, seed=seed, scale=scale, overwrite=overwrite,
+                                   progress=bar.update)
+    else:
+        summary = run_scenario(scenario, out_path, seed=seed, scale=scale, overwrite=overwrite)
+    seconds = time.perf_counter() - started
+    click.echo(_format_summary(scenario.name, out_path, seed, scale, summary, seconds))
+    if export_dir:
+        db = open_store(out_path)
+        for path in export_owner_logs(db, export_dir):
+            click.echo(f"exported {path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    simulate(prog_name="simulate")

@@ -1,0 +1,136 @@
+"""Exporting a simulated store in the vendor's formats, so the real-log path runs on synthetic data.
+
+- :func:`export_network_audit`: Flock's **Network Audit** CSV for one owner, in the classic 13-column
+  layout: every search, by any organization, that touched the owner's cameras. Like the real export,
+  the Time Frame cell holds start and end separated by a bare LF while records end in CRLF, and times
+  read ``01/05/2026, 05:28:52 PM UTC``.
+- :func:`export_sharing_list`: the owner's sharing list (``Organization Name, Networks Shared With Me,
+  Networks I'm Sharing``), lists comma-joined in one cell.
+
+Both stream rows from SQLite to the file; nothing is collected in memory.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import sqlite_utils
+
+from auditor.errors import InputError
+from auditor.timefmt import flock_time, parse_store_time
+
+NETWORK_AUDIT_HEADER = (
+    "ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason", "Case #",
+    "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation",
+)
+SHARING_HEADER = ("Organization Name", "Networks Shared With Me", "Networks I'm Sharing")
+
+
+def _flock(text: str | None) -> str:
+    return "" if text is None else flock_time(parse_store_time(text))
+
+
+def _file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+
+
+def _span(db: sqlite_utils.Database) -> tuple[str, str]:
+    """The scenario's first and last day as Flock writes them in file names (`1_1_2025`)."""
+    meta = dict(db.conn.execute("SELECT key, value FROM meta WHERE key IN ('scenario.start', 'scenario.end')"))
+    if len(meta) < 2:
+        span = db.conn.execute("SELECT min(time), max(time) FROM searches").fetchone()
+        meta = {"scenario.start": (span[0] or "1970-01-01")[:10], "scenario.end": (span[1] or "1970-01-01")[:10]}
+    out = []
+    for key in ("scenario.start", "scenario.end"):
+        y, m, d = (int(x) for x in meta[key].split("-"))
+        out.append(f"{m}_{d}_{y}")
+    return out[0], out[1]
+
+
+def _owner_name(db: sqlite_utils.Database, owner_id: int) -> str:
+    row = db.conn.execute("SELECT name FROM agencies WHERE id = ?", (owner_id,)).fetchone()
+    if row is None:
+        raise InputError(f"no agency with id {owner_id} in the store")
+    return row[0]
+
+
+def export_network_audit(db: sqlite_utils.Database, owner_id: int, out_dir: str | Path) -> Path:
+    """Write the owner's Network Audit CSV into ``out_dir`` and return its path."""
+    name = _owner_name(db, owner_id)
+    start, end = _span(db)
+    path = Path(out_dir) / f"{start}-{end}-{_file_stem(name)}-Network-Audit.csv"
+    rows = db.conn.execute(
+        "SELECT s.uuid, s.user, a.name, s.networks, s.time_frame_start, s.time_frame_end, s.plate, r.text, "
+        "s.case_number, s.filters, s.time, s.search_type, s.text_prompt, s.moderation "
+        "FROM search_owners so JOIN searches s ON s.id = so.search_id JOIN agencies a ON a.id = s.searcher_id "
+        "LEFT JOIN reasons r ON r.id = s.reason_id WHERE so.owner_id = ? ORDER BY s.time, s.id",
+        (owner_id,),
+    )
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(NETWORK_AUDIT_HEADER)
+        for (uid, user, org, networks, fstart, fend, plate, reason, case, filters, when, stype, prompt,
+             moderation) in rows:
+            # One cell, two lines: the csv module quotes it because it holds a newline.
+            frame = f"{_flock(fstart)}\n{_flock(fend)}" if fstart else ""
+            writer.writerow((uid or "", user or "", org, "" if networks is None else networks, frame, plate or "",
+                             reason or "", case or "", filters or "", _flock(when), stype or "", prompt or "",
+                             moderation or ""))
+    return path
+
+
+def export_sharing_list(db: sqlite_utils.Database, owner_id: int, out_dir: str | Path) -> Path:
+    """Write the owner's sharing list CSV: every organization it shares with or that shares with it."""
+    name = _owner_name(db, owner_id)
+    path = Path(out_dir) / f"{_file_stem(name)}-Sharing-List.csv"
+    agencies = {r[0]: r[1:] for r in db.conn.execute("SELECT id, name, state, level FROM agencies ORDER BY name")}
+    networks: dict[int, list[str]] = {}
+    for oid, network in db.conn.execute("SELECT DISTINCT owner_id, network FROM devices ORDER BY owner_id, network"):
+        networks.setdefault(oid, []).append(network)
+    shares = db.conn.execute("SELECT owner_id, grantee_id, scope FROM shares").fetchall()
+
+    def reaches(owner: int, searcher: int) -> bool:
+        for sowner, grantee, scope in shares:
+            if sowner != owner:
+                continue
+            if scope == "national" or (scope == "direct" and grantee == searcher):
+                return True
+            if scope == "statewide" and agencies[searcher][2] != "federal" \
+                    and agencies[searcher][1] == agencies[owner][1]:
+                return True
+        return False
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(SHARING_HEADER)
+        for other, (other_name, _state, _level) in agencies.items():
+            if other == owner_id:
+                continue
+            with_me = networks.get(other, []) if reaches(other, owner_id) else []
+            mine = networks.get(owner_id, []) if reaches(owner_id, other) else []
+            if with_me or mine:
+                writer.writerow((other_name, ", ".join(with_me), ", ".join(mine)))
+    return path
+
+
+def focal_owners(db: sqlite_utils.Database) -> list[int]:
+    """Owners whose logs the scenario exports: its focal agencies, else every camera owner."""
+    row = db.conn.execute("SELECT value FROM meta WHERE key = 'scenario.focal_owners'").fetchone()
+    focal = json.loads(row[0]) if row else []
+    return focal or [r[0] for r in db.conn.execute("SELECT DISTINCT owner_id FROM devices ORDER BY owner_id")]
+
+
+def export_owner_logs(db: sqlite_utils.Database, out_dir: str | Path) -> list[Path]:
+    """Network Audit and sharing list for every focal owner; creates ``out_dir`` if needed."""
+    target = Path(out_dir)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{target}: cannot create export folder: {e.strerror}") from None
+    paths = []
+    for owner_id in focal_owners(db):
+        paths.append(export_network_audit(db, owner_id, target))
+        paths.append(export_sharing_list(db, owner_id, target))
+    return paths
