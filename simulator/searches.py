@@ -73,6 +73,8 @@ class SearchMaker:
         self.next_id = 0
         self.span = scenario.days * 86400
         self.dropdown_at = (self.phrases.dropdown_from - scenario.start).days * 86400
+        # The agency 287(g) partners act for: the scenario's ICE (or ERO) component, if it has one.
+        self.ice_agency = next((a for a in world.agencies if a.dhs_component in ("ICE", "ERO")), None)
 
     # --- when and where -------------------------------------------------------------------------
     def when(self, agency: AgencyRow) -> int:
@@ -220,7 +222,12 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
     else:
         plate = None
     door = "national lookup" if agency.level == "federal" else "its own work"
-    yield m.emit(agency, t, reason, purpose=purpose, beneficiary_id=agency.id, disguised=disguised, misuse=None,
+    beneficiary_id = agency.id
+    ice = m.ice_agency
+    if purpose == "immigration" and agency.is_287g and agency.dhs_component is None and ice is not None:
+        # 287(g) officers enforce immigration law under ICE's delegation and supervision: done for ICE.
+        beneficiary_id, door = ice.id, f"under its 287(g) agreement with {ice.name}"
+    yield m.emit(agency, t, reason, purpose=purpose, beneficiary_id=beneficiary_id, disguised=disguised, misuse=None,
                  narrative=f"{agency.name}: {purpose.replace('_', ' ')} ({door})", plate=plate,
                  search_type=search_type, behaviour=b, user=user, case_number=case)
 
