@@ -13,6 +13,7 @@ Memory holds only distinct values (reasons, agencies, combinations), never rows.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,7 @@ from auditor.schema import create_indexes
 from auditor.trace import infer_beneficiaries
 
 NO_PURPOSE_TAGS = ("vague", "case_number_only", "missing")
+_FINDINGS_INDEXES = ("idx_findings_rule_id", "idx_findings_search_id", "idx_findings_agency_id")
 _REASON_STATE_SQL = (
     "CASE WHEN s.reason_id IS NOT NULL THEN 'value' "
     "WHEN instr(',' || COALESCE(s.redacted, '') || ',', ',reason,') > 0 THEN 'redacted' ELSE 'blank' END"
@@ -166,11 +168,14 @@ def run_audit(
         [started, __version__, ruleset_hash(rules), json.dumps(asdict(params))],
     ).lastrowid
 
-    # Findings point at traces, rules and tags of the previous run: clear them first.
+    # Findings point at traces, rules and tags of the previous run: clear them first (without
+    # their indexes, which the scan rebuilds after its bulk insert anyway).
+    for index in _FINDINGS_INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {index}")
     db.execute("DELETE FROM findings")
     say("resolving agencies")
     unresolved = _resolve(db, params)
-    create_indexes(db)
+    create_indexes(db, skip=_FINDINGS_INDEXES)
     lap("resolve")
 
     say("tagging distinct reasons")
@@ -182,19 +187,12 @@ def run_audit(
     report = infer_beneficiaries(db, relay_days=params.relay_days)
     lap("beneficiaries")
 
-    say("tracing distinct paths")
+    say("tracing and applying rules")
+    _write_rules(db, rules)
     agencies = load_agencies(db)
     graph = build_graph(db, agencies)
-    combos = db.execute(f"SELECT {KEY_SQL}, COUNT(*) {FROM_SQL} GROUP BY 1,2,3,4,5,6,7,8,9,10",
-                        {"mass": params.mass_networks}).fetchall()
-    traces = _write_traces(db, graph, agencies, {c[:4] for c in combos})
-    lap("trace")
-
-    say("applying rules")
-    _write_rules(db, rules)
-    search_rules = [r for r in rules if r.scope == "search"]
-    _apply_search_rules(db, run_id, search_rules, combos, classes, traces, agencies, params)
-    lap("rules")
+    _scan(db, run_id, [r for r in rules if r.scope == "search"], classes, graph, agencies, params)
+    lap("trace_and_rules")
     for rule in (r for r in rules if r.scope == "aggregate"):
         _apply_aggregate_rule(db, run_id, rule)
     lap("aggregate")
@@ -219,23 +217,29 @@ def _resolve(db: sqlite_utils.Database, params: RunParams) -> list[str]:
     return list(report.unknown)
 
 
-def _write_traces(db, graph, agencies: dict[int, Agency], keys: Iterable[tuple]) -> dict[tuple, dict[str, Any]]:
-    """One traces row per distinct (owner, searcher, beneficiary, basis); returns key -> trace facts."""
-    db.execute("DELETE FROM traces")
-    traces: dict[tuple, dict[str, Any]] = {}
-    for key in sorted(keys):
-        owner_k, searcher_k, benef_k, basis = key
-        owner_id = None if owner_k == -1 else owner_k
-        searcher_id = None if searcher_k == -1 else searcher_k
-        beneficiary_id = searcher_id if benef_k == -1 else benef_k
-        facts = trace_facts(graph, agencies, owner_id, searcher_id, beneficiary_id, basis)
-        path = path_text(agencies, owner_id, facts["scope"], searcher_id, beneficiary_id, basis or None)
-        trace_id = db.execute(
-            "INSERT INTO traces (owner_id, scope, searcher_id, beneficiary_id, door, path) VALUES (?, ?, ?, ?, ?, ?)",
-            [owner_id, facts["scope"], searcher_id, beneficiary_id, facts["door"], path],
-        ).lastrowid
-        traces[key] = {"id": trace_id, "facts": facts}
-    return traces
+class _Tracer:
+    """Traces each distinct (owner, searcher, beneficiary, basis) once, writing a traces row."""
+
+    def __init__(self, db, graph, agencies: dict[int, Agency]) -> None:
+        self.db, self.graph, self.agencies = db, graph, agencies
+        self.traces: dict[tuple, tuple[int, dict[str, Any]]] = {}
+        db.execute("DELETE FROM traces")
+
+    def get(self, owner_k: int, searcher_k: int, benef_k: int, basis: str) -> tuple[int, dict[str, Any]]:
+        key = (owner_k, searcher_k, benef_k, basis)
+        found = self.traces.get(key)
+        if found is None:
+            owner_id = None if owner_k == -1 else owner_k
+            searcher_id = None if searcher_k == -1 else searcher_k
+            beneficiary_id = searcher_id if benef_k == -1 else benef_k
+            facts = trace_facts(self.graph, self.agencies, owner_id, searcher_id, beneficiary_id, basis)
+            path = path_text(self.agencies, owner_id, facts["scope"], searcher_id, beneficiary_id, basis or None)
+            trace_id = self.db.execute(
+                "INSERT INTO traces (owner_id, scope, searcher_id, beneficiary_id, door, path) VALUES (?, ?, ?, ?, ?, ?)",
+                [owner_id, facts["scope"], searcher_id, beneficiary_id, facts["door"], path],
+            ).lastrowid
+            found = self.traces[key] = (trace_id, facts)
+        return found
 
 
 def search_facts(trace_facts: dict[str, Any], tags: frozenset[str], system: str, qtype: str, mass: int,
@@ -263,38 +267,48 @@ def trace_facts(graph, agencies: dict[int, Agency], owner_id: int | None, search
     return facts
 
 
-def _apply_search_rules(db, run_id: int, rules: Sequence[Rule], combos, classes, traces, agencies, params) -> None:
-    """Evaluate rules once per distinct combination, then write findings in one set-based pass."""
-    db.execute("DROP TABLE IF EXISTS temp.hits")
-    db.execute(
-        """CREATE TEMP TABLE hits (owner_k INT, searcher_k INT, benef_k INT, basis TEXT, class_k INT,
-           system TEXT, qtype TEXT, mass INT, has_case INT, rstate TEXT, trace_id INT, rule_id TEXT, severity TEXT)"""
+def _scan(db, run_id: int, rules: Sequence[Rule], classes, graph, agencies, params: RunParams) -> None:
+    """One streaming pass over the searches: each row's key is looked up in a memo of rule results,
+    so rules are evaluated once per distinct combination of facts and traces once per distinct path;
+    findings are written in batches. Memory holds the memo (distinct keys), never rows."""
+    tracer = _Tracer(db, graph, agencies)
+    memo: dict[tuple, tuple[tuple[str, str, int], ...]] = {}
+    insert = "INSERT INTO findings (run_id, rule_id, severity, search_id, trace_id, searches) VALUES (?, ?, ?, ?, ?, 1)"
+    # A second connection reads while this one writes findings and traces.
+    reader = sqlite3.connect(db.conn.execute("PRAGMA database_list").fetchone()[2])
+    reader.execute("PRAGMA cache_size = -100000")
+    db.conn.commit()
+    reader.execute("ATTACH ':memory:' AS scratch")
+    reader.execute("CREATE TABLE scratch.reason_class (reason_id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL)")
+    reader.executemany("INSERT INTO scratch.reason_class VALUES (?, ?)",
+                       db.execute("SELECT reason_id, class_id FROM temp.reason_class").fetchall())
+    rows = reader.execute(
+        f"SELECT s.id, {KEY_SQL} {FROM_SQL.replace('temp.reason_class', 'scratch.reason_class')}",
+        {"mass": params.mass_networks},
     )
-    memo: dict[tuple, list[Rule]] = {}
-    hits = []
-    for combo in combos:
-        owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, _n = combo
-        trace = traces[(owner_k, searcher_k, benef_k, basis)]
-        tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
-        memo_key = (trace["id"], tags, system, qtype, mass, has_case, rstate)
-        matched = memo.get(memo_key)
-        if matched is None:
-            facts = search_facts(trace["facts"], tags, system, qtype, mass, has_case, rstate)
-            matched = memo[memo_key] = [r for r in rules if r.matches(facts)]
-        hits.extend((owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate,
-                     trace["id"], r.id, r.severity) for r in matched)
-    db.conn.executemany("INSERT INTO temp.hits VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", hits)
-    db.execute("CREATE INDEX temp.idx_hits ON hits (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate)")
-    # CROSS JOIN keeps searches as the outer loop: one index probe into the small hits table per row.
-    db.execute(
-        f"""INSERT INTO findings (run_id, rule_id, severity, search_id, trace_id, searches)
-            SELECT :run, h.rule_id, h.severity, s.id, h.trace_id, 1
-            {FROM_SQL}
-            CROSS JOIN temp.hits h
-            WHERE (h.owner_k, h.searcher_k, h.benef_k, h.basis, h.class_k, h.system, h.qtype, h.mass,
-                   h.has_case, h.rstate) = ({KEY_SQL})""",
-        {"run": run_id, "mass": params.mass_networks},
-    )
+    out: list[tuple] = []
+    while True:
+        batch = rows.fetchmany(50_000)
+        if not batch:
+            break
+        for row in batch:
+            key = row[1:]
+            hits = memo.get(key)
+            if hits is None:
+                owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate = key
+                trace_id, tfacts = tracer.get(owner_k, searcher_k, benef_k, basis)
+                tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
+                facts = search_facts(tfacts, tags, system, qtype, mass, has_case, rstate)
+                hits = memo[key] = tuple((r.id, r.severity, trace_id) for r in rules if r.matches(facts))
+            if hits:
+                search_id = row[0]
+                out.extend((run_id, rule_id, severity, search_id, trace_id) for rule_id, severity, trace_id in hits)
+        if len(out) >= 100_000:
+            db.conn.executemany(insert, out)
+            out.clear()
+    db.conn.executemany(insert, out)
+    reader.close()
+    create_indexes(db)
 
 
 def _apply_aggregate_rule(db, run_id: int, rule: Rule) -> None:

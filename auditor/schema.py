@@ -161,6 +161,31 @@ _TABLES: list[tuple[str, dict, dict]] = [
         },
         {"pk": "search_id", "foreign_keys": [("search_id", "searches", "id"), ("beneficiary_id", "agencies", "id")]},
     ),
+    # What an agency disclosed about misuse of a system in a year (the CLETS Advisory Committee's
+    # annual misuse form). status: filed, late, not_filed; figures are NULL when nothing was filed.
+    (
+        "disclosures",
+        {
+            "id": int,
+            "agency_id": int,
+            "system": str,  # clets
+            "year": int,
+            "status": str,
+            "investigations": int,
+            "confirmed": int,
+            "pending": int,
+            "resigned_fired": int,
+            "misdemeanor": int,
+            "felony": int,
+            "no_action": int,
+            "counseling": int,
+            "other": int,
+            "filed_on": str,
+            "source": str,  # scenario, or the release it was read from
+            "note": str,
+        },
+        {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")], "not_null": {"agency_id", "year", "status"}},
+    ),
     # --- auditor output -------------------------------------------------------------------------
     (
         "runs",
@@ -280,10 +305,12 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["meta"].upsert({"key": "time_format", "value": "UTC ISO 8601, whole seconds: YYYY-MM-DDTHH:MM:SSZ"}, pk="key")
 
 
-def create_indexes(db: sqlite_utils.Database) -> None:
+def create_indexes(db: sqlite_utils.Database, skip: tuple[str, ...] = ()) -> None:
     """Create the indexes the auditor needs (idempotent). Call after bulk loads."""
     for table, cols, unique in _INDEXES:
         name = f"idx_{table}_{'_'.join(cols)}"
+        if name in skip:
+            continue
         db.execute(
             f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {name} ON {table}({', '.join(cols)})"
         )

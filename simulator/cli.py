@@ -14,6 +14,7 @@ import click
 from auditor.cli.common import AuditGroup
 from auditor.errors import InputError
 from auditor.schema import open_store
+from simulator.exercise import DEFAULT_ITEMS, DEFAULT_SCALE, make_exercise, write_exercise
 from simulator.export import export_owner_logs
 from simulator.generate import check_out_path, expected_total, simulate as run_scenario
 from simulator.scenario import list_scenarios, load_scenario
@@ -86,6 +87,48 @@ def simulate(ctx: click.Context, scenario_name: str | None, seed: int, scale: fl
         db = open_store(out_path)
         for path in export_owner_logs(db, export_dir):
             click.echo(f"exported {path}")
+
+
+@simulate.command("exercise")
+@click.option("--scenario", "scenario_name", required=True, metavar="NAME|FILE.toml",
+              help="The scenario to cut the exercise from (see `simulate --list`).")
+@click.option("--items", type=int, default=DEFAULT_ITEMS, show_default=True, help="How many searches to put on the worksheet.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed for the simulation and the choice of items; the same seed gives the same files.")
+@click.option("--scale", type=float, default=DEFAULT_SCALE, show_default=True,
+              help="Scale of the simulation behind the exercise (small keeps it to seconds).")
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="Folder for worksheet.csv/.html and answer_key.json/.html. Default: <scenario>-exercise-<seed>.")
+@click.option("--store", type=click.Path(dir_okay=False), default=None,
+              help="Keep the simulated, audited store here (default: a temporary file), to `audit explain` items later.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing exercise (and --store) of the same names.")
+def exercise(scenario_name: str, items: int, seed: int, scale: float, out_dir: str | None, store: str | None,
+             overwrite: bool) -> None:
+    """Write a training exercise: a worksheet of searches to judge, and a separate answer key.
+
+    The worksheet (printable HTML and a CSV to fill in) mixes clear violations, disguised ones and
+    legitimate searches; the key gives each item's answers with the reasoning and citations, from the
+    simulator's truth and the audit's rules. Grade a filled worksheet with
+    `audit grade worksheet.csv --key answer_key.json`.
+    """
+    if scale <= 0:
+        raise InputError(f"--scale must be positive, got {scale:g}")
+    if items < 1:
+        raise InputError(f"--items must be at least 1, got {items}")
+    started = time.perf_counter()
+    built = make_exercise(scenario_name, items=items, seed=seed, scale=scale, store=store, overwrite=overwrite)
+    out = Path(out_dir) if out_dir else Path(f"{built.scenario}-exercise-{seed}")
+    paths = write_exercise(built, out, overwrite=overwrite)
+    mix: dict[str, int] = {}
+    for item in built.items:
+        mix[item.category] = mix.get(item.category, 0) + 1
+    click.echo(f"exercise {built.exercise}: {len(built.items)} items ("
+               + ", ".join(f"{n} {c}" for c, n in sorted(mix.items()))
+               + f") in {time.perf_counter() - started:.1f} s")
+    for path in paths:
+        click.echo(f"wrote {path}")
+    if store:
+        click.echo(f"store kept at {store}: `audit explain --db {store} SEARCH_ID` shows an item's trace")
 
 
 def main() -> None:
