@@ -14,8 +14,7 @@ import sqlite_utils
 # Redacted reasons are not counted as vague: the release hid them, the officer may not have.
 NO_PURPOSE_SQL = """
     (s.reason_id IS NULL AND (s.redacted IS NULL OR ',' || s.redacted || ',' NOT LIKE '%,reason,%'))
-    OR EXISTS (SELECT 1 FROM reason_tags rt WHERE rt.reason_id = s.reason_id
-               AND rt.tag IN ('vague', 'case_number_only', 'missing'))
+    OR s.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag IN ('vague', 'case_number_only', 'missing'))
 """
 
 
@@ -64,7 +63,7 @@ def repeat_plate_no_case(db: sqlite_utils.Database, params: Mapping[str, Any]) -
         FROM searches s
         WHERE s.plate IS NOT NULL AND s.user IS NOT NULL AND s.case_number IS NULL
           AND COALESCE(s.search_type, '') != 'lookup'
-        GROUP BY s.searcher_id, s.user, s.plate
+        GROUP BY s.plate, s.searcher_id, s.user  -- plate first: follows the (plate, ...) index
         HAVING n >= ?
     """
     for agency_id, user, plate, n, first, last in db.execute(sql, [min_repeats]):
@@ -93,3 +92,25 @@ MEASURES: dict[str, Callable[[sqlite_utils.Database, Mapping[str, Any]], Iterato
     "repeat_plate_no_case": repeat_plate_no_case,
     "dhs_direct_share": dhs_direct_share,
 }
+
+
+def _deferred(module: str, name: str) -> Callable[[sqlite_utils.Database, Mapping[str, Any]], Iterator[Candidate]]:
+    """A measure defined in another auditor module, imported on first use (those modules import Candidate)."""
+
+    def measure(db: sqlite_utils.Database, params: Mapping[str, Any]) -> Iterator[Candidate]:
+        from importlib import import_module
+
+        return getattr(import_module(module), name)(db, params)
+
+    measure.__name__ = name
+    return measure
+
+
+# Accountability and exposure measures (auditor.disclosure, auditor.exposure).
+MEASURES.update({
+    "record_gaps": _deferred("auditor.disclosure", "record_gap_measure"),
+    "repeat_target_officers": _deferred("auditor.disclosure", "repeat_target_officers"),
+    "misuse_underreported": _deferred("auditor.disclosure", "misuse_underreported"),
+    "disclosure_missing": _deferred("auditor.disclosure", "disclosure_missing"),
+    "dhs_reach": _deferred("auditor.exposure", "dhs_reach"),
+})
