@@ -240,18 +240,30 @@ def test_json_account_balances(tmp_path):
     assert data["totals"] == {"rows_read": 8, "rows_imported": 5, "rows_rejected": 3, "balanced": True}
 
 
-# --- SQL time parsing mirrors auditor.timefmt ---------------------------------------------------------
+# --- the loader's cached time parser agrees with auditor.timefmt ----------------------------------------
 
 @pytest.mark.parametrize("text", [
     "01/05/2026, 05:28:52 PM UTC", "12/31/2025, 12:00:00 AM UTC", "12/31/2025, 12:59:59 PM UTC",
     "13/01/2025, 01:00:00 AM UTC", "01/05/2026, 00:28:52 PM UTC", "01/05/2026, 05:61:52 PM UTC",
     "2025-06-18 00:02:04.789", "2026-03-10T05:17:06.087Z", "garbage", "",
 ])
-def test_sql_time_parser_agrees_with_timefmt(text):
-    from auditor.importers.searches import time_sql
+def test_cached_time_parser_agrees_with_timefmt(text):
+    from auditor.importers.cells import TimeParser
     from auditor.timefmt import parse_flock_time, parse_iso_time
-    [(got,)] = sqlite3.connect(":memory:").execute(f"SELECT {time_sql('?1')}", [text]).fetchall()
-    assert got == (parse_flock_time(text) or parse_iso_time(text))
+    parser = TimeParser()
+    expected = parse_flock_time(text) or parse_iso_time(text)
+    assert parser(text) == expected
+    assert parser(text) == expected  # the second call is answered from the cached halves
+
+
+def test_cached_halves_combine_into_other_valid_times():
+    from auditor.importers.cells import TimeParser
+    parser = TimeParser()
+    parser("01/05/2026, 05:28:52 PM UTC")
+    parser("12/31/2025, 11:00:00 AM UTC")
+    assert parser("12/31/2025, 05:28:52 PM UTC") == "2025-12-31T17:28:52Z"
+    assert parser("01/05/2026, 11:00:00 AM UTC") == "2026-01-05T11:00:00Z"
+    assert parser(" 01/05/2026, 11:00:00 AM UTC") == "2026-01-05T11:00:00Z"  # leading space: slow path
 
 
 # --- interruption ------------------------------------------------------------------------------------

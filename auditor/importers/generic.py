@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import tomllib
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from auditor.errors import InputError
 from auditor.importers.headers import fold
+from auditor.importers.cells import excel_or_iso_time, strptime_time
 from auditor.importers.plan import Plan, placeholder_producer
-from auditor.importers.reason_sheet import EXCEL_OR_ISO_TIME
 from auditor.importers.searches import FIELDS, Layout
 
 _OPTIONS = ("time_format", "audit_kind", "producer")
@@ -63,26 +63,13 @@ def read_column_map(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return columns, options
 
 
-def time_expression(time_format: str) -> str | None:
-    """The SQL time parser for a map's `time_format` (None = the default Flock-or-ISO parser)."""
+def time_parser(time_format: str) -> Callable[[str], str | None] | None:
+    """The parser for a map's `time_format` (None = the default Flock-or-ISO parser)."""
     if time_format in ("", "auto", "flock", "iso"):
         return None
     if time_format == "excel":
-        return EXCEL_OR_ISO_TIME
-    return "pt_strptime({t}, " + "'" + time_format.replace("'", "''") + "')"
-
-
-def strptime_utc(text: str | None, fmt: str) -> str | None:
-    """SQL function `pt_strptime`: parse with a user's strftime pattern; naive times are taken as UTC."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.strptime(text.strip(), fmt)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return excel_or_iso_time
+    return strptime_time(time_format)
 
 
 def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, producer: str | None) -> Plan:
@@ -108,5 +95,5 @@ def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, p
         who = placeholder_producer(stem)
         notes.append(f"no producer named: recorded as {who!r}")
     labels = {field: header[i].strip() for field, i in columns.items()}
-    layout = Layout(columns, len(header), labels, time_expression(options.get("time_format", "auto")))
+    layout = Layout(columns, len(header), labels, time_parser(options.get("time_format", "auto")))
     return Plan("generic", kind, who, layout, notes)

@@ -7,9 +7,11 @@ that marker and loads it again. A release already `complete` (same sha256) is no
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,7 +106,8 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
         plan = _plan(records.header, path, options)
         plan.notes[:0] = facts.notes
         rows = _nul_checked(records) if facts.has_nul else iter(records)
-        return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1)]
+        return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
+                              size_hint=facts.size)]
     except InputError as e:
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     except UnicodeDecodeError as e:
@@ -114,7 +117,6 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
 
 
 def _prepare(db: sqlite_utils.Database) -> None:
-    db.conn.create_function("pt_strptime", 2, generic.strptime_utc, deterministic=True)
     for sql in _LOAD_INDEXES:
         db.execute(sql)
     db.conn.commit()
@@ -208,9 +210,59 @@ def _load_release(
     first_row: int,
     *,
     direction: str | None = None,
+    size_hint: int = 0,
 ) -> ReleaseAccount:
     agencies: dict[str, int] = {}
     release_id = _begin(db, file_name, sha, plan, agencies)
+    conn = db.conn
+    with _bulk_load(conn):
+        return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
+                          direction=direction, size_hint=size_hint)
+
+
+# The page cache while loading: big enough for the index pages a batch touches, small enough that
+# memory does not grow with the file (the store's default is 200 MB).
+_LOAD_CACHE_KIB = 32 * 1024
+
+
+@contextmanager
+def _bulk_load(conn: sqlite3.Connection) -> Iterator[None]:
+    """Settings for one release's load, restored afterwards.
+
+    A bounded page cache, and index sorts spilling to temporary files rather than RAM (the store's
+    `temp_store = MEMORY` would hold a whole index build in memory). Python's cyclic garbage
+    collector is paused: the load allocates millions of tuples and creates no cycles, and each
+    collection would walk every batch still alive.
+    """
+    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+    temp = conn.execute("PRAGMA temp_store").fetchone()[0]
+    collecting = gc.isenabled()
+    conn.execute(f"PRAGMA cache_size = -{_LOAD_CACHE_KIB}")
+    conn.execute("PRAGMA temp_store = FILE")
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        conn.execute(f"PRAGMA cache_size = {cache}")
+        conn.execute(f"PRAGMA temp_store = {temp}")
+
+
+def _load_data(
+    db: sqlite_utils.Database,
+    release_id: int,
+    file_name: str,
+    sha: str,
+    plan: Plan,
+    header: list[str],
+    records: Iterable[list[str]],
+    first_row: int,
+    agencies: dict[str, int],
+    *,
+    direction: str | None,
+    size_hint: int,
+) -> ReleaseAccount:
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -221,7 +273,7 @@ def _load_release(
             owner_id = ensure_agency(db, plan.owner, agencies) if plan.owner else None
             default_id = ensure_agency(db, plan.default_searcher, agencies) if plan.default_searcher else None
             loader = SearchLoader(db, release_id, plan.layout, owner_id=owner_id,
-                                  default_searcher_id=default_id, agency_cache=agencies)
+                                  default_searcher_id=default_id, agency_cache=agencies, size_hint=size_hint)
             account = loader.load(records, first_row)
         notes = plan.notes + _account_notes(account)
         conn.execute(
@@ -234,8 +286,7 @@ def _load_release(
         conn.rollback()
         raise
     finally:
-        for table in ("_stage", "_cells", "_parsed", "_rows", "_agency"):
-            conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        conn.execute("DROP TABLE IF EXISTS temp._repeats")
     create_indexes(db)
     db.conn.commit()
     return ReleaseAccount(

@@ -1,43 +1,64 @@
-"""Bulk loading of search rows: staging, set-based parsing, de-duplication and provenance.
+"""Bulk loading of search rows: parsing, de-duplication and provenance, in batches.
 
 Every search-log adapter (Flock audits, portal audits, reason sheets, generic CSV) describes *where*
 each canonical field sits in its records (a :class:`Layout`); this module does the rest, the same
-way for all of them:
+way for all of them, ~25k records at a time:
 
-1. records go, ~50k at a time and untouched, into a TEMP staging table (``executemany`` of the lists
-   csv already made: no per-cell Python work);
-2. one ``INSERT ... SELECT`` parses every cell in SQL: redaction markers, Excel floats, both Flock
-   time shapes (the SQL mirrors :func:`auditor.timefmt.parse_flock_time`), the split or one-cell
-   Time Frame, and the reason a row is rejected;
-3. reasons and agency names are dictionary-encoded (distinct values only: few);
-4. rows link to existing searches by UUID, else by the fallback key, and new searches, sightings,
-   search owners and rejects are written with set-based SQL.
+1. each record is parsed in Python into the final `searches` tuple: cells go through memo dicts
+   keyed by their raw text (see :mod:`auditor.importers.cells`), times through a two-half cache;
+   reasons and agency names are dictionary-encoded with in-memory dicts of their distinct values;
+2. rows link to existing searches by UUID, else by the fallback key, with one set-based query per
+   batch against the store's indexes (a JSON array of the batch's keys joined to the index), and
+   to earlier rows of the same batch with dicts bounded by the batch size;
+3. search ids are assigned in Python (max(id) + 1 ...), so new searches, sightings, search owners
+   and rejects are written with ``executemany`` without reading ids back.
 
-Memory is bounded by the batch size whatever the file's length.
+Memory is bounded by the batch size and the memo caps whatever the file's length. A load into a
+store without searches drops the search indexes and builds them once at the end (sorting is several
+times faster than maintaining a B-tree row by row); a UUID repeated across batches is then merged
+by a set-based fix-up before the unique index is built.
 """
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Iterable, Iterator
+from operator import itemgetter
+from typing import Callable, Iterable
 
 import sqlite_utils
 
+from auditor.importers.cells import (
+    INVALID, MARKERS, MISS, REDACTED, TimeParser, count_cell, memoized, sql_quote, text_cell, whole_text,
+)
 from auditor.importers.source import CSV_ERROR, raw_record
-from auditor.schema import REDACTION_MARKERS, ensure_agency
+from auditor.schema import create_indexes, ensure_agency
 
-BATCH = 50_000
+BATCH = 25_000  # records per batch: memory is bounded by this, not by the file
 
-# Canonical fields an adapter can map, in staging order after the source columns.
-TEXT_FIELDS = ("user", "case_number", "plate", "search_type", "filters", "text_prompt", "moderation")
+# Canonical fields an adapter can map.
 FIELDS = (
     "uuid", "time", "searcher", "user", "reason", "case_number", "plate", "search_type",
     "networks", "devices", "time_frame", "time_frame_start", "time_frame_end",
     "filters", "text_prompt", "moderation",
 )
-# Fields the redaction list names (schema: searches.redacted), by their store column names.
+# Fields the redaction list names (schema: searches.redacted), in the order it lists them.
 _REDACTABLE = ("uuid", "searcher", "user", "reason", "case_number", "plate", "search_type", "networks",
-               "devices", "filters", "text_prompt", "moderation")
+               "devices", "filters", "text_prompt", "moderation", "time_frame")
+# Plain text fields, converted together through one memo keyed by the tuple of their cells: in a
+# Network Audit they are mostly the same few combinations (`search`, blanks).
+_PLAIN = ("user", "plate", "search_type", "filters", "text_prompt", "moderation")
+
+_INSERT_SEARCH = (
+    "INSERT INTO searches (id, uuid, time, searcher_id, user, reason_id, case_number, plate, search_type, "
+    "networks, devices, time_frame_start, time_frame_end, filters, text_prompt, moderation, redacted, dedup_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UUID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS idx_searches_uuid ON searches(uuid) WHERE uuid IS NOT NULL"
+_KEY_INDEX = "CREATE INDEX IF NOT EXISTS idx_searches_dedup_key ON searches(dedup_key)"
+# Indexes only the scan reads: not maintained row by row during a bulk load, rebuilt after it.
+_BULK_TABLES = ("searches", "sightings", "search_owners", "rejects")
 
 
 @dataclass
@@ -47,7 +68,8 @@ class Layout:
     columns: dict[str, int]
     width: int  # columns in the header: a record with more non-blank cells is rejected
     labels: dict[str, str] = field(default_factory=dict)  # field -> header text, for reject reasons
-    time_sql: str | None = None  # an SQL expression over `t` replacing the default time parsing
+    # Parses a trimmed time cell instead of the default (Flock or ISO); None when not a time.
+    time_parser: Callable[[str], str | None] | None = None
 
 
 @dataclass
@@ -63,145 +85,16 @@ class Account:
     padding: int = 0
 
 
-def _blank(c: str) -> str:
-    return f"({c} = '')"
-
-
-_MARKERS_SQL = ", ".join(f"'{m.upper()}'" for m in dict.fromkeys(REDACTION_MARKERS))
-
-
-def _redacted(c: str) -> str:
-    return f"(upper({c}) IN ({_MARKERS_SQL}))"
-
-
-def _text(c: str) -> str:
-    """A (pre-trimmed) text cell; blank and redacted cells are NULL (redaction is listed separately)."""
-    return f"(CASE WHEN {_blank(c)} OR {_redacted(c)} THEN NULL ELSE {c} END)"
-
-
-def _whole(t: str) -> str:
-    """Excel writes whole numbers as floats (`25013924.0`): drop a `.0` tail from an all-digit cell."""
-    return (
-        f"(CASE WHEN {t} GLOB '[0-9]*.0' AND NOT substr({t}, 1, length({t}) - 2) GLOB '*[^0-9]*' "
-        f"THEN substr({t}, 1, length({t}) - 2) ELSE {t} END)"
-    )
-
-
-def _number(c: str) -> str:
-    """A count: digits, optionally with thousands commas or an Excel `.0` tail; else NULL."""
-    t = f"replace({_whole(c)}, ',', '')"
-    return f"(CASE WHEN {t} GLOB '[0-9]*' AND NOT {t} GLOB '*[^0-9]*' THEN CAST({t} AS INTEGER) END)"
-
-
-def time_sql(t: str) -> str:
-    """Store time from a trimmed cell holding `01/05/2026, 05:28:52 PM UTC` or an ISO time; else NULL.
-
-    Mirrors :func:`auditor.timefmt.parse_flock_time` and :func:`auditor.timefmt.parse_iso_time`
-    (the tests check they agree) but runs inside SQLite, where it costs a fraction of a Python call.
-    """
-    flock = (
-        f"{t} GLOB '[01][0-9]/[0-3][0-9]/[0-9][0-9][0-9][0-9], [01][0-9]:[0-5][0-9]:[0-5][0-9] [AaPp][Mm]*' "
-        f"AND substr({t}, 1, 2) BETWEEN '01' AND '12' AND substr({t}, 4, 2) BETWEEN '01' AND '31' "
-        f"AND substr({t}, 13, 2) BETWEEN '01' AND '12'"
-    )
-    flock_value = (
-        f"substr({t}, 7, 4) || '-' || substr({t}, 1, 2) || '-' || substr({t}, 4, 2) || 'T' || "
-        f"printf('%02d', substr({t}, 13, 2) % 12 + (substr({t}, 22, 1) IN ('P', 'p')) * 12) || "
-        f"substr({t}, 15, 6) || 'Z'"
-    )
-    iso = f"{t} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][ T][0-9][0-9]:[0-9][0-9]:[0-9][0-9]*'"
-    return f"(CASE WHEN {flock} THEN {flock_value} WHEN {iso} THEN strftime('%Y-%m-%dT%H:%M:%SZ', {t}) END)"
-
-
-def _cells_select(layout: Layout) -> str:
-    """Step 1: trimmed cells (and the two halves of a one-cell Time Frame) as plain columns.
-
-    Materialising these keeps step 2's expressions small: SQLite does not share common
-    sub-expressions, so parsing `trim(substr(...))` in place would repeat it dozens of times.
-    """
-    cols = [f"rowid AS _rowid", "_why", "_raw"]
-    for f, i in layout.columns.items():
-        if f == "time_frame":
-            c = f"c{i}"
-            nl = f"instr({c}, char(10))"
-            cols.append(f"trim({c}) AS time_frame")
-            cols.append(f"CASE WHEN {nl} > 0 THEN trim(replace(substr({c}, 1, {nl} - 1), char(13), '')) END AS time_frame_start")
-            cols.append(f"CASE WHEN {nl} > 0 THEN trim(substr({c}, {nl} + 1)) END AS time_frame_end")
-        else:
-            cols.append(f"trim(c{i}) AS {f}")
-    if "reason" in layout.columns:
-        cols.append(f"c{layout.columns['reason']} AS reason_verbatim")
-    all_blank = " AND ".join(f"trim(c{i}) = ''" for i in range(layout.width)) or "1"
-    cols.append(f"({all_blank}) AS padding")
-    return f"SELECT {', '.join(cols)} FROM _stage"
-
-
-def _parse_select(layout: Layout, offset_param: str = ":offset") -> str:
-    """Step 2: parsed rows from `_cells`, each with its reject reason or NULL."""
-    c = {f: f for f in layout.columns}
-    tsql = (lambda x: layout.time_sql.replace("{t}", x)) if layout.time_sql else time_sql
-    exprs: dict[str, str] = {}
-    exprs["uuid"] = _text("uuid") if "uuid" in c else "NULL"
-    exprs["time"] = tsql("time") if "time" in c else "NULL"
-    exprs["searcher"] = _text("searcher") if "searcher" in c else "NULL"
-    exprs["reason"] = (
-        "(CASE WHEN reason = '' OR " + _redacted("reason") + " THEN NULL ELSE reason_verbatim END)"
-        if "reason" in c else "NULL"
-    )
-    for f in TEXT_FIELDS:
-        exprs[f] = (_whole(f) if f == "case_number" else f) if f in c else "NULL"
-        if f in c:
-            exprs[f] = f"(CASE WHEN {_blank(f)} OR {_redacted(f)} THEN NULL ELSE {exprs[f]} END)"
-    exprs["networks"] = _number("networks") if "networks" in c else "NULL"
-    exprs["devices"] = _number("devices") if "devices" in c else "NULL"
-    for f in ("time_frame_start", "time_frame_end"):
-        exprs[f] = tsql(f) if (f in c or "time_frame" in c) else "NULL"
-    redacted_parts = [f"CASE WHEN {_redacted(f)} THEN '{f},' ELSE '' END" for f in _REDACTABLE if f in c]
-    if "time_frame" in c:
-        redacted_parts.append(f"CASE WHEN {_redacted('time_frame')} THEN 'time_frame,' ELSE '' END")
-    redacted = f"nullif(rtrim({' || '.join(redacted_parts)}, ','), '')" if redacted_parts else "NULL"
-
-    label = lambda f: layout.labels.get(f, f).replace("'", "''")  # noqa: E731
-    # Reject reasons test the parsed values (p_*) of a materialised CTE, so no time is parsed twice.
-    checks = ["WHEN padding THEN 'empty padding record'"]
-    if "time" in c:
-        checks += [
-            f"WHEN time = '' THEN 'no search time ({label('time')} is blank)'",
-            f"WHEN {_redacted('time')} THEN 'search time redacted ({label('time')})'",
-            "WHEN p_time IS NULL THEN 'search time not understood: ' || quote(time)",
-        ]
-    for f in ("networks", "devices"):
-        if f in c:
-            checks.append(
-                f"WHEN {f} <> '' AND NOT {_redacted(f)} AND p_{f} IS NULL "
-                f"THEN '{label(f)} not a number: ' || quote({f})"
-            )
-    if "time_frame" in c:
-        checks.append(
-            f"WHEN time_frame <> '' AND NOT {_redacted('time_frame')} AND "
-            f"(p_time_frame_start IS NULL OR p_time_frame_end IS NULL) "
-            f"THEN '{label('time_frame')} not two times on two lines: ' || quote(time_frame)"
-        )
-    else:
-        for f in ("time_frame_start", "time_frame_end"):
-            if f in c:
-                checks.append(
-                    f"WHEN {f} <> '' AND NOT {_redacted(f)} AND p_{f} IS NULL "
-                    f"THEN '{label(f)} not a time: ' || quote({f})"
-                )
-    why = f"coalesce(_why, CASE {' '.join(checks)} END)"
-    parsed = ", ".join(f"{exprs[f]} AS p_{f}" for f in FIELDS if f != "time_frame")
-    searcher_redacted = _redacted("searcher") if "searcher" in c else "0"
-    out = ", ".join(f"p_{f} AS {f}" for f in FIELDS if f != "time_frame")
-    return (
-        f"WITH p AS MATERIALIZED (SELECT *, {parsed}, {redacted} AS redacted, "
-        f"{searcher_redacted} AS searcher_redacted FROM _cells) "
-        f"SELECT _rowid + {offset_param} AS row_number, {why} AS why, _raw, {out}, redacted, searcher_redacted FROM p"
-    )
+def _json(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 class SearchLoader:
-    """Loads one release's search records into the store (call inside the release's transaction)."""
+    """Loads one release's search records into the store (call inside the release's transaction).
+
+    ``size_hint`` (the file's bytes) lets a large release into a small store skip maintaining the
+    scan's indexes row by row; they are rebuilt by :meth:`load` before it returns.
+    """
 
     def __init__(
         self,
@@ -212,6 +105,7 @@ class SearchLoader:
         owner_id: int | None,
         default_searcher_id: int | None,
         agency_cache: dict[str, int],
+        size_hint: int = 0,
     ):
         self.db = db
         self.conn = db.conn
@@ -221,189 +115,443 @@ class SearchLoader:
         self.default_searcher_id = default_searcher_id
         self.agencies = agency_cache
         self.account = Account()
-        w = layout.width
-        self.conn.execute("DROP TABLE IF EXISTS temp._stage")
-        self.conn.execute(
-            f"CREATE TEMP TABLE _stage ({', '.join(f'c{i} TEXT' for i in range(w))}, _why TEXT, _raw TEXT)"
+        conn = self.conn
+        self.first_id = self.next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM searches").fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM searches").fetchone()[0]
+        with_uuid = conn.execute("SELECT count(*) FROM searches WHERE uuid IS NOT NULL").fetchone()[0]
+        # A fresh store has nothing to link to: skip the per-batch UUID lookups and build the UUID
+        # index once at the end. Otherwise every batch is checked against it.
+        self.fresh = total == 0
+        self.has_uuidless = total > with_uuid  # only then can a row adopt a search by its fallback key
+        self.reasons: dict[str, int] = dict(conn.execute("SELECT text, id FROM reasons"))
+        self.next_reason = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM reasons").fetchone()[0]
+        self.time = TimeParser(layout.time_parser, flock=layout.time_parser is None)
+        self.memo_searcher: dict[str, object] = {}
+        self.memo_reason: dict[str, object] = {}
+        self.memo_networks: dict[str, object] = {}
+        self.memo_devices: dict[str, object] = {}
+        self.memo_plain: dict[tuple, tuple] = {}
+        self.new_reasons: list[tuple[int, str]] = []
+        self.dropped: list[str] = []
+        if self.fresh or size_hint // 150 >= total:  # ~150 bytes per record in a Flock export
+            self._drop_indexes(keep_linking=not self.fresh)
+        self.key_index = not self.fresh
+
+    # -- indexes -----------------------------------------------------------------------------------
+    def _drop_indexes(self, *, keep_linking: bool) -> None:
+        """Drop indexes the load would maintain row by row; :meth:`_finish` rebuilds them."""
+        tables = ", ".join(f"'{t}'" for t in _BULK_TABLES)
+        names = [r[0] for r in self.conn.execute(
+            f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ({tables}) AND sql IS NOT NULL"
+        )]
+        for name in names:
+            if keep_linking and name in ("idx_searches_uuid", "idx_searches_dedup_key"):
+                continue
+            self.conn.execute(f"DROP INDEX {name}")
+            self.dropped.append(name)
+
+    def _ensure_key_index(self) -> None:
+        """Linking by fallback key across batches needs the key index: build it when first needed."""
+        if not self.key_index:
+            self.conn.execute(_KEY_INDEX)
+            self.key_index = True
+
+    def _finish(self) -> None:
+        """Merge UUIDs repeated across batches of a fresh load, then rebuild the dropped indexes."""
+        if self.fresh:
+            try:
+                self.conn.execute(_UUID_INDEX)
+            except sqlite3.IntegrityError:  # a UUID repeated across batches
+                self._merge_repeated_uuids()
+                self.conn.execute(_UUID_INDEX)
+            self.conn.execute(_KEY_INDEX)
+        if self.dropped:
+            create_indexes(self.db)
+
+    def _merge_repeated_uuids(self) -> None:
+        """Point every sighting of a repeated UUID at its first search and delete the others."""
+        conn = self.conn
+        conn.execute("DROP TABLE IF EXISTS temp._repeats")
+        conn.execute(
+            "CREATE TEMP TABLE _repeats AS SELECT s.id, m.keep FROM searches s JOIN ("
+            "SELECT uuid, min(id) AS keep FROM searches WHERE uuid IS NOT NULL GROUP BY uuid HAVING count(*) > 1"
+            ") m ON m.uuid = s.uuid WHERE s.id <> m.keep"
         )
-        self.conn.execute("DROP TABLE IF EXISTS temp._agency")
-        self.conn.execute("CREATE TEMP TABLE _agency (name TEXT PRIMARY KEY, id INTEGER) WITHOUT ROWID")
-        self._insert_stage = f"INSERT INTO _stage VALUES ({', '.join('?' * (w + 2))})"
-        self._cells = _cells_select(layout)
-        self._parse = _parse_select(layout)
+        conn.execute(
+            "UPDATE sightings SET search_id = r.keep, link_basis = 'uuid' FROM _repeats r "
+            "WHERE sightings.search_id = r.id"
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO search_owners (search_id, owner_id) "
+            "SELECT r.keep, so.owner_id FROM search_owners so JOIN _repeats r ON r.id = so.search_id"
+        )
+        conn.execute("DELETE FROM search_owners WHERE search_id IN (SELECT id FROM _repeats)")
+        merged = conn.execute("DELETE FROM searches WHERE id IN (SELECT id FROM _repeats)").rowcount
+        conn.execute("DROP TABLE temp._repeats")
+        self.account.new_searches -= merged
 
     # -- records -----------------------------------------------------------------------------------
-    def _shaped(self, records: Iterable[list[str]]) -> Iterator[list]:
-        """Records padded/trimmed to the header's width plus (_why, _raw); the common case is cheap."""
+    def _reshape(self, rec: list[str]) -> tuple[list[str], str | None, str | None]:
+        """A record of the wrong width padded or cut to the header's; (cells, reject reason, raw)."""
         w = self.layout.width
-        tail = (None, None)
-        account = self.account
-        for rec in records:
-            n = len(rec)
-            if n == w:
-                rec.extend(tail)
-                yield rec
-                continue
-            if n and rec[0] is CSV_ERROR:
-                yield [""] * w + [f"unreadable CSV record: {rec[1]}", rec[2] if n > 2 else ""]
-                continue
-            if n < w:
-                if n:  # rows lacking trailing fields are a known export quirk: pad them
-                    account.short_rows += 1
-                yield rec + [""] * (w - n) + [None, None]
-                continue
-            extra = rec[w:]
-            if any(x.strip() for x in extra):
-                yield rec[:w] + [f"{n} cells but the header has {w}: cells beyond the header hold data", raw_record(rec)]
-            else:  # trailing empty cells (a trailing comma) carry nothing
-                yield rec[:w] + [None, None]
+        n = len(rec)
+        if n and rec[0] is CSV_ERROR:
+            return [""] * w, f"unreadable CSV record: {rec[1]}", rec[2] if n > 2 else ""
+        if n < w:
+            if n:  # rows lacking trailing fields are a known export quirk: pad them
+                self.account.short_rows += 1
+            return rec + [""] * (w - n), None, None
+        if any(x.strip() for x in rec[w:]):
+            return rec[:w], f"{n} cells but the header has {w}: cells beyond the header hold data", raw_record(rec)
+        return rec[:w], None, None  # trailing empty cells (a trailing comma) carry nothing
 
     def load(self, records: Iterable[list[str]], first_row: int) -> Account:
-        """Stage and load every record; ``first_row`` is the row number of the first record."""
-        shaped = self._shaped(records)
-        offset = first_row - 1
+        """Load every record; ``first_row`` is the row number of the first record."""
+        records = iter(records)
+        row_number = first_row
         while True:
-            batch = list(islice(shaped, BATCH))
+            batch = list(islice(records, BATCH))
             if not batch:
                 break
-            self.conn.execute("DELETE FROM _stage")
-            self.conn.executemany(self._insert_stage, batch)
-            del batch
-            self._load_batch(offset)
-            offset = first_row - 1 + self.account.read
+            count = len(batch)
+            rows, numbers, rejects = self._parse(batch, row_number)
+            del batch  # the raw records are not needed while writing: halves the peak memory
+            self.account.read += count
+            self.account.rejected += len(rejects)
+            self._write(rows, numbers)
+            self.conn.executemany("INSERT INTO rejects (release_id, row_number, raw, why) VALUES (?, ?, ?, ?)",
+                                  rejects)
+            row_number += count
+        self._finish()
         return self.account
 
-    # -- one batch ---------------------------------------------------------------------------------
-    def _load_batch(self, offset: int) -> None:
+    def _parse(self, records: list[list[str]], first: int) -> tuple[list[tuple], list[int], list[tuple]]:
+        """(search tuples without id, their row numbers, reject rows) for one batch of records."""
+        layout = self.layout
+        w = layout.width
+        cols = layout.columns
+        blank = w  # absent fields read this extra blank cell appended to every record
+        i_uuid = cols.get("uuid", blank)
+        i_time = cols["time"]
+        i_searcher = cols.get("searcher", blank)
+        i_reason = cols.get("reason", blank)
+        i_case = cols.get("case_number", blank)
+        i_networks = cols.get("networks", blank)
+        i_devices = cols.get("devices", blank)
+        one_cell_frame = cols.get("time_frame")
+        i_start = cols.get("time_frame_start", blank)
+        i_end = cols.get("time_frame_end", blank)
+        plain_cells = itemgetter(*[cols.get(f, blank) for f in _PLAIN])
+        days_get = self.time.days.get
+        clocks_get = self.time.clocks.get
+        parse_time = self.time.parse
+        searcher_get = self.memo_searcher.get
+        reason_get = self.memo_reason.get
+        networks_get = self.memo_networks.get
+        devices_get = self.memo_devices.get
+        plain_get = self.memo_plain.get
+        release_id = self.release_id
+        markers = MARKERS
+        rows: list[tuple] = []
+        numbers: list[int] = []
+        rejects: list[tuple] = []
+        add_row = rows.append
+        add_number = numbers.append
+        number = first - 1
+        for rec in records:
+            number += 1
+            why = raw = None
+            if len(rec) != w:
+                rec, why, raw = self._reshape(rec)
+                if why is not None:
+                    rejects.append((release_id, number, raw, why))
+                    continue
+            rec.append("")
+            red = None  # names of redacted fields, when any
+
+            c = rec[i_time]
+            day = days_get(c[:12])
+            clock = clocks_get(c[12:])
+            if day is not None and clock is not None:
+                time = day + clock
+            else:
+                time = parse_time(c)
+                if time is None:
+                    rejects.append((release_id, number, raw_record(rec[:w]), self._time_reject(rec, c)))
+                    continue
+
+            # Counts and the time frame first: a row they reject must not add agencies or reasons.
+            c = rec[i_networks]
+            networks = networks_get(c, MISS)
+            if networks is MISS:
+                networks = memoized(self.memo_networks, c, count_cell)
+            c = rec[i_devices]
+            devices = devices_get(c, MISS)
+            if devices is MISS:
+                devices = memoized(self.memo_devices, c, count_cell)
+            if networks is INVALID or devices is INVALID:
+                f = "networks" if networks is INVALID else "devices"
+                label = layout.labels.get(f, f)
+                rejects.append((release_id, number, raw_record(rec[:w]),
+                                f"{label} not a number: {sql_quote(rec[cols[f]].strip())}"))
+                continue
+            if networks is REDACTED:
+                networks = None
+                red = (red or []) + ["networks"]
+            if devices is REDACTED:
+                devices = None
+                red = (red or []) + ["devices"]
+
+            if one_cell_frame is not None:
+                c = rec[one_cell_frame]
+                j = c.find("\n")
+                start = end = None
+                if j >= 0:
+                    a = c[:j]
+                    b = c[j + 1:]
+                    day = days_get(a[:12])
+                    clock = clocks_get(a[12:])
+                    start = day + clock if day is not None and clock is not None else parse_time(a)
+                    day = days_get(b[:12])
+                    clock = clocks_get(b[12:])
+                    end = day + clock if day is not None and clock is not None else parse_time(b)
+                if start is None or end is None:
+                    start = end = None
+                    v = c.strip()
+                    if v.upper() in markers:
+                        red = (red or []) + ["time_frame"]
+                    elif v:
+                        label = layout.labels.get("time_frame", "time_frame")
+                        rejects.append((release_id, number, raw_record(rec[:w]),
+                                        f"{label} not two times on two lines: {sql_quote(v)}"))
+                        continue
+            else:
+                start, end, why = self._split_frame(rec[i_start], rec[i_end])
+                if why is not None:
+                    rejects.append((release_id, number, raw_record(rec[:w]), why))
+                    continue
+                if start is REDACTED:
+                    start = end = None
+                    red = (red or []) + ["time_frame"]
+
+            c = rec[i_uuid].strip()
+            if not c:
+                uuid = None
+            elif c.upper() in markers:
+                uuid = None
+                red = (red or []) + ["uuid"]
+            else:
+                uuid = c
+
+            c = rec[i_searcher]
+            searcher_id = searcher_get(c, MISS)
+            if searcher_id is MISS:
+                searcher_id = memoized(self.memo_searcher, c, self._searcher)
+            if searcher_id is REDACTED:
+                searcher_id = None
+                red = (red or []) + ["searcher"]
+
+            c = rec[i_reason]
+            reason_id = reason_get(c, MISS)
+            if reason_id is MISS:
+                reason_id = memoized(self.memo_reason, c, self._reason)
+            if reason_id is REDACTED:
+                reason_id = None
+                red = (red or []) + ["reason"]
+
+            case = rec[i_case]
+            if case:
+                case = whole_text(case)
+                if case is REDACTED:
+                    case = None
+                    red = (red or []) + ["case_number"]
+            else:
+                case = None
+
+            cells = plain_cells(rec)
+            plain = plain_get(cells)
+            if plain is None:
+                plain = self._plain(cells)
+            if plain[6]:
+                red = (red or []) + plain[6]
+
+            if red is not None:
+                red = ",".join(sorted(set(red), key=_REDACTABLE.index))
+            # The fallback key: searcher, time to the second, networks, time frame. With neither
+            # networks nor a time frame (a `Reason, DateTime` sheet) two officers' searches in one
+            # second would share a key: the reason tells them apart.
+            key = (f"{'' if searcher_id is None else searcher_id}|{time}|{'' if networks is None else networks}|"
+                   f"{start or ''}|{end or ''}")
+            if networks is None and start is None:
+                key += f"|r{'' if reason_id is None else reason_id}"
+            add_row((uuid, time, searcher_id, plain[0], reason_id, case, plain[1], plain[2], networks, devices,
+                     start, end, plain[3], plain[4], plain[5], red, key))
+            add_number(number)
+        return rows, numbers, rejects
+
+    # -- converters with store side effects (called once per distinct cell) ------------------------
+    def _searcher(self, raw: str) -> object:
+        name = text_cell(raw)
+        if name is None:
+            return self.default_searcher_id  # a row naming no organization: the producer's own search
+        if name is REDACTED:
+            return REDACTED
+        return ensure_agency(self.db, name, self.agencies)
+
+    def _reason(self, raw: str) -> object:
+        value = raw.strip()
+        if not value:
+            return None
+        if value.upper() in MARKERS:
+            return REDACTED
+        reason_id = self.reasons.get(raw)  # kept verbatim: surrounding spaces are part of the text
+        if reason_id is None:
+            reason_id = self.reasons[raw] = self.next_reason
+            self.next_reason += 1
+            self.new_reasons.append((reason_id, raw))  # written before the batch's searches
+        return reason_id
+
+    def _plain(self, cells: tuple[str, ...]) -> tuple:
+        values = [text_cell(c) for c in cells]
+        redacted = [f for f, v in zip(_PLAIN, values) if v is REDACTED]
+        out = tuple(None if v is REDACTED else v for v in values) + (redacted,)
+        if len(self.memo_plain) < 10_000:  # combinations beyond this are unique plates or users
+            self.memo_plain[cells] = out
+        return out
+
+    def _split_frame(self, a: str, b: str) -> tuple[object, object, str | None]:
+        """(start, end, reject reason) from split Time Frame columns; (REDACTED, ..) when redacted."""
+        out = []
+        redacted = False
+        for f, c in (("time_frame_start", a), ("time_frame_end", b)):
+            v = c.strip()
+            if not v:
+                out.append(None)
+            elif v.upper() in MARKERS:
+                out.append(None)
+                redacted = True
+            else:
+                t = self.time(c)
+                if t is None:
+                    return None, None, f"{self.layout.labels.get(f, f)} not a time: {sql_quote(v)}"
+                out.append(t)
+        if redacted:
+            return REDACTED, None, None
+        return out[0], out[1], None
+
+    def _time_reject(self, rec: list[str], cell: str) -> str:
+        label = self.layout.labels.get("time", "time")
+        v = cell.strip()
+        if not v:
+            if not any(c.strip() for c in rec):
+                self.account.padding += 1
+                return "empty padding record"
+            return f"no search time ({label} is blank)"
+        if v.upper() in MARKERS:
+            return f"search time redacted ({label})"
+        return f"search time not understood: {sql_quote(v)}"
+
+    # -- linking and writing -----------------------------------------------------------------------
+    def _write(self, rows: list[tuple], numbers: list[int]) -> None:
+        """Link each row to an existing or new search and write searches, sightings and owners."""
         conn = self.conn
-        conn.execute("DROP TABLE IF EXISTS temp._parsed")
-        conn.execute("DROP TABLE IF EXISTS temp._cells")
-        conn.execute(f"CREATE TEMP TABLE _cells AS {self._cells}")
-        # Padding rows are the commonest reject: their rowid restarts with each batch, hence offset.
-        conn.execute(f"CREATE TEMP TABLE _parsed AS {self._parse}", {"offset": offset})
-        read, rejected, padding = conn.execute(
-            "SELECT count(*), count(why), sum(why = 'empty padding record') FROM _parsed"
-        ).fetchone()
-        self._write_rejects()
-        self._encode_agencies()
-        conn.execute(
-            "INSERT OR IGNORE INTO reasons (text) SELECT DISTINCT reason FROM _parsed "
-            "WHERE why IS NULL AND reason IS NOT NULL"
-        )
-        conn.execute("DROP TABLE IF EXISTS temp._rows")
-        # The fallback key: searcher, time to the second, networks, time frame (see below for reason).
-        conn.execute(
-            """
-            CREATE TEMP TABLE _rows AS
-            SELECT *, coalesce(searcher_id, '') || '|' || time || '|' || coalesce(networks, '') || '|' ||
-                      coalesce(time_frame_start, '') || '|' || coalesce(time_frame_end, '') ||
-                      -- With neither networks nor a time frame (a `Reason, DateTime` sheet) two officers'
-                      -- searches in one second would share a key: the reason tells them apart.
-                      CASE WHEN networks IS NULL AND time_frame_start IS NULL
-                           THEN '|r' || coalesce(reason_id, '') ELSE '' END AS dedup_key,
-                      NULL AS search_id, NULL AS basis
-            FROM (
-                SELECT p.row_number, p.uuid, p.time,
-                       CASE WHEN p.searcher IS NOT NULL THEN a.id WHEN p.searcher_redacted THEN NULL
-                            ELSE :default END AS searcher_id,
-                       p.user, r.id AS reason_id, p.case_number, p.plate, p.search_type, p.networks, p.devices,
-                       p.time_frame_start, p.time_frame_end, p.filters, p.text_prompt, p.moderation, p.redacted
-                FROM _parsed p
-                LEFT JOIN _agency a ON a.name = p.searcher
-                LEFT JOIN reasons r ON r.text = p.reason
-                WHERE p.why IS NULL)
-            """,
-            {"default": self.default_searcher_id},
-        )
-        conn.execute("CREATE INDEX temp._rows_search ON _rows (search_id)")
-        self._link()
-        before = conn.execute("SELECT coalesce(max(id), 0) FROM searches").fetchone()[0]
-        conn.execute(
-            """
-            INSERT INTO searches (uuid, time, searcher_id, user, reason_id, case_number, plate, search_type,
-                                  networks, devices, time_frame_start, time_frame_end, filters, text_prompt,
-                                  moderation, system, redacted, dedup_key)
-            SELECT uuid, time, searcher_id, user, reason_id, case_number, plate, search_type, networks, devices,
-                   time_frame_start, time_frame_end, filters, text_prompt, moderation, 'alpr', redacted, dedup_key
-            FROM _rows
-            WHERE search_id IS NULL AND row_number IN (
-                SELECT min(row_number) FROM _rows WHERE search_id IS NULL
-                GROUP BY CASE WHEN uuid IS NOT NULL THEN 'u' || uuid ELSE 'k' || dedup_key END)
-            ORDER BY row_number
-            """
-        )
-        self._link()
-        # A row that created its search is that search's first sighting: basis `new`.
-        conn.execute(
-            """
-            UPDATE _rows SET basis = 'new'
-            WHERE search_id > :before AND row_number = (
-                SELECT min(r2.row_number) FROM _rows r2 WHERE r2.search_id = _rows.search_id)
-            """,
-            {"before": before},
-        )
-        imported = conn.execute(
-            "INSERT INTO sightings (search_id, release_id, row_number, link_basis) "
-            "SELECT search_id, :release, row_number, basis FROM _rows",
-            {"release": self.release_id},
-        ).rowcount
+        found: dict[str, int] = {}  # uuid -> search id, for UUIDs already in the store
+        if not self.fresh:
+            uuids = {r[0] for r in rows if r[0] is not None}
+            if uuids:
+                found = dict(conn.execute(
+                    "SELECT uuid, id FROM searches WHERE uuid IN (SELECT value FROM json_each(?))", [_json(uuids)]))
+        keyless = [r[16] for r in rows if r[0] is None]
+        by_key: dict[str, int] = {}  # fallback key -> lowest existing search id, for rows without a UUID
+        if keyless and self.next_id > 1:
+            self._ensure_key_index()
+            by_key = dict(conn.execute(
+                "SELECT dedup_key, min(id) FROM searches WHERE dedup_key IN (SELECT value FROM json_each(?)) "
+                "GROUP BY dedup_key", [_json(set(keyless))]))
+        adoptable: dict[str, int] = {}  # fallback key -> an existing search still without a UUID
+        if self.has_uuidless and self.next_id > 1:
+            keys = {r[16] for r in rows if r[0] is not None and r[0] not in found}
+            if keys:
+                self._ensure_key_index()
+                adoptable = dict(conn.execute(
+                    "SELECT dedup_key, min(id) FROM searches WHERE uuid IS NULL AND dedup_key IN "
+                    "(SELECT value FROM json_each(?)) GROUP BY dedup_key", [_json(keys)]))
+
+        new: list[tuple] = []
+        sightings: list[tuple] = []
+        owners: list[int] = []  # existing searches this release also saw
+        adopted: list[tuple[str, int]] = []
+        batch_key: dict[str, int] = {}  # key -> first search of this batch with it (only if needed)
+        uuidless_new: dict[str, int] = {}  # key -> position in `new` of a UUID-less new search
+        seen = found
+        next_id = self.next_id
+        release_id = self.release_id
+        track_keys = bool(keyless)
+        for number, row in zip(numbers, rows):
+            uuid = row[0]
+            if uuid is not None:
+                sid = seen.get(uuid)
+                if sid is not None:
+                    sightings.append((sid, release_id, number, "uuid"))
+                    owners.append(sid)
+                    continue
+                if adoptable or uuidless_new:
+                    # A search first seen with its UUID redacted takes the UUID of this sighting.
+                    key = row[16]
+                    sid = adoptable.pop(key, None)
+                    if sid is not None:
+                        adopted.append((uuid, sid))
+                        owners.append(sid)
+                    else:
+                        pos = uuidless_new.pop(key, None)
+                        if pos is not None:
+                            sid = new[pos][0]
+                            new[pos] = new[pos][:1] + (uuid,) + new[pos][2:]
+                    if sid is not None:
+                        seen[uuid] = sid
+                        sightings.append((sid, release_id, number, "fallback_key"))
+                        continue
+                sid = next_id
+                next_id += 1
+                new.append((sid,) + row)
+                seen[uuid] = sid
+                sightings.append((sid, release_id, number, "new"))
+                if track_keys and row[16] not in batch_key:
+                    batch_key[row[16]] = sid
+            else:
+                key = row[16]
+                sid = by_key.get(key)
+                if sid is None:
+                    sid = batch_key.get(key)
+                if sid is not None:
+                    sightings.append((sid, release_id, number, "fallback_key"))
+                    if sid < self.next_id:
+                        owners.append(sid)
+                    continue
+                sid = next_id
+                next_id += 1
+                batch_key[key] = sid
+                uuidless_new[key] = len(new)
+                new.append((sid,) + row)
+                sightings.append((sid, release_id, number, "new"))
+                self.has_uuidless = True
+        self.next_id = next_id
+
+        if self.new_reasons:
+            conn.executemany("INSERT INTO reasons (id, text) VALUES (?, ?)", self.new_reasons)
+            self.new_reasons.clear()
+        if new:
+            conn.executemany(_INSERT_SEARCH, new)
+        if adopted:
+            conn.executemany("UPDATE searches SET uuid = ? WHERE id = ?", adopted)
+        conn.executemany("INSERT INTO sightings (search_id, release_id, row_number, link_basis) VALUES (?, ?, ?, ?)",
+                         sightings)
         if self.owner_id is not None:
-            conn.execute(
-                "INSERT OR IGNORE INTO search_owners (search_id, owner_id) SELECT DISTINCT search_id, :owner FROM _rows",
-                {"owner": self.owner_id},
-            )
-        a = self.account
-        a.read += read
-        a.rejected += rejected
-        a.padding += padding or 0
-        a.imported += imported
-        a.new_searches += conn.execute("SELECT count(*) FROM searches WHERE id > ?", [before]).fetchone()[0]
-
-    def _link(self) -> None:
-        """Point unlinked rows at an existing search: by UUID, else by the fallback key."""
-        conn = self.conn
-        conn.execute(
-            "UPDATE _rows SET search_id = s.id, basis = 'uuid' FROM searches s "
-            "WHERE _rows.search_id IS NULL AND _rows.uuid IS NOT NULL AND s.uuid = _rows.uuid"
-        )
-        conn.execute(
-            "UPDATE _rows SET search_id = (SELECT min(s.id) FROM searches s WHERE s.dedup_key = _rows.dedup_key), "
-            "basis = 'fallback_key' WHERE search_id IS NULL AND uuid IS NULL"
-        )
-        # A row with a UUID may be a search first seen with its UUID redacted: adopt it, give it the UUID.
-        conn.execute(
-            "UPDATE _rows SET search_id = (SELECT min(s.id) FROM searches s "
-            "WHERE s.dedup_key = _rows.dedup_key AND s.uuid IS NULL), basis = 'fallback_key' "
-            "WHERE search_id IS NULL AND uuid IS NOT NULL"
-        )
-        conn.execute(
-            "UPDATE searches SET uuid = (SELECT min(r.uuid) FROM _rows r WHERE r.search_id = searches.id "
-            "AND r.uuid IS NOT NULL) WHERE uuid IS NULL AND id IN "
-            "(SELECT search_id FROM _rows WHERE uuid IS NOT NULL AND basis = 'fallback_key')"
-        )
-        conn.execute("UPDATE _rows SET basis = NULL WHERE search_id IS NULL")
-
-    def _encode_agencies(self) -> None:
-        """Give each new searcher spelling an agency id (distinct names per batch are few)."""
-        names = [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT searcher FROM _parsed WHERE why IS NULL AND searcher IS NOT NULL "
-            "AND searcher NOT IN (SELECT name FROM _agency)"
-        )]
-        rows = [(name, ensure_agency(self.db, name, self.agencies)) for name in names]
-        self.conn.executemany("INSERT INTO _agency (name, id) VALUES (?, ?)", rows)
-
-    def _write_rejects(self) -> None:
-        w = self.layout.width
-        cells = ", ".join(f"s.c{i}" for i in range(w))
-        rows = self.conn.execute(
-            f"SELECT p.row_number, p.why, p._raw, {cells} FROM _parsed p JOIN _stage s "
-            f"ON s.rowid = p.row_number - :offset WHERE p.why IS NOT NULL",
-            {"offset": self._offset_of_batch()},
-        )
-        out = [(self.release_id, r[0], r[2] if r[2] is not None else raw_record(list(r[3:])), r[1]) for r in rows]
-        self.conn.executemany("INSERT INTO rejects (release_id, row_number, raw, why) VALUES (?, ?, ?, ?)", out)
-
-    def _offset_of_batch(self) -> int:
-        return self.conn.execute("SELECT min(row_number) - 1 FROM _parsed").fetchone()[0] or 0
-
-
+            owner = self.owner_id
+            conn.executemany("INSERT INTO search_owners (search_id, owner_id) VALUES (?, ?)",
+                             [(s[0], owner) for s in new])
+            if owners:
+                conn.executemany("INSERT OR IGNORE INTO search_owners (search_id, owner_id) VALUES (?, ?)",
+                                 [(sid, owner) for sid in dict.fromkeys(owners)])
+        self.account.imported += len(sightings)
+        self.account.new_searches += len(new)

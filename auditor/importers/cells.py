@@ -1,0 +1,157 @@
+"""Cell converters for search rows: blank and redacted cells, Excel whole numbers, counts, times.
+
+Each converter takes the cell text as csv (or the xlsx reader) gave it. The loader calls most of them
+through memo dicts keyed by that raw text, because org names, reasons, search types and network
+counts repeat thousands of times in a log: each distinct cell is converted once. Times are unique
+per row, so :class:`TimeParser` caches their two halves (the day, the time of day) instead.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Callable
+
+from auditor.schema import REDACTION_MARKERS
+from auditor.timefmt import parse_iso_time
+
+# Sentinels a converter returns besides a value or None (blank).
+REDACTED = type("Redacted", (), {"__repr__": lambda self: "REDACTED"})()
+INVALID = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
+MISS = type("Miss", (), {"__repr__": lambda self: "MISS"})()  # not in a memo yet
+
+MARKERS = frozenset(m.upper() for m in REDACTION_MARKERS)
+# Memo dicts stop growing here: a column of unique values (plates) must not grow memory with the file.
+MEMO_CAP = 100_000
+
+
+def text_cell(raw: str) -> str | None:
+    """A text cell trimmed; None when blank; :data:`REDACTED` when it holds a redaction marker."""
+    value = raw.strip()
+    if not value:
+        return None
+    if value.upper() in MARKERS:
+        return REDACTED
+    return value
+
+
+def whole_text(raw: str) -> str | None:
+    """Like :func:`text_cell`, and Excel's float tail dropped from a whole number: `25013924.0` -> `25013924`."""
+    value = text_cell(raw)
+    if value is not None and value is not REDACTED and value.endswith(".0"):
+        head = value[:-2]
+        if head.isascii() and head.isdigit():
+            return head
+    return value
+
+
+def count_cell(raw: str) -> int | None:
+    """A count: digits, with thousands commas or an Excel `.0` tail allowed; :data:`INVALID` otherwise."""
+    value = whole_text(raw)
+    if value is None or value is REDACTED:
+        return value
+    digits = value.replace(",", "")
+    if digits.isascii() and digits.isdigit():
+        return int(digits)
+    return INVALID
+
+
+def memoized(memo: dict, raw: str, convert: Callable[[str], object]) -> object:
+    """Convert a cell the memo has not seen, remembering the result while the memo is under its cap."""
+    value = convert(raw)
+    if len(memo) < MEMO_CAP:
+        memo[raw] = value
+    return value
+
+
+def sql_quote(text: str) -> str:
+    """Quote a cell for a reject reason as SQLite's quote() does: `'it''s'`."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- times ------------------------------------------------------------------------------------------
+
+# `01/05/2026, 05:28:52 PM UTC`: the day is the first 12 characters, the time of day the rest.
+_FLOCK = re.compile(r"(\d\d)/(\d\d)/(\d\d\d\d), (\d\d):([0-5]\d):([0-5]\d) ([AaPp][Mm])", re.ASCII | re.DOTALL)
+_SERIAL = re.compile(r"[0-9][0-9.]*", re.ASCII)
+_DAY_CAP = 100_000
+_CLOCK_CAP = 200_000  # 86,400 seconds a day times a couple of tails (` UTC`, ` UTC\r`)
+
+
+def _flock_parts(text: str) -> tuple[str, str] | None:
+    """(`2026-01-05T`, `17:28:52Z`) from a trimmed Flock time, or None when it is not that shape."""
+    m = _FLOCK.match(text)
+    if not m:
+        return None
+    month, day, year, hour, minute, second, meridiem = m.groups()
+    if not ("01" <= month <= "12" and "01" <= day <= "31" and "01" <= hour <= "12"):
+        return None
+    h = int(hour) % 12 + (12 if meridiem in ("PM", "pM", "Pm", "pm") else 0)
+    return f"{year}-{month}-{day}T", f"{h:02d}:{minute}:{second}Z"
+
+
+class TimeParser:
+    """Store time (`2026-01-05T17:28:52Z`) from a raw cell, or None when the cell is not a time.
+
+    The default accepts Flock's `01/05/2026, 05:28:52 PM UTC` and ISO times (`2025-06-18 00:02:04.789`,
+    `...Z`), agreeing with :func:`auditor.timefmt.parse_flock_time` and
+    :func:`auditor.timefmt.parse_iso_time`. A Flock time is looked up as two halves, ``days[cell[:12]]
+    + clocks[cell[12:]]``: a log spans few days and at most 86,400 seconds a day, so both dicts stay
+    small while nearly every lookup hits. The loader inlines that lookup and calls :meth:`parse`
+    only on a miss. ``other`` parses what is not a Flock time (ISO by default).
+    """
+
+    def __init__(self, other: Callable[[str], str | None] | None = None, *, flock: bool = True):
+        self.days: dict[str, str] = {}
+        self.clocks: dict[str, str] = {}
+        self.flock = flock
+        self.other = other or parse_iso_time
+
+    def __call__(self, raw: str) -> str | None:
+        day = self.days.get(raw[:12])
+        clock = self.clocks.get(raw[12:])
+        if day is not None and clock is not None:
+            return day + clock
+        return self.parse(raw)
+
+    def parse(self, raw: str) -> str | None:
+        """The slow path: validate the whole cell, and learn its halves when it is a Flock time."""
+        text = raw.strip()
+        if not text:
+            return None
+        if self.flock:
+            parts = _flock_parts(text)
+            if parts is not None:
+                # Only a cell without leading space splits at 12; the halves are then valid on their own.
+                if raw[0] == text[0] and len(self.days) < _DAY_CAP and len(self.clocks) < _CLOCK_CAP:
+                    self.days[raw[:12]] = parts[0]
+                    self.clocks[raw[12:]] = parts[1]
+                return parts[0] + parts[1]
+        return self.other(text)
+
+
+def excel_or_iso_time(text: str) -> str | None:
+    """An Excel serial day number (`44544.3679`) or an ISO time, to store text; else None."""
+    text = text.strip()
+    if _SERIAL.fullmatch(text) and text.count(".") <= 1:
+        seconds = (float(text) - 25569.0) * 86400  # 25569 = 1970-01-01 as a serial day
+        whole = int(seconds + 0.5) if seconds >= 0 else -int(-seconds + 0.5)  # half away from zero
+        try:
+            return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, OSError, ValueError):
+            return None
+    return parse_iso_time(text)
+
+
+def strptime_time(time_format: str) -> Callable[[str], str | None]:
+    """A parser for a user's strftime pattern; naive times are taken as UTC."""
+
+    def parse(text: str) -> str | None:
+        try:
+            moment = datetime.strptime(text.strip(), time_format)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return parse

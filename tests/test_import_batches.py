@@ -1,0 +1,115 @@
+"""The bulk loader across batch boundaries: de-duplication, adoption, indexes and load settings.
+
+A batch of two rows makes every file here span several batches, so links that cross a batch (and
+the fix-up a fresh store's load runs before building its unique UUID index) are exercised on
+small, readable files.
+"""
+from __future__ import annotations
+
+import csv
+import gc
+from pathlib import Path
+
+import pytest
+
+from auditor.importers import import_file, searches
+from auditor.schema import open_store
+
+HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
+          "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
+ONE = "aaaaaaaa-0000-4000-8000-000000000001"
+TWO = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+@pytest.fixture(autouse=True)
+def two_row_batches(monkeypatch):
+    monkeypatch.setattr(searches, "BATCH", 2)
+
+
+@pytest.fixture
+def db(tmp_path):
+    return open_store(tmp_path / "store.db", create=True)
+
+
+def row(uuid: str, org: str = "Raleigh NC PD", second: int = 52, reason: str = "ICE") -> list[str]:
+    when = f"12/08/2025, 05:28:{second:02d} PM UTC"
+    return [uuid, "", org, "5738.0", "12/01/2025, 05:28:52 PM UTC\n" + when, "", reason, "", "", when, "search", "", ""]
+
+
+def audit(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(HEADER)
+        w.writerows(rows)
+    return path
+
+
+def q(db, sql, *args):
+    return db.execute(sql, list(args)).fetchall()
+
+
+def test_uuid_repeated_in_a_later_batch_of_a_fresh_load_is_one_search(db, tmp_path):
+    f = audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+              [row(ONE, second=1), row(TWO, second=2), row("", second=3), row(ONE, second=1)])
+    [acc] = import_file(db, f)
+    assert (acc.rows_read, acc.rows_imported, acc.new_searches) == (4, 4, 3)
+    assert q(db, "SELECT count(*) FROM searches") == [(3,)]
+    first = q(db, "SELECT id FROM searches WHERE uuid = ?", ONE)[0][0]
+    assert q(db, "SELECT row_number, link_basis FROM sightings WHERE search_id = ? ORDER BY row_number", first) == [
+        (2, "new"), (5, "uuid")]
+    assert q(db, "SELECT count(*) FROM search_owners WHERE search_id = ?", first) == [(1,)]
+
+
+def test_uuid_repeated_in_a_later_batch_of_a_second_release_links_by_uuid(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [row(TWO, second=9)]))
+    f = audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+              [row(ONE, second=1), row(TWO, second=9), row("", second=3), row(ONE, second=1)])
+    [acc] = import_file(db, f)
+    assert acc.new_searches == 2
+    bases = q(db, "SELECT link_basis FROM sightings si JOIN releases r ON r.id = si.release_id "
+                  "WHERE r.file_name LIKE '%El_Cajon%' ORDER BY row_number")
+    assert bases == [("new",), ("uuid",), ("new",), ("uuid",)]
+    assert q(db, "SELECT count(*) FROM search_owners so JOIN searches s ON s.id = so.search_id WHERE s.uuid = ?",
+             TWO) == [(2,)]
+
+
+def test_rows_without_uuid_link_by_fallback_key_across_batches(db, tmp_path):
+    f = audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+              [row("", second=1), row("", second=2), row("***", second=1)])
+    [acc] = import_file(db, f)
+    assert acc.new_searches == 2
+    assert q(db, "SELECT row_number, link_basis FROM sightings ORDER BY row_number") == [
+        (2, "new"), (3, "new"), (4, "fallback_key")]
+
+
+def test_row_with_uuid_adopts_the_search_first_seen_with_its_uuid_redacted(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [row("(b)(6)", second=7)]))
+    f = audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(TWO, second=1), row(ONE, second=7)])
+    [acc] = import_file(db, f)
+    assert acc.new_searches == 1
+    assert q(db, "SELECT id, uuid, redacted FROM searches ORDER BY id") == [(1, ONE, "uuid"), (2, TWO, None)]
+    assert q(db, "SELECT link_basis FROM sightings WHERE search_id = 1 ORDER BY id") == [("new",), ("fallback_key",)]
+
+
+def test_fresh_load_rebuilds_the_unique_uuid_index_and_the_scan_indexes(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE), row(TWO, second=3)]))
+    indexes = {name for (name,) in q(db, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"idx_searches_uuid", "idx_searches_dedup_key", "idx_searches_reason_id",
+            "idx_sightings_release_id_row_number", "idx_search_owners_owner_id"} <= indexes
+    with pytest.raises(Exception, match="UNIQUE"):
+        db.execute("INSERT INTO searches (uuid, time) VALUES (?, '2025-12-08T17:28:52Z')", [ONE])
+
+
+def test_load_settings_are_restored_afterwards(db, tmp_path):
+    cache, temp = q(db, "PRAGMA cache_size")[0][0], q(db, "PRAGMA temp_store")[0][0]
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE)]))
+    assert (q(db, "PRAGMA cache_size")[0][0], q(db, "PRAGMA temp_store")[0][0]) == (cache, temp)
+    assert gc.isenabled()
+
+
+def test_rejected_row_adds_no_reason_or_agency(db, tmp_path):
+    bad = row(ONE, org="Nowhere TX PD", reason="only in a bad row")
+    bad[3] = "lots"
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [bad, row(TWO)]))
+    assert q(db, "SELECT text FROM reasons") == [("ICE",)]
+    assert q(db, "SELECT count(*) FROM agencies WHERE name = 'Nowhere TX PD'") == [(0,)]
