@@ -18,7 +18,7 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.schema import create_indexes, open_store
-from simulator.scenario import Scenario
+from simulator.scenario import DISCLOSURE_OUTCOMES, Scenario
 from simulator.searches import estimate_searches, generate_searches
 from simulator.summary import Summary, summarize
 from simulator.traffic import Clock, estimate_reads, generate_reads, residents_by_owner
@@ -125,6 +125,21 @@ def _bulk_pragmas(db: sqlite_utils.Database) -> None:
     conn.execute("PRAGMA temp_store = FILE")
 
 
+def disclosure_rows(scenario: Scenario, world: World) -> list[tuple]:
+    """The scenario's misuse disclosures as `disclosures` rows, one per agency (a group's row per member).
+
+    Disclosed figures are published facts, so they are written as given whatever the run's scale.
+    """
+    rows = []
+    for d in scenario.disclosures:
+        filed = d.status != "not_filed"
+        figures = [d.investigations, d.confirmed, d.pending] + [d.outcomes.get(o, 0) for o in DISCLOSURE_OUTCOMES]
+        for agency_id in world.members[d.agency]:
+            rows.append((agency_id, "clets", d.year, d.status, *(figures if filed else [None] * len(figures)),
+                         d.filed_on.isoformat() if d.filed_on else None, "scenario", d.note))
+    return rows
+
+
 def _write_world(db: sqlite_utils.Database, scenario: Scenario, world: World, seed: int, scale: float) -> None:
     conn = db.conn
     with conn:
@@ -143,6 +158,12 @@ def _write_world(db: sqlite_utils.Database, scenario: Scenario, world: World, se
             "INSERT INTO shares (id, owner_id, grantee_id, scope, network, source, release_id, valid_from, valid_to) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             world.shares,
+        )
+        conn.executemany(
+            "INSERT INTO disclosures (agency_id, system, year, status, investigations, confirmed, pending, "
+            "resigned_fired, misdemeanor, felony, no_action, counseling, other, filed_on, source, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            disclosure_rows(scenario, world),
         )
         focal = [a.id for a in world.agencies if a.focal]
         meta = {

@@ -31,6 +31,11 @@ DHS_COMPONENTS = ("ICE", "ERO", "HSI", "CBP", "USBP")
 SEARCH_TYPES = ("lookup", "search", "freeform", "visual", "query")
 QUERY_TYPES = ("registration", "driver_license", "criminal_history", "restraining_order", "wanted_person")
 SHARE_SCOPES = ("direct", "statewide", "national")
+# Misuse disclosures to the CLETS Advisory Committee: how a filing stands, and the outcome columns
+# of DOJ's annual form (the 2016 figures: 27 resigned/fired, 3 misdemeanor, 3 felony, 24 no action,
+# 28 counseling, 21 other).
+DISCLOSURE_STATUSES = ("filed", "late", "not_filed")
+DISCLOSURE_OUTCOMES = ("resigned_fired", "misdemeanor", "felony", "no_action", "counseling", "other")
 
 # --- the data files beside this module ------------------------------------------------------------
 
@@ -105,6 +110,7 @@ class Behaviour:
     plate_rate: float = 0.8
     read_plate_rate: float = 0.5
     missing_user_rate: float = 0.0
+    missing_reason_rate: float = 0.0  # the reason cell left blank (broken record-keeping)
     query_types: dict[str, float] = field(default_factory=dict)
     proxy: Proxy | None = None
 
@@ -116,8 +122,32 @@ class Misuse:
     actors: str
     kind: str
     searches_per_year: float  # per agency
-    targets: int  # how many distinct plates the actors keep coming back to
+    targets: int  # how many distinct plates (or CLETS subjects) the actors keep coming back to
     disguise_rate: float
+    officers: int = 1  # misusing officers per agency
+    shared_targets: bool = False  # True: every officer hunts the same targets (council members)
+    search_types: dict[str, float] = field(default_factory=lambda: {"lookup": 1.0})
+    query_types: dict[str, float] = field(default_factory=dict)
+    missing_user_rate: float = 0.0
+    story: str | None = None  # what the misuse was (`screening an online date`), for the truth narrative
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What an agency told the CLETS Advisory Committee about misuse in a year (``[[disclosures]]``).
+
+    Published figures, not simulated behaviour: they are written to the store as is, at any scale.
+    """
+
+    agency: str  # an agency or a group key (every member files the same row)
+    year: int
+    status: str  # filed, late, not_filed
+    investigations: int = 0
+    confirmed: int = 0
+    pending: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    filed_on: date | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +171,7 @@ class Scenario:
     behaviour: tuple[Behaviour, ...]
     misuse: tuple[Misuse, ...]
     expect: tuple[dict[str, Any], ...]
+    disclosures: tuple[Disclosure, ...] = ()
 
     @property
     def days(self) -> int:
@@ -212,6 +243,7 @@ _SPEC: dict[str, Any] = {
         "plate_rate": ("rate", False, 0.8),
         "read_plate_rate": ("rate", False, 0.5),
         "missing_user_rate": ("rate", False, 0.0),
+        "missing_reason_rate": ("rate", False, 0.0),
         "query_types": ("mix", False, None),
         "proxy": ({
             "for": ("strs", True, None),
@@ -227,6 +259,23 @@ _SPEC: dict[str, Any] = {
         "searches_per_year": ("num", True, None),
         "targets": ("count", True, None),
         "disguise_rate": ("rate", False, 0.0),
+        "officers": ("count", False, 1),
+        "shared_targets": ("bool", False, False),
+        "search_types": ("mix", False, None),
+        "query_types": ("mix", False, None),
+        "missing_user_rate": ("rate", False, 0.0),
+        "story": ("str", False, None),
+    }], False, []),
+    "disclosures": ([{
+        "agency": ("str", True, None),
+        "year": ("count", True, None),
+        "status": ("str", True, None),
+        "investigations": ("count", False, 0),
+        "confirmed": ("count", False, 0),
+        "pending": ("count", False, 0),
+        "outcomes": ("counts", False, None),
+        "filed_on": ("date", False, None),
+        "note": ("str", False, None),
     }], False, []),
     "expect": ([{
         "rule": ("str", True, None),
@@ -416,6 +465,31 @@ def _check_world(c: _Checker, doc: dict[str, Any]) -> None:
         ref(m["actors"], f"misuse[{i}].actors")
         if m["kind"] not in purposes:
             raise c.fail(f"misuse[{i}].kind", f"unknown misuse kind {m['kind']!r} (needs a phrasing pool)")
+        if m["officers"] < 1:
+            raise c.fail(f"misuse[{i}].officers", "needs at least one officer")
+        for st in m["search_types"] or {}:
+            if st not in SEARCH_TYPES:
+                raise c.fail(f"misuse[{i}].search_types.{st}", f"unknown search type (known: {', '.join(SEARCH_TYPES)})")
+        for qt in m["query_types"] or {}:
+            if qt not in QUERY_TYPES:
+                raise c.fail(f"misuse[{i}].query_types.{qt}", f"unknown query type (known: {', '.join(QUERY_TYPES)})")
+    for i, d in enumerate(doc["disclosures"]):
+        p = f"disclosures[{i}]"
+        ref(d["agency"], f"{p}.agency")
+        if d["status"] not in DISCLOSURE_STATUSES:
+            raise c.fail(f"{p}.status", f"unknown status {d['status']!r} (known: {', '.join(DISCLOSURE_STATUSES)})")
+        outcomes = d["outcomes"] or {}
+        for name in outcomes:
+            if name not in DISCLOSURE_OUTCOMES:
+                raise c.fail(f"{p}.outcomes.{name}", f"unknown outcome (known: {', '.join(DISCLOSURE_OUTCOMES)})")
+        if d["status"] == "not_filed" and (d["investigations"] or d["confirmed"] or d["pending"] or outcomes):
+            raise c.fail(f"{p}.status", "an agency that did not file discloses no figures")
+        if d["confirmed"] + d["pending"] > d["investigations"]:
+            raise c.fail(f"{p}.investigations", f"{d['investigations']} is fewer than confirmed + pending "
+                         f"({d['confirmed']} + {d['pending']})")
+        if sum(outcomes.values()) > d["confirmed"]:
+            raise c.fail(f"{p}.outcomes", f"outcomes sum to {sum(outcomes.values())}, more than the "
+                         f"{d['confirmed']} confirmed cases")
     for i, e in enumerate(doc["expect"]):
         if e["max_searches"] is not None and e["max_searches"] < e["min_searches"]:
             raise c.fail(f"expect[{i}].max_searches", "is below min_searches")
@@ -464,9 +538,15 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         shares=tuple(doc["shares"]),
         traffic=tuple(doc["traffic"]),
         behaviour=tuple(_behaviour(b) for b in doc["behaviour"]),
-        misuse=tuple(Misuse(**m) for m in doc["misuse"]),
+        misuse=tuple(_misuse(m) for m in doc["misuse"]),
         expect=tuple(doc["expect"]),
+        disclosures=tuple(Disclosure(**{**d, "outcomes": d["outcomes"] or {}}) for d in doc["disclosures"]),
     )
+
+
+def _misuse(m: dict[str, Any]) -> Misuse:
+    return Misuse(**{**m, "search_types": m["search_types"] or {"lookup": 1.0},
+                     "query_types": m["query_types"] or {}})
 
 
 def _behaviour(b: dict[str, Any]) -> Behaviour:

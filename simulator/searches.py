@@ -96,7 +96,8 @@ class SearchMaker:
     # --- the row --------------------------------------------------------------------------------
     def emit(self, agency: AgencyRow, t: int, reason: str | None, *, purpose: str, beneficiary_id: int,
              disguised: bool, misuse: str | None, narrative: str, plate: str | None, search_type: str,
-             behaviour: Behaviour | None, user: str | None, case_number: str | None) -> Generated:
+             behaviour: Behaviour | None, user: str | None, case_number: str | None,
+             query_types: dict[str, float] | None = None) -> Generated:
         """Build the search, its owners and its truth; the reason text is dictionary-encoded here."""
         rng = self.rng
         self.next_id += 1
@@ -119,8 +120,9 @@ class SearchMaker:
             # A statewide database query: relayed and misuse look-ups are registration (DMV) queries.
             search_type = "query"
             query_type = "registration"
-            if behaviour is not None and behaviour.query_types:
-                query_type = rng.choices(list(behaviour.query_types), list(behaviour.query_types.values()))[0]
+            mix = query_types or (behaviour.query_types if behaviour is not None else None)
+            if mix:
+                query_type = rng.choices(list(mix), list(mix.values()))[0]
         prompt = self.phrases.prompt(rng) if search_type == "freeform" else None
         search = (
             sid, str(uuid.UUID(int=rng.getrandbits(128), version=4)), self.clock.text(t), agency.id, user,
@@ -227,23 +229,43 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
     if purpose == "immigration" and agency.is_287g and agency.dhs_component is None and ice is not None:
         # 287(g) officers enforce immigration law under ICE's delegation and supervision: done for ICE.
         beneficiary_id, door = ice.id, f"under its 287(g) agreement with {ice.name}"
+    if b.missing_reason_rate and rng.random() < b.missing_reason_rate:
+        reason = None  # broken record-keeping: the officer left the reason blank (Calexico)
+        disguised = sensitive
     yield m.emit(agency, t, reason, purpose=purpose, beneficiary_id=beneficiary_id, disguised=disguised, misuse=None,
                  narrative=f"{agency.name}: {purpose.replace('_', ' ')} ({door})", plate=plate,
                  search_type=search_type, behaviour=b, user=user, case_number=case)
 
 
 def _misuse(m: SearchMaker, agency: AgencyRow, misuse: Misuse, scale: float) -> Iterator[Generated]:
-    """One officer of an agency who keeps searching the same few plates for personal or political ends."""
+    """Officers of an agency who keep searching the same few plates for personal or political ends.
+
+    Each of ``misuse.officers`` officers has targets of their own (an ex-partner, a date), or, with
+    ``shared_targets``, all of them hunt one list (council members, residents who complained).
+    """
     rng = m.rng
     reach = m.world.reach(agency.id)
-    targets = [m.read_plate(reach) or random_plate(rng, agency.state or "CA") for _ in range(max(1, misuse.targets))]
-    officer = m.officer(agency)
+
+    def target() -> str:
+        return m.read_plate(reach) or random_plate(rng, agency.state or "CA")
+
+    first, staff = agency.officers
+    # Distinct officers of the agency, as many as it has (a misusing officer is one person).
+    picks = rng.sample(range(staff), min(misuse.officers, staff))
+    officers = [m.world.officer_names[first + i] for i in picks]
+    shared = [target() for _ in range(max(1, misuse.targets))]
+    targets = {o: shared if misuse.shared_targets else [target() for _ in range(max(1, misuse.targets))]
+               for o in officers}
+    story = misuse.story or f"{misuse.kind.replace('_', ' ')} search of a target"
+    types, weights = list(misuse.search_types), list(misuse.search_types.values())
     for _ in range(_per_agency_count(rng, misuse.searches_per_year, m.scenario.days, scale, vary=False)):
+        officer = officers[rng.randrange(len(officers))]
         t = m.when(agency)
         dropdown = m.dropdown(t)
         disguised = rng.random() < misuse.disguise_rate
         reason = m.phrases.cover(rng, dropdown) if disguised else m.phrases.honest(rng, misuse.kind, dropdown)
+        user = None if rng.random() < misuse.missing_user_rate else officer
         yield m.emit(agency, t, reason, purpose=misuse.kind, beneficiary_id=agency.id, disguised=disguised,
-                     misuse=misuse.kind, narrative=f"{officer} of {agency.name}: {misuse.kind} search of a target",
-                     plate=rng.choice(targets), search_type="lookup", behaviour=None, user=officer,
-                     case_number=None)
+                     misuse=misuse.kind, narrative=f"{officer} of {agency.name}: {story}",
+                     plate=rng.choice(targets[officer]), search_type=rng.choices(types, weights)[0],
+                     behaviour=None, user=user, case_number=None, query_types=misuse.query_types or None)

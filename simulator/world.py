@@ -139,6 +139,10 @@ def build_world(scenario: Scenario, seed: int) -> World:
         used_names.add(name)
         return agency_id
 
+    # A misusing officer is a distinct person: an agency has at least three times as many officers.
+    need: dict[str, int] = {}
+    for m in scenario.misuse:
+        need[m.actors] = max(need.get(m.actors, 0), 3 * m.officers)
     for a in scenario.agencies:
         members[a.key] = [add(a.name, a.state, a.level, a.kind, a.dhs_component, a.is_287g, a.support_287g,
                               a.focal)]
@@ -157,6 +161,13 @@ def build_world(scenario: Scenario, seed: int) -> World:
                     if is_287g else None
                 ids.append(add(name, state, level, kind, None, is_287g, support))
         members[g.key] = ids
+    for key, staff in need.items():
+        for agency_id in members[key]:
+            row = agencies[agency_id - 1]
+            first, count = row.officers
+            if count < staff:
+                count = min(staff, len(officers))
+                row.officers = (min(first, len(officers) - count), count)
 
     devices: list[Device] = []
     for cam in scenario.cameras:

@@ -26,13 +26,15 @@ def build_store(
     agencies: Iterable[dict[str, Any]] = (),
     shares: Iterable[dict[str, Any]] = (),
     searches: Iterable[dict[str, Any]] = (),
+    disclosures: Iterable[dict[str, Any]] = (),
 ):
     """Write a store from plain dicts.
 
     agencies: {name, state, level, kind, dhs_component, is_287g}; given attributes are kept by the
     resolver (resolved_by='override'). Agencies only named in shares/searches are left unresolved.
     shares: {owner, grantee?, scope}. searches: {searcher, owners: [..], reason, user, plate,
-    case_number, time, networks, system, query_type, redacted, repeat}.
+    case_number, time, networks, system, query_type, redacted, repeat}. disclosures: {agency, year,
+    status, investigations, confirmed, pending, <outcome>, filed_on} (misuse disclosures, system clets).
     """
     db = open_store(path, create=True)
     cache: dict[str, int] = {}
@@ -68,6 +70,15 @@ def build_store(
             for owner in s.get("owners", []):
                 db.execute("INSERT INTO search_owners (search_id, owner_id) VALUES (?, ?)",
                            [search_id, ensure_agency(db, owner, cache)])
+    for d in disclosures:
+        filed = d.get("status", "filed") != "not_filed"
+        db["disclosures"].insert({
+            "agency_id": ensure_agency(db, d["agency"], cache), "system": d.get("system", "clets"),
+            "year": d["year"], "status": d.get("status", "filed"), "filed_on": d.get("filed_on"), "source": "test",
+            **{k: d.get(k, 0) if filed else None for k in (
+                "investigations", "confirmed", "pending", "resigned_fired", "misdemeanor", "felony", "no_action",
+                "counseling", "other")},
+        })
     create_indexes(db)
     db.conn.commit()
     return db

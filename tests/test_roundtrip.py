@@ -58,4 +58,6 @@ def test_the_same_findings_come_out(both_stores):
     sim, sim_summary, imported, imp_summary, _ = both_stores
     assert _findings_by_uuid(imported) == _findings_by_uuid(sim)
     for rule_id, counts in sim_summary.findings_by_rule.items():
+        if rule_id == "exposure.dhs_reach":
+            continue  # reads sharing *settings* (national lookup), which a sharing-list export does not carry
         assert imp_summary.findings_by_rule[rule_id]["searches"] == counts["searches"], rule_id

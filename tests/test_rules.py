@@ -53,9 +53,10 @@ def test_aggregate_rule_example(rule, example, store_builder):
         {"searcher": "Example CA PD", "owners": ["Example CA PD"], **s} for s in example.get("searches", [])
     ]
     db = store_builder(
-        agencies=[{"name": "Example CA PD", "state": "CA"}],
+        agencies=[{"name": "Example CA PD", "state": "CA"}, *example.get("agencies", [])],
         shares=example.get("shares", []),
         searches=searches,
+        disclosures=example.get("disclosures", []),
     )
     run_audit(db, rules=[rule])
     found = db.execute("SELECT COUNT(*) FROM findings WHERE rule_id = ?", [rule.id]).fetchone()[0]

@@ -36,6 +36,9 @@ class Report:
     findings: list[dict[str, Any]]
     score: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # Exposure by owner, misuse disclosed versus logged, and record-keeping gaps (auditor.exposure,
+    # auditor.disclosure); each list is empty when the store has nothing to say about it.
+    accountability: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +87,7 @@ def build_report(
             flows=_flows(db, top_flows),
             findings=_findings(db, run_id, examples_per_rule),
             score=_score(db),
+            accountability=accountability(db),
         )
     finally:
         db.execute("DROP TABLE IF EXISTS temp.report_flagged")
@@ -373,3 +377,30 @@ def _notes(report: Report, cap: int) -> list[str]:
         notes.append("No releases: the searches were written by the simulator, so findings cite "
                      "`simulated search <id>` instead of a release file and row.")
     return notes
+
+
+def accountability(db: sqlite_utils.Database, top: int = TOP_BARS) -> dict[str, Any]:
+    """Exposure per owner, disclosures beside the log, and the record-keeping gaps of the worst agencies."""
+    from auditor.disclosure import compare_disclosures, record_gaps
+    from auditor.exposure import exposure_table
+
+    exposure = [asdict(e) for e in exposure_table(db)]
+    disclosures = []
+    for c in compare_disclosures(db):
+        row = asdict(c)
+        row["beyond_disclosed"] = c.beyond_disclosed
+        disclosures.append(row)
+    agencies = [g for g in record_gaps(db) if g.no_user or g.no_reason]
+    officers = [g for g in record_gaps(db, by_user=True, min_searches=10) if g.no_reason]
+    officers.sort(key=lambda g: (-g.share(g.no_reason), -g.searches, g.agency, g.user or ""))
+
+    def gap_row(g: Any) -> dict[str, Any]:
+        return {**asdict(g), "no_user_share": round(g.share(g.no_user), 3),
+                "no_reason_share": round(g.share(g.no_reason), 3), "no_case_share": round(g.share(g.no_case), 3)}
+
+    return {
+        "exposure": exposure,
+        "disclosures": disclosures,
+        "record_gaps": {"agencies": [gap_row(g) for g in agencies[:top]], "agencies_total": len(agencies),
+                        "officers": [gap_row(g) for g in officers[:top]], "officers_total": len(officers)},
+    }

@@ -186,6 +186,82 @@ def _score(report: Report) -> str:
             f"counts are searches.</p><table>{''.join(scalars)}</table>{''.join(tables)}")
 
 
+def _pct(count: int, share: float) -> str:
+    return f"{count:,} ({share:.0%})"
+
+
+def _accountability(report: Report) -> str:
+    """Exposure by owner, misuse disclosed versus logged, record-keeping gaps: each table only when it has rows."""
+    acc = report.accountability or {}
+    out = []
+    exposure = acc.get("exposure") or []
+    if exposure:
+        rows = [{
+            "owner": e["owner"], "scopes": ", ".join(e["scopes"]) or "none", "cameras": e["cameras"],
+            "could_reach": e["could_reach"],
+            "levels": ", ".join(f"{k} {v:,}" for k, v in e["by_level"].items()),
+            "out_of_state": e["out_of_state"],
+            "states": ", ".join(f"{k} {v:,}" for k, v in list(e["by_state"].items())[:8])
+                      + (" ..." if len(e["by_state"]) > 8 else ""),
+            "dhs": ", ".join(e["dhs_components"]) or "none",
+            "searches_by_others": e["searches_by_others"], "searchers": e["searchers"],
+            "searches_of_read_plates": e["searches_of_read_plates"], "immigration_related": e["immigration_related"],
+            "by_dhs": e["by_dhs"],
+        } for e in exposure]
+        headers = [("owner", "owner"), ("scopes", "sharing"), ("cameras", "cameras"),
+                   ("could_reach", "agencies that could search"), ("levels", "by level"),
+                   ("out_of_state", "out of state"), ("states", "by state"), ("dhs", "DHS immigration components"),
+                   ("searches_by_others", "searches by others"), ("searchers", "agencies that searched"),
+                   ("searches_of_read_plates", "searches of plates its cameras read"),
+                   ("immigration_related", "immigration-related searches"), ("by_dhs", "searches by DHS")]
+        numeric = {"cameras", "could_reach", "out_of_state", "searches_by_others", "searchers",
+                   "searches_of_read_plates", "immigration_related", "by_dhs"}
+        out.append("<h3 id=\"exposure\">Exposure: who could reach each owner's data</h3><p class=\"note\">From the "
+                   "sharing settings: direct grantees; with statewide sharing every non-federal agency of the owner's "
+                   "state; with national sharing every agency in the store (a vendor's real pool is larger). Searches "
+                   "are de-duplicated searches by agencies other than the owner.</p>"
+                   + _table(headers, rows, numeric))
+    disclosures = acc.get("disclosures") or []
+    if disclosures:
+        rows = [{**d, "status": d["status"].replace("_", " "), "outcomes": ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["outcomes"].items() if v)
+                 or None} for d in disclosures]
+        totals = {k: sum(d[k] or 0 for d in disclosures)
+                  for k in ("investigations", "confirmed", "pending", "log_cases", "beyond_disclosed")}
+        headers = [("agency", "agency"), ("year", "year"), ("status", "disclosure"),
+                   ("investigations", "investigations"), ("confirmed", "confirmed"), ("pending", "pending"),
+                   ("outcomes", "outcomes"), ("system_searches", "searches in log"),
+                   ("log_cases", "suspected misuse cases in log"), ("log_searches", "their searches"),
+                   ("beyond_disclosed", "cases beyond disclosed")]
+        out.append("<h3 id=\"disclosures\">Misuse disclosed versus the log</h3><p class=\"note\">"
+                   + _e(f"Disclosed in total: {totals['investigations']:,} investigations, {totals['confirmed']:,} "
+                        f"confirmed, {totals['pending']:,} pending. The log shows {totals['log_cases']:,} suspected "
+                        f"misuse cases (officers), {totals['beyond_disclosed']:,} beyond what their agencies disclosed. "
+                        "A suspected case is a lead, not a proven one.") + "</p>"
+                   + _table(headers, rows, {"investigations", "confirmed", "pending", "system_searches", "log_cases",
+                                            "log_searches", "beyond_disclosed"}))
+    gaps = acc.get("record_gaps") or {}
+    if gaps.get("agencies"):
+        rows = [{**g, "no_user": _pct(g["no_user"], g["no_user_share"]),
+                 "no_reason": _pct(g["no_reason"], g["no_reason_share"]),
+                 "no_case": _pct(g["no_case"], g["no_case_share"])} for g in gaps["agencies"]]
+        headers = [("agency", "agency"), ("searches", "searches"),
+                   ("no_user", "cannot be attributed to an officer"), ("no_reason", "no reason"),
+                   ("no_case", "no case number")]
+        out.append("<h3 id=\"record-gaps\">What the missing records hide</h3><p class=\"note\">"
+                   + _e(f"{gaps['agencies_total']:,} agencies logged searches with no user or no reason; "
+                        f"the {len(rows)} with the most are shown.") + "</p>" + _table(headers, rows, {"searches"}))
+        if gaps.get("officers"):
+            rows = [{**g, "no_reason": _pct(g["no_reason"], g["no_reason_share"]),
+                     "no_case": _pct(g["no_case"], g["no_case_share"])} for g in gaps["officers"]]
+            out.append(f"<p class=\"note\">Officers with the highest share of searches without a reason "
+                       f"({len(rows)} of {gaps['officers_total']:,}, at least 10 searches each).</p>"
+                       + _table([("agency", "agency"), ("user", "officer"), ("searches", "searches"),
+                                 ("no_reason", "no reason"), ("no_case", "no case number")], rows, {"searches"}))
+    if not out:
+        return ""
+    return "<h2 id=\"accountability\">Exposure, disclosures and record-keeping</h2>" + "".join(out)
+
+
 def render_html(report: Report) -> str:
     """The whole report as one HTML document."""
     notes = "".join(f"<li>{_e(n)}</li>" for n in report.notes)
@@ -198,7 +274,8 @@ def render_html(report: Report) -> str:
         f"<title>proxytrace report: {_e(report.store)}</title><style>{_stylesheet()}</style></head><body>",
         _header(report),
         f"<ul class=\"note\">{notes}</ul>" if notes else "",
-        _releases(report), _rules(report), _charts(report), _flows(report), _findings(report), _score(report),
+        _releases(report), _rules(report), _charts(report), _flows(report), _accountability(report), _findings(report),
+        _score(report),
         f"<p class=\"muted\">Generated by proxytrace {_e(report.run['version'])} from run #{report.run['id']}.</p>",
         "</body></html>",
     ]

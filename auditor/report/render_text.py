@@ -80,6 +80,7 @@ def render_markdown(report: Report) -> str:
     lines += _table([("owner", "owner"), ("scope", "scope"), ("searcher", "searcher"), ("searcher_state", "state"),
                      ("beneficiary", "acts for"), ("door", "door"), ("searches", "searches"),
                      ("searches_with_findings", "searches with findings")], f["flows"])
+    lines += _accountability_md(report)
     lines += ["## Findings and their sources", ""]
     for section in report.findings:
         capped = (f"first {section['shown']:,} of {section['finding_rows']:,} finding rows (capped)"
@@ -97,6 +98,32 @@ def render_markdown(report: Report) -> str:
         lines += ["## Self-scoring against simulator truth", "", "```json",
                   json.dumps(report.score, indent=2).replace("```", "'''"), "```", ""]
     return "\n".join(lines)
+
+
+def _accountability_md(report: Report) -> list[str]:
+    acc = report.accountability or {}
+    lines: list[str] = []
+    if acc.get("exposure"):
+        rows = [{**e, "scopes": ", ".join(e["scopes"]) or "none", "dhs": ", ".join(e["dhs_components"]) or "none",
+                 "levels": ", ".join(f"{k} {v:,}" for k, v in e["by_level"].items())} for e in acc["exposure"]]
+        lines += ["### Exposure: who could reach each owner's data", ""] + _table(
+            [("owner", "owner"), ("scopes", "sharing"), ("could_reach", "agencies that could search"),
+             ("levels", "by level"), ("out_of_state", "out of state"), ("dhs", "DHS immigration components"),
+             ("searches_by_others", "searches by others"), ("searches_of_read_plates", "searches of plates its cameras read"),
+             ("immigration_related", "immigration-related searches")], rows)
+    if acc.get("disclosures"):
+        lines += ["### Misuse disclosed versus the log", ""] + _table(
+            [("agency", "agency"), ("year", "year"), ("status", "disclosure"), ("investigations", "investigations"),
+             ("confirmed", "confirmed"), ("pending", "pending"), ("log_cases", "suspected misuse cases in log"),
+             ("log_searches", "their searches"), ("beyond_disclosed", "cases beyond disclosed")],
+            [{**d, "year": str(d["year"] or ""), "status": d["status"].replace("_", " ")} for d in acc["disclosures"]])
+    gaps = acc.get("record_gaps") or {}
+    if gaps.get("agencies"):
+        lines += ["### What the missing records hide", ""] + _table(
+            [("agency", "agency"), ("searches", "searches"), ("no_user", "cannot be attributed to an officer"),
+             ("no_user_share", "share"), ("no_reason", "no reason"), ("no_reason_share", "share"),
+             ("no_case", "no case number")], gaps["agencies"])
+    return (["## Exposure, disclosures and record-keeping", ""] + lines) if lines else []
 
 
 def write_markdown(report: Report, out: TextIO) -> None:
