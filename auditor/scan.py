@@ -272,11 +272,16 @@ def _scan(db, run_id: int, rules: Sequence[Rule], classes, graph, agencies, para
     so rules are evaluated once per distinct combination of facts and traces once per distinct path;
     findings are written in batches. Memory holds the memo (distinct keys), never rows."""
     tracer = _Tracer(db, graph, agencies)
-    memo: dict[tuple, tuple[tuple[str, str, int], ...]] = {}
+    # Rules see an agency through its attributes, not its id: two searchers of the same state,
+    # level and kind lead to the same verdicts. So verdicts are memoized per *signature* of the
+    # trace facts the rules read, and traces per distinct path: both stay small however many rows.
+    signature_facts = sorted(_trace_facts_used(rules) | {"beneficiary.dhs_component"})
+    traces: dict[tuple, tuple[int, dict[str, Any], tuple]] = {}
+    verdicts: dict[tuple, tuple[tuple[str, str], ...]] = {}
     insert = "INSERT INTO findings (run_id, rule_id, severity, search_id, trace_id, searches) VALUES (?, ?, ?, ?, ?, 1)"
     # A second connection reads while this one writes findings and traces.
     reader = sqlite3.connect(db.conn.execute("PRAGMA database_list").fetchone()[2])
-    reader.execute("PRAGMA cache_size = -100000")
+    reader.execute("PRAGMA cache_size = -64000")
     db.conn.commit()
     reader.execute("ATTACH ':memory:' AS scratch")
     reader.execute("CREATE TABLE scratch.reason_class (reason_id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL)")
@@ -292,23 +297,46 @@ def _scan(db, run_id: int, rules: Sequence[Rule], classes, graph, agencies, para
         if not batch:
             break
         for row in batch:
-            key = row[1:]
-            hits = memo.get(key)
-            if hits is None:
-                owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate = key
-                trace_id, tfacts = tracer.get(owner_k, searcher_k, benef_k, basis)
+            path = row[1:5]
+            trace = traces.get(path)
+            if trace is None:
+                trace_id, tfacts = tracer.get(*path)
+                trace = traces[path] = (trace_id, tfacts, tuple(tfacts[f] for f in signature_facts))
+            verdict_key = (trace[2], *row[5:])
+            verdict = verdicts.get(verdict_key)
+            if verdict is None:
+                class_k, system, qtype, mass, has_case, rstate = row[5:]
                 tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
-                facts = search_facts(tfacts, tags, system, qtype, mass, has_case, rstate)
-                hits = memo[key] = tuple((r.id, r.severity, trace_id) for r in rules if r.matches(facts))
-            if hits:
-                search_id = row[0]
-                out.extend((run_id, rule_id, severity, search_id, trace_id) for rule_id, severity, trace_id in hits)
+                facts = search_facts(trace[1], tags, system, qtype, mass, has_case, rstate)
+                verdict = verdicts[verdict_key] = tuple((r.id, r.severity) for r in rules if r.matches(facts))
+            if verdict:
+                search_id, trace_id = row[0], trace[0]
+                out.extend((run_id, rule_id, severity, search_id, trace_id) for rule_id, severity in verdict)
         if len(out) >= 100_000:
             db.conn.executemany(insert, out)
             out.clear()
     db.conn.executemany(insert, out)
     reader.close()
     create_indexes(db)
+
+
+def _trace_facts_used(rules: Sequence[Rule]) -> set[str]:
+    """The owner/searcher/beneficiary/scope/door facts the rules' conditions read."""
+    used: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "fact" in node:
+                used.add(node["fact"])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    for rule in rules:
+        walk(rule.condition)
+    return {f for f in used if f.split(".")[0] in ("owner", "searcher", "beneficiary") or f in ("scope", "door")}
 
 
 def _apply_aggregate_rule(db, run_id: int, rule: Rule) -> None:

@@ -283,7 +283,7 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA temp_store = MEMORY")
-    db.execute("PRAGMA cache_size = -200000")  # 200 MB page cache, bounded whatever the row count
+    db.execute("PRAGMA cache_size = -64000")  # 64 MB page cache, bounded whatever the row count
     return db
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import itertools
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,11 @@ _ABBREVIATIONS = {"investigation": ("inv", "invest", "invst", "investgation"), "
                   "suspect": ("susp", "sus"), "assist": ("asst", "assit"), "warrant": ("wrnt", "warr"),
                   "burglary": ("burg",), "narcotics": ("narc", "narcs"), "stolen": ("stln",),
                   "missing": ("msg",), "person": ("prsn",), "theft": ("thft",), "agency": ("agcy",)}
+
+# Everyday texts a classifier reads near an immigration signal (`ICE SALES`, `police`-safe): their
+# variants only gain case numbers, because a typo in the context word (`ICE SAELS`) would turn a trap
+# into a true immigration reason and blur the count by construction.
+_NEAR_SIGNAL = re.compile(r"\bice\b|immigra|hsi|dhs|\bbp\b|cbp|\bero\b", re.IGNORECASE)
 
 _SEARCH_TYPES = ("search", "lookup", "freeform", "visual", "multiGeo", "convoy")
 _SEARCH_TYPE_WEIGHTS = (50, 35, 8, 4, 2, 1)
@@ -175,8 +181,10 @@ def reason_pools(seed: int, distinct: int = DEFAULT_REASONS) -> tuple[list[str],
         + ["287(g)", "287g task force", "287(g) TFO"]
     )
     crimes = [p for p in book.purposes if p != "immigration"]
+    # `HSI assist - human trafficking`; not beside the trap purposes (`ICE hold - ice sales` is ambiguous).
+    companions = [p for p in book.purposes if p not in ("narcotics", "fraud", "protest")]
     imm_bases += unique(book.for_beneficiary(rng, rng.choice(("ICE", "HSI", "ERO", "CBP", "USBP")),
-                                             rng.choice(crimes + ["immigration"]), rng.random() < 0.3)
+                                             rng.choice(companions), rng.random() < 0.3)
                         for _ in range(60))
     imm_target = max(len(imm_bases), int(distinct * 0.015))
     immigration = list(imm_bases)
@@ -198,14 +206,17 @@ def reason_pools(seed: int, distinct: int = DEFAULT_REASONS) -> tuple[list[str],
     # Traps at ranks where even a small file holds them: they are what tells a classifier from a regex.
     traps = [t for t in _TRAPS if t not in everyday_bases]
     for i, trap in enumerate(traps):
-        if trap not in seen:
-            seen.add(trap)
-        everyday_bases.insert(25 + 6 * i, trap)
+        seen.add(trap)
+        everyday_bases.insert(150 + 12 * i, trap)
     everyday = list(everyday_bases)
     while len(everyday) + len(immigration) < distinct:
         # Popular bases spawn more variants, as `investigation` does in every real log.
         base = everyday_bases[min(int(rng.paretovariate(0.9)) - 1, len(everyday_bases) - 1)]
-        everyday += unique([_everyday_mutation(rng, base)])
+        if _NEAR_SIGNAL.search(base):
+            variant = f"{base}{rng.choice((' ', ' #', ' case ', ' - '))}{_case_number(rng)}"
+        else:
+            variant = _everyday_mutation(rng, base)
+        everyday += unique([variant])
     return everyday, immigration
 
 
