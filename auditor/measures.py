@@ -12,9 +12,11 @@ import sqlite_utils
 
 # A search "has no meaningful purpose" when its reason is blank, vague or only a case number.
 # Redacted reasons are not counted as vague: the release hid them, the officer may not have.
+# CASE, not AND/OR: SQLite then reads `redacted` (outside the covering indexes) only for blank reasons.
 NO_PURPOSE_SQL = """
-    (s.reason_id IS NULL AND (s.redacted IS NULL OR ',' || s.redacted || ',' NOT LIKE '%,reason,%'))
-    OR s.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag IN ('vague', 'case_number_only', 'missing'))
+    CASE WHEN s.reason_id IS NULL THEN instr(',' || COALESCE(s.redacted, '') || ',', ',reason,') = 0
+         ELSE s.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag IN ('vague', 'case_number_only', 'missing'))
+    END
 """
 
 
