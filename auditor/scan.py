@@ -26,11 +26,11 @@ from auditor import __version__
 from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, door_of, load_agencies, path_text, scope_of
 from auditor.measures import MEASURES
 from auditor.rules import Rule, load_rules, ruleset_hash
-from auditor.schema import create_indexes
+from auditor.schema import create_indexes, create_schema
 from auditor.trace import infer_beneficiaries
 
 NO_PURPOSE_TAGS = ("vague", "case_number_only", "missing")
-_FINDINGS_INDEXES = ("idx_findings_rule_id", "idx_findings_search_id", "idx_findings_agency_id")
+_FINDINGS_INDEXES = ("idx_findings_rule_id", "idx_findings_search_id")
 _REASON_STATE_SQL = (
     "CASE WHEN s.reason_id IS NOT NULL THEN 'value' "
     "WHEN instr(',' || COALESCE(s.redacted, '') || ',', ',reason,') > 0 THEN 'redacted' ELSE 'blank' END"
@@ -170,9 +170,9 @@ def run_audit(
 
     # Findings point at traces, rules and tags of the previous run: clear them first (without
     # their indexes, which the scan rebuilds after its bulk insert anyway).
-    for index in _FINDINGS_INDEXES:
-        db.execute(f"DROP INDEX IF EXISTS {index}")
-    db.execute("DELETE FROM findings")
+    # Dropping the table is instant where deleting millions of rows is not; create_schema remakes it.
+    db.execute("DROP TABLE IF EXISTS findings")
+    create_schema(db)
     say("resolving agencies")
     unresolved = _resolve(db, params)
     create_indexes(db, skip=_FINDINGS_INDEXES)

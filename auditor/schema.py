@@ -273,7 +273,6 @@ _INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("reason_tags", ("tag",), False),
     ("findings", ("rule_id",), False),
     ("findings", ("search_id",), False),
-    ("findings", ("agency_id",), False),
 ]
 
 
