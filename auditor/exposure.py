@@ -89,19 +89,19 @@ def exposure_table(db: sqlite_utils.Database) -> list[Exposure]:
         reach = _reachers(db, owner_id, state)
         levels = Counter(r[3] or "unknown" for r in reach)
         states = Counter("federal" if r[3] == "federal" else (r[2] or "unknown") for r in reach)
+        # IN (subquery) is evaluated once and probed per row; CASE keeps the reads lookup lazy.
         used = db.execute(
             f"""SELECT COUNT(*), COUNT(DISTINCT s.searcher_id),
-                       SUM(s.plate IS NOT NULL AND EXISTS (
+                       SUM(CASE WHEN s.plate IS NULL THEN 0 ELSE EXISTS (
                            SELECT 1 FROM reads r JOIN devices d ON d.id = r.device_id
-                           WHERE r.plate = s.plate AND d.owner_id = so.owner_id)),
-                       SUM(EXISTS (SELECT 1 FROM reason_tags rt WHERE rt.reason_id = s.reason_id AND rt.tag = 'immigration')
-                           OR EXISTS (SELECT 1 FROM search_tags st WHERE st.search_id = s.id AND st.tag = 'immigration')
-                           OR COALESCE(ba.dhs_component, sa.dhs_component) IN ({enforcers})),
-                       SUM(sa.dhs_component IS NOT NULL)
+                           WHERE r.plate = s.plate AND d.owner_id = so.owner_id) END),
+                       SUM(s.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag = 'immigration')
+                           OR s.id IN (SELECT search_id FROM search_tags WHERE tag = 'immigration')
+                           OR s.searcher_id IN (SELECT id FROM agencies WHERE dhs_component IN ({enforcers}))
+                           OR s.id IN (SELECT b.search_id FROM beneficiaries b JOIN agencies ba ON ba.id = b.beneficiary_id
+                                       WHERE ba.dhs_component IN ({enforcers}))),
+                       SUM(s.searcher_id IN (SELECT id FROM agencies WHERE dhs_component IS NOT NULL))
                 FROM search_owners so JOIN searches s ON s.id = so.search_id
-                JOIN agencies sa ON sa.id = s.searcher_id
-                LEFT JOIN beneficiaries b ON b.search_id = s.id
-                LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
                 WHERE so.owner_id = ? AND s.searcher_id != so.owner_id""",
             [owner_id],
         ).fetchone()
