@@ -1,7 +1,7 @@
 """proxytrace against two baselines, on the same synthetic Network Audit, in the same run.
 
-    cd /work/main && pip install duckdb && python -m benchmarks.compare --searches 1000000 --runs 3
-    python -m benchmarks.compare --searches 10000000 --runs 1 --memory-check --json > bench.json
+    pip install '.[bench]' && python -m benchmarks.compare                 # 10M searches, medians of 3
+    python -m benchmarks.compare --searches 1000000 --runs 3 --memory-check    # a quicker look
 
 Generates (or reuses, keyed by searches and seed, under ``benchmarks/.data/``) El Cajon's synthetic
 2025 Network Audit (:mod:`simulator.bulk`), then times each phase in its own subprocess so peak
@@ -313,7 +313,7 @@ def _run_worker(name: str, args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--searches", type=int, default=1_000_000, help="rows in the synthetic file (default 1M)")
+    parser.add_argument("--searches", type=int, default=10_000_000, help="rows in the synthetic file (default 10M)")
     parser.add_argument("--runs", type=int, default=3, help="runs per phase; the median is reported")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
