@@ -121,7 +121,10 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "system": str,  # alpr or clets
             "query_type": str,  # CLETS: registration, driver_license, criminal_history, restraining_order, wanted_person
             "redacted": str,  # comma-joined names of fields whose cell held a redaction marker
-            "dedup_key": str,  # fallback key (searcher, second, networks, time frame) when uuid is NULL
+            # fallback key (searcher, second, networks, time frame; + reason when neither networks nor
+            # frame), stored as a signed 64-bit hash of its text: equal hashes are only candidates,
+            # the importer compares those fields before linking (auditor.importers.searches)
+            "dedup_key": int,
         },
         {
             "pk": "id",
@@ -274,6 +277,11 @@ _INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     ("findings", ("rule_id",), False),
     ("findings", ("search_id",), False),
 ]
+
+
+def index_names(tables: tuple[str, ...] | None = None) -> list[str]:
+    """Names of the indexes :func:`create_indexes` makes (only those on ``tables`` when given)."""
+    return [f"idx_{t}_{'_'.join(cols)}" for t, cols, _ in _INDEXES if tables is None or t in tables]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditor.importers import import_file, searches
-from auditor.schema import open_store
+from auditor.schema import create_indexes, open_store
 
 HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
           "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
@@ -91,13 +91,64 @@ def test_row_with_uuid_adopts_the_search_first_seen_with_its_uuid_redacted(db, t
     assert q(db, "SELECT link_basis FROM sightings WHERE search_id = 1 ORDER BY id") == [("new",), ("fallback_key",)]
 
 
-def test_fresh_load_rebuilds_the_unique_uuid_index_and_the_scan_indexes(db, tmp_path):
+def indexes(db) -> set[str]:
+    return {name for (name,) in q(db, "SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_fresh_load_builds_the_indexes_the_next_import_links_with(db, tmp_path):
     import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE), row(TWO, second=3)]))
-    indexes = {name for (name,) in q(db, "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"idx_searches_uuid", "idx_searches_dedup_key", "idx_searches_reason_id",
-            "idx_sightings_release_id_row_number", "idx_search_owners_owner_id"} <= indexes
+    assert {"idx_searches_uuid", "idx_searches_dedup_key", "idx_sightings_release_id_row_number"} <= indexes(db)
     with pytest.raises(Exception, match="UNIQUE"):
         db.execute("INSERT INTO searches (uuid, time) VALUES (?, '2025-12-08T17:28:52Z')", [ONE])
+
+
+def test_fresh_load_leaves_the_scan_only_indexes_to_audit_run(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE), row(TWO, second=3)]))
+    assert not set(searches.SCAN_ONLY_INDEXES) & indexes(db)
+    create_indexes(db)  # what `audit run` does first
+    assert set(searches.SCAN_ONLY_INDEXES) <= indexes(db)
+
+
+def test_bulk_load_into_an_audited_store_restores_its_scan_indexes(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE)]))
+    create_indexes(db)
+    # A release far larger than the store: the loader drops the scan indexes while it writes.
+    [acc] = import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
+                                  [row(ONE)] + [row(f"cccccccc-0000-4000-8000-{i:012d}", second=i) for i in range(40)]))
+    assert acc.new_searches == 40
+    assert set(searches.SCAN_ONLY_INDEXES) <= indexes(db)
+
+
+def test_equal_key_hashes_alone_never_link_two_searches(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(searches, "fallback_hash", lambda text: 7)  # every key collides
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+                          [row("", org="Raleigh NC PD", second=1), row("", org="Dallas TX PD", second=2)]))
+    [acc] = import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
+                                  [row("", org="Dallas TX PD", second=2), row("", org="Lowndes County GA SO", second=3)]))
+    assert acc.new_searches == 1
+    assert q(db, "SELECT count(*), count(DISTINCT dedup_key) FROM searches") == [(3, 1)]
+    dallas = "SELECT s.id FROM searches s JOIN agencies a ON a.id = s.searcher_id WHERE a.name = 'Dallas TX PD'"
+    assert q(db, f"SELECT count(*) FROM sightings WHERE search_id = ({dallas})") == [(2,)]
+
+
+def test_colliding_keys_within_one_batch_stay_two_searches(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(searches, "fallback_hash", lambda text: 7)
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("", org="Raleigh NC PD")]))
+    [acc] = import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
+                                  [row("", org="Dallas TX PD"), row("", org="Raleigh NC PD")]))
+    assert (acc.new_searches, q(db, "SELECT count(*) FROM searches")) == (1, [(2,)])
+    assert q(db, "SELECT link_basis FROM sightings WHERE release_id = ? ORDER BY row_number", acc.release_id) == [
+        ("new",), ("fallback_key",)]
+
+
+def test_stored_fallback_key_is_the_hash_of_searcher_second_networks_and_frame(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("(b)(6)", second=7)]))
+    searcher, key = q(db, "SELECT searcher_id, dedup_key FROM searches")[0]
+    text = f"{searcher}|2025-12-08T17:28:07Z|5738|2025-12-01T17:28:52Z|2025-12-08T17:28:07Z"
+    assert searches.fallback_text(searcher, "2025-12-08T17:28:07Z", 5738, "2025-12-01T17:28:52Z",
+                                  "2025-12-08T17:28:07Z", 1) == text
+    assert key == searches.fallback_hash(text)
+    assert isinstance(key, int) and -2**63 <= key < 2**63
 
 
 def test_load_settings_are_restored_afterwards(db, tmp_path):
@@ -113,3 +164,18 @@ def test_rejected_row_adds_no_reason_or_agency(db, tmp_path):
     import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [bad, row(TWO)]))
     assert q(db, "SELECT text FROM reasons") == [("ICE",)]
     assert q(db, "SELECT count(*) FROM agencies WHERE name = 'Nowhere TX PD'") == [(0,)]
+
+
+def test_plate_and_user_cells_are_trimmed_and_redaction_markers_recorded(db, tmp_path):
+    r = row(ONE)
+    r[1], r[5] = "  Det. Jane Roe ", " (b)(6) "
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [r]))
+    assert q(db, "SELECT user, plate, redacted FROM searches") == [("Det. Jane Roe", None, "plate")]
+
+
+def test_store_with_a_text_key_column_still_links_by_fallback_key(tmp_path):
+    db = open_store(tmp_path / "old.db", create=True)
+    db["searches"].transform(types={"dedup_key": str})  # how stores made before the hashed key declare it
+    import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("***")]))
+    [acc] = import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [row("")]))
+    assert (acc.new_searches, q(db, "SELECT count(*) FROM searches")) == (0, [(1,)])

@@ -20,6 +20,7 @@ INVALID = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
 MISS = type("Miss", (), {"__repr__": lambda self: "MISS"})()  # not in a memo yet
 
 MARKERS = frozenset(m.upper() for m in REDACTION_MARKERS)
+MARKER_LEN = max(len(m) for m in MARKERS)  # a longer cell cannot be a marker: no need to upper() it
 # Memo dicts stop growing here: a column of unique values (plates) must not grow memory with the file.
 MEMO_CAP = 100_000
 

@@ -23,7 +23,7 @@ from auditor.errors import InputError
 from auditor.importers import flock_audit, generic, portal, reason_sheet, sharing
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan
-from auditor.importers.searches import Account, SearchLoader
+from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
 from auditor.importers.source import CSV_ERROR, CsvRecords, read_facts, is_xlsx, workbook_sheets
 from auditor.schema import create_indexes, ensure_agency
 
@@ -287,7 +287,9 @@ def _load_data(
         raise
     finally:
         conn.execute("DROP TABLE IF EXISTS temp._repeats")
-    create_indexes(db)
+    # The indexes the next import links with (and the small tables' ones); the scan-only indexes a
+    # store lacks are built by `audit run`, which needs them, not by every import.
+    create_indexes(db, skip=SCAN_ONLY_INDEXES)
     db.conn.commit()
     return ReleaseAccount(
         file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,

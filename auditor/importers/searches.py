@@ -14,12 +14,17 @@ way for all of them, ~25k records at a time:
    and rejects are written with ``executemany`` without reading ids back.
 
 Memory is bounded by the batch size and the memo caps whatever the file's length. A load into a
-store without searches drops the search indexes and builds them once at the end (sorting is several
-times faster than maintaining a B-tree row by row); a UUID repeated across batches is then merged
-by a set-based fix-up before the unique index is built.
+store without searches drops the search indexes and builds once at the end (sorting is several
+times faster than maintaining a B-tree row by row) only those an import links with; a UUID repeated
+across batches is then merged by a set-based fix-up before the unique index is built. The indexes
+only the scan reads are left to `audit run` (see :data:`SCAN_ONLY_INDEXES`).
+
+The fallback key is stored as a 64-bit hash (:func:`fallback_hash`); rows are linked by it only
+after the key's fields compare equal, so a hash collision cannot merge two searches.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,10 +35,10 @@ from typing import Callable, Iterable
 import sqlite_utils
 
 from auditor.importers.cells import (
-    INVALID, MARKERS, MISS, REDACTED, TimeParser, count_cell, memoized, sql_quote, text_cell, whole_text,
+    INVALID, MARKER_LEN, MARKERS, MISS, REDACTED, TimeParser, count_cell, memoized, sql_quote, text_cell, whole_text,
 )
 from auditor.importers.source import CSV_ERROR, raw_record
-from auditor.schema import create_indexes, ensure_agency
+from auditor.schema import create_indexes, ensure_agency, index_names
 
 BATCH = 25_000  # records per batch: memory is bounded by this, not by the file
 
@@ -46,9 +51,10 @@ FIELDS = (
 # Fields the redaction list names (schema: searches.redacted), in the order it lists them.
 _REDACTABLE = ("uuid", "searcher", "user", "reason", "case_number", "plate", "search_type", "networks",
                "devices", "filters", "text_prompt", "moderation", "time_frame")
-# Plain text fields, converted together through one memo keyed by the tuple of their cells: in a
-# Network Audit they are mostly the same few combinations (`search`, blanks).
-_PLAIN = ("user", "plate", "search_type", "filters", "text_prompt", "moderation")
+# Label fields, converted together through one memo keyed by the tuple of their cells: in a Network
+# Audit they are the same few combinations (`search`, blanks). User and plate differ from row to
+# row, so a memo would only miss: they are trimmed inline.
+_LABELS = ("search_type", "filters", "text_prompt", "moderation")
 
 _INSERT_SEARCH = (
     "INSERT INTO searches (id, uuid, time, searcher_id, user, reason_id, case_number, plate, search_type, "
@@ -57,8 +63,52 @@ _INSERT_SEARCH = (
 )
 _UUID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS idx_searches_uuid ON searches(uuid) WHERE uuid IS NOT NULL"
 _KEY_INDEX = "CREATE INDEX IF NOT EXISTS idx_searches_dedup_key ON searches(dedup_key)"
-# Indexes only the scan reads: not maintained row by row during a bulk load, rebuilt after it.
+# Tables whose indexes a bulk load drops rather than maintaining them row by row.
 _BULK_TABLES = ("searches", "sightings", "search_owners", "rejects")
+# Indexes an import itself relies on: linking by UUID and by fallback key, one sighting per release
+# row, clearing an interrupted release's rejects.
+LOAD_INDEXES = ("idx_searches_uuid", "idx_searches_dedup_key", "idx_sightings_release_id_row_number",
+                "idx_rejects_release_id")
+# Every other index on those tables is read by the scan only. A load into a store without them leaves
+# them to `audit run` (the scan calls `create_indexes` first): building them here would cost the
+# import about as much as parsing. A store that already had them gets them rebuilt after a bulk load.
+SCAN_ONLY_INDEXES = tuple(n for n in index_names(_BULK_TABLES) if n not in LOAD_INDEXES)
+_KEY_COLUMNS = "searcher_id, time, networks, time_frame_start, time_frame_end, reason_id"
+
+
+def fallback_text(searcher_id: int | None, time: str, networks: int | None, start: str | None, end: str | None,
+                  reason_id: int | None) -> str:
+    """The canonical text of a search's fallback key: searcher, time to the second, networks, time frame.
+
+    With neither networks nor a time frame (a `Reason, DateTime` sheet) two officers' searches in one
+    second would share a key: the reason is then part of it and tells them apart.
+    """
+    text = (f"{'' if searcher_id is None else searcher_id}|{time}|{'' if networks is None else networks}|"
+            f"{start or ''}|{end or ''}")
+    if networks is None and start is None:
+        text += f"|r{'' if reason_id is None else reason_id}"
+    return text
+
+
+def fallback_hash(text: str) -> int:
+    """The stored form of a fallback key (`searches.dedup_key`): a signed 64-bit BLAKE2b of its text.
+
+    Eight bytes instead of ~75 make the table a third smaller and its index cheaper to build. Equal
+    hashes are only candidates: the loader compares the key's fields before linking (see
+    :func:`full_key`), so a collision can never merge two searches.
+    """
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def full_key(searcher_id: int | None, time: str, networks: int | None, start: str | None, end: str | None,
+             reason_id: int | None) -> tuple:
+    """The fallback key's fields as a tuple (what equal hashes must also agree on)."""
+    return searcher_id, time, networks, start, end, reason_id if networks is None and start is None else None
+
+
+def _row_key(row: tuple) -> tuple:
+    """:func:`full_key` of a parsed row (the `searches` tuple without its id)."""
+    return full_key(row[2], row[1], row[8], row[10], row[11], row[4])
 
 
 @dataclass
@@ -130,7 +180,7 @@ class SearchLoader:
         self.memo_reason: dict[str, object] = {}
         self.memo_networks: dict[str, object] = {}
         self.memo_devices: dict[str, object] = {}
-        self.memo_plain: dict[tuple, tuple] = {}
+        self.memo_labels: dict[tuple, tuple] = {}
         self.new_reasons: list[tuple[int, str]] = []
         self.dropped: list[str] = []
         if self.fresh or size_hint // 150 >= total:  # ~150 bytes per record in a Flock export
@@ -166,7 +216,9 @@ class SearchLoader:
                 self.conn.execute(_UUID_INDEX)
             self.conn.execute(_KEY_INDEX)
         if self.dropped:
-            create_indexes(self.db)
+            # Restore what was dropped, and no more: scan-only indexes the store did not have are
+            # left to `audit run`.
+            create_indexes(self.db, skip=tuple(n for n in SCAN_ONLY_INDEXES if n not in self.dropped))
 
     def _merge_repeated_uuids(self) -> None:
         """Point every sighting of a repeated UUID at its first search and delete the others."""
@@ -241,7 +293,9 @@ class SearchLoader:
         one_cell_frame = cols.get("time_frame")
         i_start = cols.get("time_frame_start", blank)
         i_end = cols.get("time_frame_end", blank)
-        plain_cells = itemgetter(*[cols.get(f, blank) for f in _PLAIN])
+        i_user = cols.get("user", blank)
+        i_plate = cols.get("plate", blank)
+        label_cells = itemgetter(*[cols.get(f, blank) for f in _LABELS])
         days_get = self.time.days.get
         clocks_get = self.time.clocks.get
         parse_time = self.time.parse
@@ -249,7 +303,9 @@ class SearchLoader:
         reason_get = self.memo_reason.get
         networks_get = self.memo_networks.get
         devices_get = self.memo_devices.get
-        plain_get = self.memo_plain.get
+        labels_get = self.memo_labels.get
+        marker_len = MARKER_LEN
+        key_hash = fallback_hash
         release_id = self.release_id
         markers = MARKERS
         rows: list[tuple] = []
@@ -368,24 +424,37 @@ class SearchLoader:
             else:
                 case = None
 
-            cells = plain_cells(rec)
-            plain = plain_get(cells)
-            if plain is None:
-                plain = self._plain(cells)
-            if plain[6]:
-                red = (red or []) + plain[6]
+            # text_cell, inlined for the two columns that are distinct on nearly every row.
+            user = rec[i_user].strip()
+            if not user:
+                user = None
+            elif len(user) <= marker_len and user.upper() in markers:
+                user = None
+                red = (red or []) + ["user"]
+            plate = rec[i_plate].strip()
+            if not plate:
+                plate = None
+            elif len(plate) <= marker_len and plate.upper() in markers:
+                plate = None
+                red = (red or []) + ["plate"]
+
+            cells = label_cells(rec)
+            labels = labels_get(cells)
+            if labels is None:
+                labels = self._labels(cells)
+            if labels[4]:
+                red = (red or []) + labels[4]
 
             if red is not None:
                 red = ",".join(sorted(set(red), key=_REDACTABLE.index))
-            # The fallback key: searcher, time to the second, networks, time frame. With neither
-            # networks nor a time frame (a `Reason, DateTime` sheet) two officers' searches in one
-            # second would share a key: the reason tells them apart.
+            # The fallback key (fallback_text, inlined: this runs once per row), stored hashed.
             key = (f"{'' if searcher_id is None else searcher_id}|{time}|{'' if networks is None else networks}|"
                    f"{start or ''}|{end or ''}")
             if networks is None and start is None:
                 key += f"|r{'' if reason_id is None else reason_id}"
-            add_row((uuid, time, searcher_id, plain[0], reason_id, case, plain[1], plain[2], networks, devices,
-                     start, end, plain[3], plain[4], plain[5], red, key))
+            key = key_hash(key)
+            add_row((uuid, time, searcher_id, user, reason_id, case, plate, labels[0], networks, devices,
+                     start, end, labels[1], labels[2], labels[3], red, key))
             add_number(number)
         return rows, numbers, rejects
 
@@ -411,12 +480,12 @@ class SearchLoader:
             self.new_reasons.append((reason_id, raw))  # written before the batch's searches
         return reason_id
 
-    def _plain(self, cells: tuple[str, ...]) -> tuple:
+    def _labels(self, cells: tuple[str, ...]) -> tuple:
         values = [text_cell(c) for c in cells]
-        redacted = [f for f, v in zip(_PLAIN, values) if v is REDACTED]
+        redacted = [f for f, v in zip(_LABELS, values) if v is REDACTED]
         out = tuple(None if v is REDACTED else v for v in values) + (redacted,)
-        if len(self.memo_plain) < 10_000:  # combinations beyond this are unique plates or users
-            self.memo_plain[cells] = out
+        if len(self.memo_labels) < 10_000:  # beyond this the cells are free text (prompts), not labels
+            self.memo_labels[cells] = out
         return out
 
     def _split_frame(self, a: str, b: str) -> tuple[object, object, str | None]:
@@ -452,6 +521,24 @@ class SearchLoader:
         return f"search time not understood: {sql_quote(v)}"
 
     # -- linking and writing -----------------------------------------------------------------------
+    def _stored_keys(self, hashes: list[int], *, uuidless_only: bool) -> dict[tuple, int]:
+        """Stored searches whose fallback key hash is among ``hashes``: full key -> lowest search id.
+
+        The hash only finds candidates; keying the answer by the key's fields means a row links to a
+        stored search only when searcher, second, networks and time frame (and reason) all agree.
+        """
+        self._ensure_key_index()
+        where = "uuid IS NULL AND " if uuidless_only else ""
+        out: dict[tuple, int] = {}
+        # Hashes go in as text: the column's affinity converts them, so a store made before the key
+        # was an INTEGER column (TEXT affinity, hashes stored as text) matches too.
+        for sid, *fields in self.conn.execute(
+            f"SELECT id, {_KEY_COLUMNS} FROM searches WHERE {where}dedup_key IN "
+            "(SELECT value FROM json_each(?)) ORDER BY id", [_json(str(h) for h in set(hashes))]
+        ):
+            out.setdefault(full_key(*fields), sid)
+        return out
+
     def _write(self, rows: list[tuple], numbers: list[int]) -> None:
         """Link each row to an existing or new search and write searches, sightings and owners."""
         conn = self.conn
@@ -462,27 +549,22 @@ class SearchLoader:
                 found = dict(conn.execute(
                     "SELECT uuid, id FROM searches WHERE uuid IN (SELECT value FROM json_each(?))", [_json(uuids)]))
         keyless = [r[16] for r in rows if r[0] is None]
-        by_key: dict[str, int] = {}  # fallback key -> lowest existing search id, for rows without a UUID
+        by_key: dict[tuple, int] = {}  # fallback key -> lowest existing search id, for rows without a UUID
         if keyless and self.next_id > 1:
-            self._ensure_key_index()
-            by_key = dict(conn.execute(
-                "SELECT dedup_key, min(id) FROM searches WHERE dedup_key IN (SELECT value FROM json_each(?)) "
-                "GROUP BY dedup_key", [_json(set(keyless))]))
-        adoptable: dict[str, int] = {}  # fallback key -> an existing search still without a UUID
+            by_key = self._stored_keys(keyless, uuidless_only=False)
+        adoptable: dict[tuple, int] = {}  # fallback key -> an existing search still without a UUID
         if self.has_uuidless and self.next_id > 1:
-            keys = {r[16] for r in rows if r[0] is not None and r[0] not in found}
+            keys = [r[16] for r in rows if r[0] is not None and r[0] not in found]
             if keys:
-                self._ensure_key_index()
-                adoptable = dict(conn.execute(
-                    "SELECT dedup_key, min(id) FROM searches WHERE uuid IS NULL AND dedup_key IN "
-                    "(SELECT value FROM json_each(?)) GROUP BY dedup_key", [_json(keys)]))
+                adoptable = self._stored_keys(keys, uuidless_only=True)
 
         new: list[tuple] = []
         sightings: list[tuple] = []
         owners: list[int] = []  # existing searches this release also saw
         adopted: list[tuple[str, int]] = []
-        batch_key: dict[str, int] = {}  # key -> first search of this batch with it (only if needed)
-        uuidless_new: dict[str, int] = {}  # key -> position in `new` of a UUID-less new search
+        # Dicts within a batch are keyed by the key's fields (full_key), never by its hash alone.
+        batch_key: dict[tuple, int] = {}  # key -> first search of this batch with it (only if needed)
+        uuidless_new: dict[tuple, int] = {}  # key -> position in `new` of a UUID-less new search
         seen = found
         next_id = self.next_id
         release_id = self.release_id
@@ -497,7 +579,7 @@ class SearchLoader:
                     continue
                 if adoptable or uuidless_new:
                     # A search first seen with its UUID redacted takes the UUID of this sighting.
-                    key = row[16]
+                    key = _row_key(row)
                     sid = adoptable.pop(key, None)
                     if sid is not None:
                         adopted.append((uuid, sid))
@@ -516,10 +598,10 @@ class SearchLoader:
                 new.append((sid,) + row)
                 seen[uuid] = sid
                 sightings.append((sid, release_id, number, "new"))
-                if track_keys and row[16] not in batch_key:
-                    batch_key[row[16]] = sid
+                if track_keys:
+                    batch_key.setdefault(_row_key(row), sid)
             else:
-                key = row[16]
+                key = _row_key(row)
                 sid = by_key.get(key)
                 if sid is None:
                     sid = batch_key.get(key)
