@@ -19,8 +19,9 @@ from auditor.errors import InputError
 
 SCHEMA_VERSION = 1
 
-# Cell states: a value that was redacted in the release is not a blank value. Importers put the
-# names of redacted fields, comma-joined, in `searches.redacted` and leave the field NULL.
+# Cell states: a value withheld from the release is not a blank value. Importers put the names of
+# withheld fields (a redaction marker in the cell, or a column the release does not have at all),
+# comma-joined, in `searches.redacted` and leave the field NULL.
 REDACTION_MARKERS = ("***", "REDACTED", "(b)(6)", "(b)(7)(c)", "(b)(7)(C)")
 
 LEVELS = ("local", "county", "state", "federal", "tribal", "private", "unknown")
@@ -120,7 +121,7 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "moderation": str,
             "system": str,  # alpr or clets
             "query_type": str,  # CLETS: registration, driver_license, criminal_history, restraining_order, wanted_person
-            "redacted": str,  # comma-joined names of fields whose cell held a redaction marker
+            "redacted": str,  # comma-joined names of fields withheld: a redaction marker, or no such column in the release
             # fallback key (searcher, second, networks, time frame; + reason when neither networks nor
             # frame), stored as a signed 64-bit hash of its text: equal hashes are only candidates,
             # the importer compares those fields before linking (auditor.importers.searches)

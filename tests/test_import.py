@@ -123,13 +123,20 @@ def test_org_audit_row_without_org_name_is_the_producers_search(db):
     assert name == "Okaloosa County FL SO"
 
 
+def test_a_column_the_release_lacks_is_withheld_not_blank(db):
+    import_file(db, OKALOOSA)  # the extracted Organization Audit has no Name or License Plate column
+    [(redacted,)] = q(db, "SELECT DISTINCT redacted FROM searches")
+    assert redacted.split(",") == ["user", "case_number", "plate"]
+
+
 # --- portal, sharing --------------------------------------------------------------------------------
 
 def test_portal_audit_redacted_user_and_url_debris_reason(db):
     [acc] = import_file(db, FIXTURES / "portal_search_audit.csv", ImportOptions(producer="San Mateo CA PD"))
     assert acc.format == "portal_audit" and acc.rows_imported == 2
     rows = q(db, "SELECT s.time, s.user, s.redacted, r.text FROM searches s JOIN reasons r ON r.id = s.reason_id ORDER BY s.time")
-    assert rows[0] == ("2026-03-10T04:31:52Z", None, "user", "person+crime")
+    # user: the cell says `***`; case number and plate: the portal export has no such columns.
+    assert rows[0] == ("2026-03-10T04:31:52Z", None, "user,case_number,plate", "person+crime")
     assert rows[1][0] == "2026-03-10T12:41:15Z"
 
 

@@ -51,6 +51,8 @@ FIELDS = (
 # Fields the redaction list names (schema: searches.redacted), in the order it lists them.
 _REDACTABLE = ("uuid", "searcher", "user", "reason", "case_number", "plate", "search_type", "networks",
                "devices", "filters", "text_prompt", "moderation", "time_frame")
+# Fields whose absence from a release's columns is recorded as withheld (see _parse).
+_WITHHELD_IF_ABSENT = ("user", "reason", "case_number", "plate")
 # Label fields, converted together through one memo keyed by the tuple of their cells: in a Network
 # Audit they are the same few combinations (`search`, blanks). User and plate differ from row to
 # row, so a memo would only miss: they are trimmed inline.
@@ -308,6 +310,9 @@ class SearchLoader:
         key_hash = fallback_hash
         release_id = self.release_id
         markers = MARKERS
+        # A column the release does not have is withheld, not blank: a log without a Name column
+        # says nothing about whether officers were recorded. Listed like a redacted cell.
+        absent = [f for f in _WITHHELD_IF_ABSENT if f not in cols] or None
         rows: list[tuple] = []
         numbers: list[int] = []
         rejects: list[tuple] = []
@@ -445,6 +450,8 @@ class SearchLoader:
             if labels[4]:
                 red = (red or []) + labels[4]
 
+            if absent is not None:
+                red = absent + red if red is not None else absent
             if red is not None:
                 red = ",".join(sorted(set(red), key=_REDACTABLE.index))
             # The fallback key (fallback_text, inlined: this runs once per row), stored hashed.
