@@ -189,9 +189,7 @@ def run_audit(
 
     say("tracing and applying rules")
     _write_rules(db, rules)
-    agencies = load_agencies(db)
-    graph = build_graph(db, agencies)
-    _scan(db, run_id, [r for r in rules if r.scope == "search"], classes, graph, agencies, params)
+    scan_searches(db, run_id, [r for r in rules if r.scope == "search"], classes, params)
     lap("trace_and_rules")
     for rule in (r for r in rules if r.scope == "aggregate"):
         _apply_aggregate_rule(db, run_id, rule)
@@ -267,11 +265,17 @@ def trace_facts(graph, agencies: dict[int, Agency], owner_id: int | None, search
     return facts
 
 
-def _scan(db, run_id: int, rules: Sequence[Rule], classes, graph, agencies, params: RunParams) -> None:
-    """One streaming pass over the searches: each row's key is looked up in a memo of rule results,
-    so rules are evaluated once per distinct combination of facts and traces once per distinct path;
-    findings are written in batches. Memory holds the memo (distinct keys), never rows."""
-    tracer = _Tracer(db, graph, agencies)
+def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
+                  classes: Sequence[tuple[str, ...]], params: RunParams) -> None:
+    """Trace every search and apply the search rules in one streaming pass, writing findings.
+
+    Each row's key is looked up in memos, so traces are computed once per distinct path and rules
+    once per distinct combination of facts; findings are written in batches. Needs the temp
+    reason classes of :func:`reason_classes`, and the `rules` table rows of this run's rules.
+    Memory holds the memos (distinct values), never rows.
+    """
+    agencies = load_agencies(db)
+    tracer = _Tracer(db, build_graph(db, agencies), agencies)
     # Rules see an agency through its attributes, not its id: two searchers of the same state,
     # level and kind lead to the same verdicts. So verdicts are memoized per *signature* of the
     # trace facts the rules read, and traces per distinct path: both stay small however many rows.

@@ -1,4 +1,4 @@
-"""One benchmark per phase of the audit: import, tag, trace, rules (the whole run) and aggregate.
+"""One benchmark per phase of the audit: import, tag, trace and rules, the whole run, aggregate.
 
 Run with ``python -m pytest benchmarks --benchmark-enable`` (the project's pytest options disable
 benchmarks by default). Each benchmark also checks what the phase produced, so a phase that silently
@@ -12,8 +12,8 @@ from auditor.graph import build_graph, load_agencies
 from auditor.importers import import_files
 from auditor.measures import MEASURES
 from auditor.rules import load_rules
-from auditor.scan import FROM_SQL, KEY_SQL, RunParams, _write_traces, reason_classes, run_audit, tag_reasons
-from auditor.schema import open_store
+from auditor.scan import RunParams, _write_rules, reason_classes, run_audit, scan_searches, tag_reasons
+from auditor.schema import create_schema, open_store
 from auditor.trace import infer_beneficiaries
 from benchmarks.conftest import SEARCHES
 
@@ -41,22 +41,23 @@ def test_tag(benchmark, store) -> None:
     assert len(classes) < len(tag_sets) / 10  # reasons collapse into far fewer tag classes
 
 
-def test_trace(benchmark, store) -> None:
+def test_trace_and_rules(benchmark, store) -> None:
     params = RunParams()
-    reason_classes(store, tag_reasons(store))  # the trace's GROUP BY joins the temp reason classes
-    store.execute("DELETE FROM findings")  # findings point at traces; run_audit clears them first too
+    rules = load_rules()
+    classes = reason_classes(store, tag_reasons(store))
+    infer_beneficiaries(store, relay_days=params.relay_days)
+    run_id = store.execute("INSERT INTO runs (started_at) VALUES ('bench')").lastrowid
 
-    def trace():
-        infer_beneficiaries(store, relay_days=params.relay_days)
-        agencies = load_agencies(store)
-        graph = build_graph(store, agencies)
-        combos = store.execute(f"SELECT {KEY_SQL}, COUNT(*) {FROM_SQL} GROUP BY 1,2,3,4,5,6,7,8,9,10",
-                               {"mass": params.mass_networks}).fetchall()
-        return combos, _write_traces(store, graph, agencies, {c[:4] for c in combos})
+    def trace_and_rules():
+        store.execute("DROP TABLE IF EXISTS findings")
+        create_schema(store)  # recreates findings, as run_audit does
+        _write_rules(store, rules)
+        scan_searches(store, run_id, [r for r in rules if r.scope == "search"], classes, params)
 
-    combos, traces = benchmark.pedantic(trace, rounds=3, iterations=1)
-    assert sum(c[-1] for c in combos) == SEARCHES
-    assert traces and len(traces) == store.execute("SELECT COUNT(*) FROM traces").fetchone()[0]
+    benchmark.pedantic(trace_and_rules, rounds=3, iterations=1)
+    traces = store.execute("SELECT COUNT(*) FROM traces").fetchone()[0]
+    assert 0 < traces < SEARCHES  # one trace per distinct path, far fewer than searches
+    assert store.execute("SELECT COUNT(*) FROM findings WHERE rule_id = 'ca.sb34.sharing'").fetchone()[0] > 0
 
 
 def test_rules_full_run(benchmark, store) -> None:
