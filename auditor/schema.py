@@ -291,7 +291,9 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA temp_store = MEMORY")
+    # Sorts for index builds and GROUP BYs spill to temp files past the page cache: in memory they
+    # would grow with the number of rows.
+    db.execute("PRAGMA temp_store = FILE")
     db.execute("PRAGMA cache_size = -64000")  # 64 MB page cache, bounded whatever the row count
     return db
 
