@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.graph import build_graph, load_agencies
 from auditor.importers import import_files
 from auditor.measures import MEASURES
 from auditor.rules import load_rules

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import audit
-from auditor.errors import InputError
 from auditor.importers import ImportOptions, import_file
 from auditor.schema import open_store
 

@@ -35,3 +35,15 @@ class Plan:
 def placeholder_producer(stem: str) -> str:
     """A visible stand-in name when the user did not say whose release this is."""
     return f"[producer of {stem}]"
+
+
+def own_search_producer(stem: str, owner: str | None, producer: str | None, notes: list[str], what: str) -> str:
+    """The agency of an own-search release that does not name it (a portal file, a reason sheet).
+
+    The user's `--producer` (or `--owner`) wins; otherwise a visible placeholder, with a note saying so.
+    """
+    who = producer or owner
+    if who is None:
+        who = placeholder_producer(stem)
+        notes.append(f"{what} does not name its agency: searcher recorded as {who!r} (give --producer NAME)")
+    return who

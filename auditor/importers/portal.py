@@ -6,7 +6,7 @@ name that agency; the user does (`--producer`), or a visible placeholder stands 
 from __future__ import annotations
 
 from auditor.importers.headers import positions
-from auditor.importers.plan import Plan, placeholder_producer
+from auditor.importers.plan import Plan, own_search_producer
 from auditor.importers.searches import Layout
 
 ALIASES = {
@@ -25,9 +25,6 @@ def plan(header: list[str], stem: str, *, owner: str | None, producer: str | Non
     """The portal's agency is the searcher of every row; reasons are kept verbatim (URL-form debris too)."""
     columns, notes = positions(header, ALIASES)
     labels = {field: header[i].strip() for field, i in columns.items()}
-    who = producer or owner
-    if who is None:
-        who = placeholder_producer(stem)
-        notes.append(f"the portal file does not name its agency: searcher recorded as {who!r} (give --producer NAME)")
+    who = own_search_producer(stem, owner, producer, notes, "the portal file")
     notes.append("portal times without a zone are UTC (the portal's convention)")
     return Plan("portal_audit", "organization", who, Layout(columns, len(header), labels), notes)

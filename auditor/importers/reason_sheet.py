@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from auditor.importers.cells import excel_or_iso_time
 from auditor.importers.headers import positions
-from auditor.importers.plan import Plan, placeholder_producer
+from auditor.importers.plan import Plan, own_search_producer
 from auditor.importers.searches import Layout
 
 ALIASES = {"reason": "reason", "datetime": "time", "date time": "time"}
@@ -17,9 +17,6 @@ def plan(header: list[str], stem: str, *, owner: str | None, producer: str | Non
     """Every row is one search by the producing agency, at DateTime, for Reason."""
     columns, notes = positions(header, ALIASES)
     labels = {field: header[i].strip() for field, i in columns.items()}
-    who = producer or owner
-    if who is None:
-        who = placeholder_producer(stem)
-        notes.append(f"the sheet does not name its agency: searcher recorded as {who!r} (give --producer NAME)")
+    who = own_search_producer(stem, owner, producer, notes, "the sheet")
     notes.append("DateTime zone is not stated in the release: times stored as given, not converted to UTC")
     return Plan("reason_sheet", "organization", who, Layout(columns, len(header), labels, excel_or_iso_time), notes)
