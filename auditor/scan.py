@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import sqlite_utils
 
 from auditor import __version__
+from auditor.agencies import Resolver, resolve_store
 from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, door_of, load_agencies, path_text, scope_of
 from auditor.measures import MEASURES
 from auditor.rules import Rule, load_rules, ruleset_hash
@@ -150,7 +151,10 @@ def run_audit(
 ) -> RunSummary:
     """Audit the store: writes reason_tags, beneficiaries, traces, findings, rules and a runs row."""
     params = params or RunParams()
+    # Everything that can fail on the user's input is read before the store is touched, so a bad
+    # option leaves the last audit's findings in place.
     rules = list(rules) if rules is not None else load_rules()
+    resolver = _resolver(params)
     say = progress or (lambda _msg: None)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -174,7 +178,7 @@ def run_audit(
     db.execute("DROP TABLE IF EXISTS findings")
     create_schema(db)
     say("resolving agencies")
-    unresolved = _resolve(db, params)
+    unresolved = list(resolve_store(db, resolver).unknown)
     create_indexes(db, skip=_FINDINGS_INDEXES)
     lap("resolve")
 
@@ -202,17 +206,12 @@ def run_audit(
     return summary
 
 
-def _resolve(db: sqlite_utils.Database, params: RunParams) -> list[str]:
-    try:
-        from auditor.agencies import Resolver, resolve_store
-    except ImportError:  # resolution arrives with the agencies module; the scan works without it
-        return [r[0] for r in db.execute("SELECT name FROM agencies WHERE level = 'unknown' ORDER BY name")]
-    resolver = Resolver(
+def _resolver(params: RunParams) -> Resolver:
+    """The agency resolver for this run; reads (and so validates) the user's files up front."""
+    return Resolver(
         ice_287g=Path(params.ice_287g) if params.ice_287g else None,
         overrides=Path(params.overrides) if params.overrides else None,
     )
-    report = resolve_store(db, resolver)
-    return list(report.unknown)
 
 
 class _Tracer:

@@ -82,36 +82,29 @@ def export_network_audit(db: sqlite_utils.Database, owner_id: int, out_dir: str 
 
 
 def export_sharing_list(db: sqlite_utils.Database, owner_id: int, out_dir: str | Path) -> Path:
-    """Write the owner's sharing list CSV: every organization it shares with or that shares with it."""
+    """Write the owner's sharing list CSV as its portal shows it: one row per other organization
+    with a direct (1:1) share either way. "Networks Shared With Me" lists that organization's networks
+    shared with the owner, "Networks I'm Sharing" the owner's networks shared with it.
+
+    Statewide and National Lookup are settings, not rows of this list, so they are not written: an
+    audit of the exported files sees them as `none found` unless told otherwise.
+    """
     name = _owner_name(db, owner_id)
     path = Path(out_dir) / f"{_file_stem(name)}-Sharing-List.csv"
-    agencies = {r[0]: r[1:] for r in db.conn.execute("SELECT id, name, state, level FROM agencies ORDER BY name")}
+    agencies = dict(db.conn.execute("SELECT id, name FROM agencies"))
     networks: dict[int, list[str]] = {}
     for oid, network in db.conn.execute("SELECT DISTINCT owner_id, network FROM devices ORDER BY owner_id, network"):
         networks.setdefault(oid, []).append(network)
-    shares = db.conn.execute("SELECT owner_id, grantee_id, scope FROM shares").fetchall()
-
-    def reaches(owner: int, searcher: int) -> bool:
-        for sowner, grantee, scope in shares:
-            if sowner != owner:
-                continue
-            if scope == "national" or (scope == "direct" and grantee == searcher):
-                return True
-            if scope == "statewide" and agencies[searcher][2] != "federal" \
-                    and agencies[searcher][1] == agencies[owner][1]:
-                return True
-        return False
-
+    direct = set(db.conn.execute("SELECT owner_id, grantee_id FROM shares WHERE scope = 'direct'").fetchall())
+    others = sorted({g for o, g in direct if o == owner_id} | {o for o, g in direct if g == owner_id},
+                    key=lambda a: agencies[a])
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
         writer.writerow(SHARING_HEADER)
-        for other, (other_name, _state, _level) in agencies.items():
-            if other == owner_id:
-                continue
-            with_me = networks.get(other, []) if reaches(other, owner_id) else []
-            mine = networks.get(owner_id, []) if reaches(owner_id, other) else []
-            if with_me or mine:
-                writer.writerow((other_name, ", ".join(with_me), ", ".join(mine)))
+        for other in others:
+            with_me = networks.get(other, [agencies[other]]) if (other, owner_id) in direct else []
+            mine = networks.get(owner_id, [name]) if (owner_id, other) in direct else []
+            writer.writerow((agencies[other], ", ".join(with_me), ", ".join(mine)))
     return path
 
 

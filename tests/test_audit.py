@@ -112,3 +112,23 @@ def test_bad_store_is_one_line_error_exit_2(tmp_path, kind, message, verb):
 def test_explaining_an_unknown_search_is_a_one_line_error(el_cajon):
     result = CliRunner().invoke(audit, ["explain", "--db", str(el_cajon[0]), "999999999"])
     assert result.exit_code == 2 and "no search with id" in result.output
+
+
+def test_a_bad_option_leaves_the_last_audits_findings_in_place(el_cajon, tmp_path):
+    path, db, _ = el_cajon
+    before = db.execute("SELECT COUNT(*) FROM findings").fetchone()[0]
+    result = CliRunner().invoke(audit, ["run", "--db", str(path), "--ice-287g", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2 and "287(g)" in result.output
+    assert db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == before
+
+
+def test_report_refuses_a_store_whose_last_run_did_not_finish(el_cajon, tmp_path):
+    path, db, _ = el_cajon
+    db.execute("INSERT INTO runs (started_at) VALUES ('2026-11-21T00:00:00Z')")
+    db.conn.commit()
+    try:
+        result = CliRunner().invoke(audit, ["report", "--db", str(path), "--out", str(tmp_path / "r.html")])
+        assert result.exit_code == 2 and "did not finish" in result.output
+    finally:
+        db.execute("DELETE FROM runs WHERE finished_at IS NULL")
+        db.conn.commit()

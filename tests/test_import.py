@@ -145,15 +145,41 @@ def test_portal_without_producer_gets_a_placeholder_and_says_so(db):
     assert any("does not name its agency" in n for n in acc.notes)
 
 
-def test_sharing_list_directions(db):
-    [acc] = import_file(db, FIXTURES / "sharing_list.csv")
+SHARING_LIST = FIXTURES / "El_Cajon_CA_PD-Sharing-List.csv"
+
+
+def test_sharing_list_is_read_from_its_holders_side(db):
+    # The holder (El Cajon, from the file name) lists other organizations: their networks shared
+    # with it, and its own networks it shares with them.
+    [acc] = import_file(db, SHARING_LIST)
     pairs = set(q(db, "SELECT o.name, g.name FROM shares s JOIN agencies o ON o.id = s.owner_id "
                       "JOIN agencies g ON g.id = s.grantee_id"))
     assert pairs == {
-        ("El Cajon CA PD", "Raleigh NC PD"), ("El Cajon CA PD", "Ocala FL PD"),
         ("Alachua FL PD", "El Cajon CA PD"), ("San Diego CA SO", "El Cajon CA PD"),
+        ("El Cajon CA PD", "San Diego CA SO"), ("El Cajon CA PD", "Raleigh NC PD"),
+        ("El Cajon CA PD", "Ocala FL PD"), ("El Cajon CA PD", "[Federal] US Border Patrol Blaine"),
     }
-    assert acc.shares == 4 and acc.balanced
+    assert acc.producer == "El Cajon CA PD" and acc.shares == 7 and acc.balanced
+
+
+def test_sharing_list_without_a_holder_says_so(db, tmp_path):
+    unnamed = tmp_path / "sharing.csv"
+    unnamed.write_bytes(SHARING_LIST.read_bytes())
+    [acc] = import_file(db, unnamed)
+    assert acc.producer.startswith("[producer of") and any("does not name its holder" in n for n in acc.notes)
+
+
+def test_a_one_to_one_share_with_border_patrol_is_a_front_door(db, tmp_path):
+    from auditor.scan import run_audit
+
+    import_file(db, SHARING_LIST)
+    audit = write_network_audit(tmp_path / "1_1_2025-12_31_2025-El_Cajon_CA_PD-Network-Audit.csv",
+                                [search_row("cccccccc-0000-4000-8000-000000000003", "[Federal] US Border Patrol Blaine")])
+    import_file(db, audit)
+    summary = run_audit(db)
+    assert summary.findings_by_rule["door.front"]["searches"] == 1
+    assert summary.findings_by_rule["door.back"]["searches"] == 0
+    assert summary.findings_by_rule["share.dhs_direct"]["findings"] == 1
 
 
 # --- de-duplication, re-import ---------------------------------------------------------------------

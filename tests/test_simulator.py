@@ -15,7 +15,9 @@ from click.testing import CliRunner, Result
 
 from auditor.timefmt import parse_flock_time
 from simulator.cli import simulate as simulate_cli
-from simulator.export import NETWORK_AUDIT_HEADER
+from auditor.schema import open_store
+from simulator.export import NETWORK_AUDIT_HEADER, export_owner_logs
+from simulator.generate import simulate
 from simulator.scenario import load_scenario
 from simulator.traffic import plate_from_number
 
@@ -247,11 +249,23 @@ def test_network_audit_parsed_back_gives_the_stores_searches(el_cajon, db):
         assert (parse_flock_time(start), parse_flock_time(end)) == (fstart, fend)
 
 
-def test_sharing_list_shows_el_cajon_sharing_with_out_of_state_agencies(el_cajon):
+def test_el_cajon_sharing_list_has_no_one_to_one_rows(el_cajon):
+    # El Cajon shares through Statewide and National Lookup: settings, not rows of a sharing list.
     with open(el_cajon / "logs" / "El_Cajon_CA_PD-Sharing-List.csv", newline="", encoding="utf-8") as fh:
-        rows = {r["Organization Name"]: r for r in csv.DictReader(fh)}
-    assert rows["Raleigh NC PD"]["Networks I'm Sharing"] == "El Cajon CA PD"
-    assert rows["[Federal] ICE ERO San Diego"]["Networks I'm Sharing"] == "El Cajon CA PD"
+        assert list(csv.DictReader(fh)) == []
+
+
+def test_sharing_list_rows_are_direct_shares_seen_from_the_owner(tmp_path):
+    simulate(load_scenario(TINY), tmp_path / "tiny.db", seed=3, scale=0.5)
+    db = open_store(tmp_path / "tiny.db")
+    [path] = [p for p in export_owner_logs(db, tmp_path / "logs") if p.name.endswith("Sharing-List.csv")]
+    owner, grantee = db.execute(
+        """SELECT o.name, g.name FROM shares s JOIN agencies o ON o.id = s.owner_id
+           JOIN agencies g ON g.id = s.grantee_id WHERE s.scope = 'direct'""").fetchone()
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["Organization Name"] for r in rows] == [grantee]
+    assert owner in rows[0]["Networks I'm Sharing"] and rows[0]["Networks Shared With Me"] == ""
 
 
 # --- the command line ---------------------------------------------------------------------------------

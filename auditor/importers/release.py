@@ -22,7 +22,7 @@ import sqlite_utils
 from auditor.errors import InputError
 from auditor.importers import flock_audit, generic, portal, reason_sheet, sharing
 from auditor.importers.headers import FORMATS, detect, fold
-from auditor.importers.plan import Plan
+from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
 from auditor.importers.source import CSV_ERROR, CsvRecords, read_facts, is_xlsx, workbook_sheets
 from auditor.schema import create_indexes, ensure_agency
@@ -136,8 +136,12 @@ def _plan(header: list[str], path: Path, options: ImportOptions) -> Plan:
         if options.column_map is None:
             raise InputError("--format generic needs --column-map FILE")
         plan = generic.plan(header, stem, options.column_map, **kw)
-    else:  # sharing_list
-        plan = Plan("sharing_list", "sharing", options.producer or options.owner)
+    else:  # sharing_list: the holder is named by the user or by the file name
+        holder = options.producer or options.owner or sharing.holder_from_file_name(stem)
+        plan = Plan("sharing_list", "sharing", holder or placeholder_producer(stem))
+        if holder is None:
+            plan.notes.append("the sharing list does not name its holder: shares with it recorded for "
+                              f"{plan.producer!r} (give --producer NAME)")
     if plan.layout is not None and "time" not in plan.layout.columns:
         found = ", ".join(repr(h.strip()) for h in header[:12])
         raise InputError(f"no search-time column for format {fmt}; found {found}")

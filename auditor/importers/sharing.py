@@ -2,9 +2,12 @@
 
 Two shapes are read:
 
-* a Flock sharing list, `Organization Name, Networks Shared With Me, Networks I'm Sharing`, one row
-  per agency, each list comma-joined in one cell: the row's agency owns what it is sharing (grantee
-  = the named network's agency, scope direct) and is the grantee of what is shared with it;
+* a Flock sharing list, `Organization Name, Networks Shared With Me, Networks I'm Sharing`, as the
+  list's holder sees it (the holder is the producer: `--producer`, or the file name
+  `..._Org_Name-Sharing-List.csv`): one row per OTHER organization; "Networks Shared With Me" names
+  that organization's networks shared with the holder, "Networks I'm Sharing" names the holder's
+  networks shared with that organization. Each network's owner is the agency the network is named
+  after, so a share is (network's agency -> the other party), scope direct;
 * a one-column list of organization names under a records-request item that says the direction
   (`... with which the Agency shares ALPR data` / `... from which the Agency receives ALPR data`),
   as in California SB 34 responses; the producer is the list's agency.
@@ -38,6 +41,15 @@ def agency_of_network(network: str) -> str:
         if stripped == name or not stripped:
             return name
         name = stripped
+
+
+_HOLDER = re.compile(r"^(?P<name>.+?)[-_ ]Sharing(?:[-_ ]List)?(?:[-_ ].*)?$", re.IGNORECASE)
+
+
+def holder_from_file_name(stem: str) -> str | None:
+    """`El_Cajon_CA_PD-Sharing-List` -> `El Cajon CA PD`; None when the name does not say."""
+    m = _HOLDER.match(stem)
+    return " ".join(m.group("name").replace("_", " ").split()) if m else None
 
 
 def request_direction(description: str) -> str | None:
@@ -93,10 +105,17 @@ def load(
             pair = (producer_id, agency) if direction == SHARES_WITH else (agency, producer_id)
             shares.append((pair[0], pair[1], name, release_id))
         else:
+            # "I'm sharing": the holder's network, granted to this row's organization.
             for network in _split(cell(sharing)):
-                shares.append((agency, ensure_agency(db, agency_of_network(network), agencies), network, release_id))
-            for network in _split(cell(with_me)):
-                shares.append((ensure_agency(db, agency_of_network(network), agencies), agency, network, release_id))
+                owner = ensure_agency(db, agency_of_network(network), agencies)
+                if owner != agency:
+                    shares.append((owner, agency, network, release_id))
+            # "Shared with me": this organization's network, granted to the holder.
+            if producer_id is not None:
+                for network in _split(cell(with_me)):
+                    owner = ensure_agency(db, agency_of_network(network), agencies)
+                    if owner != producer_id:
+                        shares.append((owner, producer_id, network, release_id))
         account.imported += 1
     db.conn.executemany(
         "INSERT INTO shares (owner_id, grantee_id, scope, network, source, release_id) "

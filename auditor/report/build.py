@@ -45,7 +45,12 @@ class Report:
 
 
 def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any]:
-    """The last finished `audit run`; InputError when the store was never audited."""
+    """The last finished `audit run`; InputError when the store was never audited, or when a later
+    run did not finish (its findings are incomplete: reporting an older run's counts would mislead)."""
+    last = db.execute("SELECT id, finished_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    if last is not None and last[1] is None:
+        raise InputError(f"{store}: the last `audit run` (run {last[0]}) did not finish; "
+                         f"run `audit run --db {store}` again before reporting")
     row = db.execute(
         """SELECT id, started_at, finished_at, version, ruleset_hash, params, summary FROM runs
            WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"""
