@@ -196,7 +196,12 @@ def compare_disclosures(db: sqlite_utils.Database, system: str = "clets", *, min
     Empty when the store holds no disclosures for the system: there is nothing to compare with.
     """
     rows = db.execute(
-        f"""SELECT d.agency_id, MAX(d.year), MIN(d.status), SUM(d.investigations), SUM(d.confirmed), SUM(d.pending),
+        # The worst status over the years (not_filed, then late, then filed): one good year must not
+        # hide a missed one.
+        f"""SELECT d.agency_id, MAX(d.year),
+                   CASE MAX(CASE d.status WHEN 'not_filed' THEN 2 WHEN 'late' THEN 1 ELSE 0 END)
+                        WHEN 2 THEN 'not_filed' WHEN 1 THEN 'late' ELSE 'filed' END,
+                   SUM(d.investigations), SUM(d.confirmed), SUM(d.pending),
                    {', '.join(f'SUM(d.{o})' for o in OUTCOMES)}
             FROM disclosures d WHERE d.system = ? GROUP BY d.agency_id""",
         [system],
@@ -252,8 +257,13 @@ def disclosure_missing(db: sqlite_utils.Database, params: Mapping[str, Any]) -> 
     for c in compare_disclosures(db, system, min_repeats=int(params.get("min_repeats", 5))):
         if c.status == "filed" or c.system_searches == 0:
             continue
-        what = {"late": f"filed its {c.year} misuse disclosure late", "not_filed": f"did not file its {c.year} misuse "
-                "disclosure", "no filing": "has no misuse disclosure on record"}[c.status]
+        years = dict(db.execute(
+            """SELECT status, group_concat(year, ', ') FROM (SELECT status, year FROM disclosures
+               WHERE agency_id = ? AND system = ? AND status != 'filed' ORDER BY year) GROUP BY status""",
+            [c.agency_id, system]).fetchall())
+        missed = [f"did not file its {years['not_filed']} misuse disclosure"] if "not_filed" in years else []
+        missed += [f"filed its {years['late']} misuse disclosure late"] if "late" in years else []
+        what = "; ".join(missed) or "has no misuse disclosure on record"
         yield Candidate(c.agency_id, f"{system} disclosure", c.system_searches,
                         f"{what}, while its users ran {c.system_searches:,} {system} searches "
                         f"({c.log_cases} suspected misuse cases in the log)")

@@ -217,6 +217,7 @@ def test_an_imported_search_cites_its_release_file_and_row(audited):
     for row in (17, 4):
         audited.execute("INSERT INTO sightings (search_id, release_id, row_number, link_basis) VALUES (?, ?, ?, 'uuid')",
                         [search_id, release_id, row])
+    run_audit(audited)  # a report describes the store as audited: audit again after adding a release
     report = build_report(audited)
     side = next(s for s in report.findings if s["rule_id"] == "door.side")
     cited = next(r for r in side["rows"] if r["search_id"] == search_id)
@@ -323,3 +324,19 @@ def test_findings_from_a_real_release_cite_its_file_and_row(tmp_path):
         assert r["source_row"] == str(cited[0])
     report = build_report(db)
     assert report.counts["release_rows"] == report.releases[0]["rows_imported"] == 7273
+
+
+def test_report_refuses_a_store_changed_since_its_audit(store_builder, tmp_path):
+    from click.testing import CliRunner
+
+    from auditor.cli import audit
+    from auditor.scan import run_audit
+
+    db = store_builder(agencies=[{"name": "El Cajon CA PD", "state": "CA"}],
+                       searches=[{"searcher": "Dallas TX PD", "owners": ["El Cajon CA PD"], "reason": "stolen vehicle"}])
+    run_audit(db)
+    db.execute("INSERT INTO searches (time, system) VALUES ('2025-04-01T00:00:00Z', 'alpr')")
+    db.conn.commit()
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    result = CliRunner().invoke(audit, ["report", "--db", path, "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 2 and "changed since the last audit" in result.output

@@ -177,3 +177,20 @@ def test_disclosure_outcomes_above_confirmed_are_a_one_line_error(tmp_path):
     with pytest.raises(InputError) as err:
         load_scenario(path)
     assert "bad.toml: disclosures[1].outcomes" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_one_filed_year_does_not_hide_a_missed_one(store_builder):
+    from auditor.disclosure import disclosure_missing
+
+    db = store_builder(
+        agencies=[{"name": "Yuba County CA Probation", "state": "CA", "level": "county", "kind": "probation"}],
+        searches=[{"searcher": "Yuba County CA Probation", "reason": "probation search", "system": "clets",
+                   "query_type": "criminal_history", "repeat": 3}],
+        disclosures=[
+            {"agency": "Yuba County CA Probation", "year": 2016, "status": "filed", "investigations": 6, "confirmed": 6},
+            {"agency": "Yuba County CA Probation", "year": 2017, "status": "not_filed"},
+            {"agency": "Yuba County CA Probation", "year": 2018, "status": "late", "investigations": 0},
+        ],
+    )
+    [finding] = list(disclosure_missing(db, {}))
+    assert "did not file its 2017" in finding.detail and "2018" in finding.detail and "late" in finding.detail

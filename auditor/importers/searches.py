@@ -9,7 +9,9 @@ way for all of them, ~25k records at a time:
    reasons and agency names are dictionary-encoded with in-memory dicts of their distinct values;
 2. rows link to existing searches by UUID, else by the fallback key, with one set-based query per
    batch against the store's indexes (a JSON array of the batch's keys joined to the index), and
-   to earlier rows of the same batch with dicts bounded by the batch size;
+   to earlier rows with the same UUID through a dict bounded by the batch size. The fallback key
+   only links a row to a search an *earlier* release listed, and not when officer, plate or reason
+   differ: one release lists a search once, so two of its rows are two searches;
 3. search ids are assigned in Python (max(id) + 1 ...), so new searches, sightings, search owners
    and rejects are written with ``executemany`` without reading ids back.
 
@@ -174,7 +176,14 @@ class SearchLoader:
         # A fresh store has nothing to link to: skip the per-batch UUID lookups and build the UUID
         # index once at the end. Otherwise every batch is checked against it.
         self.fresh = total == 0
-        self.has_uuidless = total > with_uuid  # only then can a row adopt a search by its fallback key
+        # Only a search stored before this release can be linked by fallback key (one release lists a
+        # search once: two of its rows with one key are two log entries), so only then can a row
+        # adopt a UUID-less search.
+        self.has_uuidless = total > with_uuid
+        # Searches stored before this release that it has already sighted, one bit per search id: a
+        # second row of the release must not link to them by fallback key. A bitmap keeps memory
+        # bounded by the store (an eighth of a byte per search), not by the file.
+        self.sighted = bytearray((self.first_id >> 3) + 1)
         self.reasons: dict[str, int] = dict(conn.execute("SELECT text, id FROM reasons"))
         self.next_reason = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM reasons").fetchone()[0]
         self.time = TimeParser(layout.time_parser, flock=layout.time_parser is None)
@@ -528,75 +537,97 @@ class SearchLoader:
         return f"search time not understood: {sql_quote(v)}"
 
     # -- linking and writing -----------------------------------------------------------------------
-    def _stored_keys(self, hashes: list[int], *, uuidless_only: bool) -> dict[tuple, int]:
-        """Stored searches whose fallback key hash is among ``hashes``: full key -> lowest search id.
+    def _stored_keys(self, hashes: list[int], *, uuidless_only: bool) -> dict[tuple, list[tuple]]:
+        """Searches stored before this release whose key hash is among ``hashes``.
 
-        The hash only finds candidates; keying the answer by the key's fields means a row links to a
-        stored search only when searcher, second, networks and time frame (and reason) all agree.
+        Answers full key -> [(search id, user, plate, reason id), ...] by ascending id. The hash only
+        finds candidates; keying the answer by the key's fields means a row links to a stored search
+        only when searcher, second, networks and time frame (and reason) all agree.
         """
         self._ensure_key_index()
         where = "uuid IS NULL AND " if uuidless_only else ""
-        out: dict[tuple, int] = {}
+        out: dict[tuple, list[tuple]] = {}
         # Hashes go in as text: the column's affinity converts them, so a store made before the key
         # was an INTEGER column (TEXT affinity, hashes stored as text) matches too.
-        for sid, *fields in self.conn.execute(
-            f"SELECT id, {_KEY_COLUMNS} FROM searches WHERE {where}dedup_key IN "
-            "(SELECT value FROM json_each(?)) ORDER BY id", [_json(str(h) for h in set(hashes))]
+        for sid, user, plate, reason_id, *fields in self.conn.execute(
+            f"SELECT id, user, plate, reason_id, {_KEY_COLUMNS} FROM searches WHERE {where}id < ? AND dedup_key IN "
+            "(SELECT value FROM json_each(?)) ORDER BY id", [self.first_id, _json(str(h) for h in set(hashes))]
         ):
-            out.setdefault(full_key(*fields), sid)
+            out.setdefault(full_key(*fields), []).append((sid, user, plate, reason_id))
         return out
 
+    def _pick(self, candidates: list[tuple] | None, row: tuple) -> int | None:
+        """The first stored search a row may link to by fallback key, or None (the row is a new search).
+
+        A candidate this release already sighted is skipped (a release lists a search once), and so
+        is one whose officer, plate or reason differs from the row's where both sides have one: equal
+        keys are then two searches in the same second, and linking would lose the second's data.
+        """
+        if not candidates:
+            return None
+        sighted = self.sighted
+        user, reason_id, plate = row[3], row[4], row[6]
+        for sid, c_user, c_plate, c_reason in candidates:
+            if sighted[sid >> 3] & (1 << (sid & 7)):
+                continue
+            if ((user is not None and c_user is not None and user != c_user)
+                    or (plate is not None and c_plate is not None and plate != c_plate)
+                    or (reason_id is not None and c_reason is not None and reason_id != c_reason)):
+                continue
+            return sid
+        return None
+
     def _write(self, rows: list[tuple], numbers: list[int]) -> None:
-        """Link each row to an existing or new search and write searches, sightings and owners."""
+        """Link each row to an existing or new search and write searches, sightings and owners.
+
+        A row links by UUID to any search with it; without a UUID it links by fallback key only to a
+        search stored before this release (see :meth:`_pick`), never to another row of its own release.
+        """
         conn = self.conn
+        first_id = self.first_id
         found: dict[str, int] = {}  # uuid -> search id, for UUIDs already in the store
         if not self.fresh:
             uuids = {r[0] for r in rows if r[0] is not None}
             if uuids:
                 found = dict(conn.execute(
                     "SELECT uuid, id FROM searches WHERE uuid IN (SELECT value FROM json_each(?))", [_json(uuids)]))
-        keyless = [r[16] for r in rows if r[0] is None]
-        by_key: dict[tuple, int] = {}  # fallback key -> lowest existing search id, for rows without a UUID
-        if keyless and self.next_id > 1:
-            by_key = self._stored_keys(keyless, uuidless_only=False)
-        adoptable: dict[tuple, int] = {}  # fallback key -> an existing search still without a UUID
-        if self.has_uuidless and self.next_id > 1:
-            keys = [r[16] for r in rows if r[0] is not None and r[0] not in found]
-            if keys:
-                adoptable = self._stored_keys(keys, uuidless_only=True)
+        by_key: dict[tuple, list[tuple]] = {}  # fallback key -> earlier releases' searches, for rows without a UUID
+        adoptable: dict[tuple, list[tuple]] = {}  # fallback key -> earlier releases' searches still without a UUID
+        if first_id > 1:
+            keyless = [r[16] for r in rows if r[0] is None]
+            if keyless:
+                by_key = self._stored_keys(keyless, uuidless_only=False)
+            if self.has_uuidless:
+                keys = [r[16] for r in rows if r[0] is not None and r[0] not in found]
+                if keys:
+                    adoptable = self._stored_keys(keys, uuidless_only=True)
 
         new: list[tuple] = []
         sightings: list[tuple] = []
         owners: list[int] = []  # existing searches this release also saw
         adopted: list[tuple[str, int]] = []
-        # Dicts within a batch are keyed by the key's fields (full_key), never by its hash alone.
-        batch_key: dict[tuple, int] = {}  # key -> first search of this batch with it (only if needed)
-        uuidless_new: dict[tuple, int] = {}  # key -> position in `new` of a UUID-less new search
+        sighted = self.sighted
+        pick = self._pick
         seen = found
         next_id = self.next_id
         release_id = self.release_id
-        track_keys = bool(keyless)
         for number, row in zip(numbers, rows):
             uuid = row[0]
             if uuid is not None:
                 sid = seen.get(uuid)
                 if sid is not None:
                     sightings.append((sid, release_id, number, "uuid"))
-                    owners.append(sid)
+                    if sid < first_id:
+                        owners.append(sid)
+                        sighted[sid >> 3] |= 1 << (sid & 7)
                     continue
-                if adoptable or uuidless_new:
-                    # A search first seen with its UUID redacted takes the UUID of this sighting.
-                    key = _row_key(row)
-                    sid = adoptable.pop(key, None)
+                if adoptable:
+                    # A search an earlier release listed with its UUID redacted takes the UUID of this sighting.
+                    sid = pick(adoptable.get(_row_key(row)), row)
                     if sid is not None:
                         adopted.append((uuid, sid))
                         owners.append(sid)
-                    else:
-                        pos = uuidless_new.pop(key, None)
-                        if pos is not None:
-                            sid = new[pos][0]
-                            new[pos] = new[pos][:1] + (uuid,) + new[pos][2:]
-                    if sid is not None:
+                        sighted[sid >> 3] |= 1 << (sid & 7)
                         seen[uuid] = sid
                         sightings.append((sid, release_id, number, "fallback_key"))
                         continue
@@ -605,25 +636,18 @@ class SearchLoader:
                 new.append((sid,) + row)
                 seen[uuid] = sid
                 sightings.append((sid, release_id, number, "new"))
-                if track_keys:
-                    batch_key.setdefault(_row_key(row), sid)
             else:
-                key = _row_key(row)
-                sid = by_key.get(key)
-                if sid is None:
-                    sid = batch_key.get(key)
-                if sid is not None:
-                    sightings.append((sid, release_id, number, "fallback_key"))
-                    if sid < self.next_id:
+                if by_key:
+                    sid = pick(by_key.get(_row_key(row)), row)
+                    if sid is not None:
+                        sightings.append((sid, release_id, number, "fallback_key"))
                         owners.append(sid)
-                    continue
+                        sighted[sid >> 3] |= 1 << (sid & 7)
+                        continue
                 sid = next_id
                 next_id += 1
-                batch_key[key] = sid
-                uuidless_new[key] = len(new)
                 new.append((sid,) + row)
                 sightings.append((sid, release_id, number, "new"))
-                self.has_uuidless = True
         self.next_id = next_id
 
         if self.new_reasons:

@@ -61,6 +61,14 @@ def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any
     run = dict(zip(keys, row))
     run["params"] = json.loads(run["params"]) if run["params"] else {}
     run["summary"] = json.loads(run["summary"]) if run["summary"] else {}
+    # Findings of an older store beside today's counts would mislead: refuse a store changed since.
+    audited = (run["summary"].get("searches"), run["summary"].get("releases"))
+    now = (db.execute("SELECT COUNT(*) FROM searches").fetchone()[0],
+           db.execute("SELECT COUNT(*) FROM releases").fetchone()[0])
+    if audited[0] is not None and audited != now:
+        raise InputError(f"{store}: the store changed since the last audit (run {run['id']} saw {audited[0]:,} "
+                         f"searches in {audited[1]} releases, now {now[0]:,} in {now[1]}); "
+                         f"run `audit run --db {store}` again")
     return run
 
 
