@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -49,6 +50,25 @@ def check_out_path(out: Path, overwrite: bool) -> None:
         raise InputError(f"{out}: cannot write the store: folder {parent} is not writable")
     if out.exists() and not overwrite:
         raise InputError(f"{out}: already exists (pass --overwrite to replace it)")
+    if out.exists() and not _replaceable(out):
+        raise InputError(f"{out}: is not a proxytrace store; --overwrite only replaces stores (or empty files)")
+
+
+def _replaceable(path: Path) -> bool:
+    """An empty file, or a SQLite file holding a proxytrace store: what --overwrite may replace."""
+    try:
+        if path.stat().st_size == 0:
+            return True
+        with open(path, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                return False
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return con.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is not None
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error):
+        return False
 
 
 def expected_total(scenario: Scenario, scale: float, seed: int) -> int:
@@ -63,15 +83,17 @@ def simulate(scenario: Scenario, out: str | Path, *, seed: int = 1, scale: float
 
     Deterministic: the same scenario, seed and scale give identical table contents.
     """
-    if scale <= 0:
-        raise InputError(f"--scale must be positive, got {scale:g}")
+    if not math.isfinite(scale) or scale <= 0:
+        raise InputError(f"--scale must be a positive number, got {scale:g}")
     out = Path(out)
     check_out_path(out, overwrite)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{out}{suffix}").unlink(missing_ok=True)
+    # Written beside the target and renamed at the end: a failed run leaves any old store intact.
+    partial = out.with_name(f".{out.name}.partial")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
     tick = progress or (lambda n: None)
     try:
-        db = open_store(out, create=True)
+        db = open_store(partial, create=True)
         _bulk_pragmas(db)
         world = build_world(scenario, seed)
         _write_world(db, scenario, world, seed, scale)
@@ -100,14 +122,17 @@ def simulate(scenario: Scenario, out: str | Path, *, seed: int = 1, scale: float
                 conn.executemany("INSERT INTO truth VALUES (?, ?, ?, ?, ?, ?)", [g.truth for g in batch])
             tick(len(batch))
         create_indexes(db)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        return summarize(db)
+        conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to rename
+        conn.close()
     except BaseException:
         # A half-written store would mislead an audit: remove it.
         for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{out}{suffix}").unlink(missing_ok=True)
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
         raise
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(f"{out}{suffix}").unlink(missing_ok=True)
+    os.replace(partial, out)
+    return summarize(open_store(out))
 
 
 def _bulk_pragmas(db: sqlite_utils.Database) -> None:

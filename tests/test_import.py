@@ -215,6 +215,61 @@ def test_different_second_is_a_different_search(db, tmp_path):
     assert q(db, "SELECT count(*) FROM searches") == [(2,)]
 
 
+def officer_row(uuid: str, user: str, plate: str, reason: str) -> list[str]:
+    """A Dallas TX PD search at 05:28:52 PM over 120 networks, by the given officer, plate and reason."""
+    when = "01/05/2026, 05:28:52 PM UTC"
+    return [uuid, user, "Dallas TX PD", "120", "12/29/2025, 05:28:52 PM UTC\n" + when, plate, reason, "", "",
+            when, "search", "", ""]
+
+
+def test_two_redacted_rows_of_one_release_in_the_same_second_stay_two_searches(db, tmp_path):
+    f = write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [
+        officer_row("REDACTED", "ofc.a", "AAA111", "stolen vehicle"),
+        officer_row("REDACTED", "ofc.b", "BBB222", "ICE")])
+    [acc] = import_file(db, f)
+    assert acc.new_searches == 2
+    assert q(db, "SELECT s.user, s.plate, r.text FROM searches s JOIN reasons r ON r.id = s.reason_id ORDER BY s.id") == [
+        ("ofc.a", "AAA111", "stolen vehicle"), ("ofc.b", "BBB222", "ICE")]
+
+
+def test_identical_redacted_rows_of_one_release_are_two_log_entries(db, tmp_path):
+    same = officer_row("***", "ofc.a", "AAA111", "stolen vehicle")
+    [acc] = import_file(db, write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [same, same]))
+    assert acc.new_searches == 2
+
+
+@pytest.mark.parametrize("field, other", [(1, "ofc.b"), (5, "BBB222"), (6, "ICE")],
+                         ids=["officer", "plate", "reason"])
+def test_fallback_key_link_is_refused_when_officer_plate_or_reason_differ(db, tmp_path, field, other):
+    first = officer_row("***", "ofc.a", "AAA111", "stolen vehicle")
+    second = list(first)
+    second[0], second[field] = "", other
+    import_file(db, write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [first]))
+    [acc] = import_file(db, write_network_audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [second]))
+    assert acc.new_searches == 1
+    assert q(db, "SELECT link_basis FROM sightings WHERE release_id = ?", acc.release_id) == [("new",)]
+
+
+def test_fallback_key_links_when_the_later_release_withholds_officer_and_plate(db, tmp_path):
+    # From December 2025 Flock strips officer names and plates from Network Audits: blank is not a conflict.
+    import_file(db, write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+                                        [officer_row("***", "ofc.a", "AAA111", "stolen vehicle")]))
+    [acc] = import_file(db, write_network_audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
+                                                [officer_row("", "", "", "stolen vehicle")]))
+    assert acc.new_searches == 0
+    assert q(db, "SELECT link_basis FROM sightings WHERE release_id = ?", acc.release_id) == [("fallback_key",)]
+
+
+def test_row_with_uuid_does_not_adopt_a_redacted_search_of_another_officer(db, tmp_path):
+    import_file(db, write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+                                        [officer_row("***", "ofc.a", "AAA111", "stolen vehicle")]))
+    uuid = "cccccccc-0000-4000-8000-000000000003"
+    [acc] = import_file(db, write_network_audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
+                                                [officer_row(uuid, "ofc.b", "BBB222", "ICE")]))
+    assert acc.new_searches == 1
+    assert q(db, "SELECT uuid FROM searches ORDER BY id") == [(None,), (uuid,)]
+
+
 def test_reimport_same_file_changes_nothing(db):
     import_file(db, EL_CAJON)
     before = [q(db, f"SELECT count(*) FROM {t}") for t in ("searches", "sightings", "rejects", "releases")]

@@ -74,12 +74,46 @@ def test_uuid_repeated_in_a_later_batch_of_a_second_release_links_by_uuid(db, tm
 
 
 def test_rows_without_uuid_link_by_fallback_key_across_batches(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
+                          [row("", second=1), row("", second=2), row("", second=3)]))
+    [acc] = import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
+                                  [row("", second=4), row("", second=2), row("***", second=3)]))
+    assert acc.new_searches == 1
+    assert q(db, "SELECT row_number, link_basis FROM sightings WHERE release_id = ? ORDER BY row_number",
+             acc.release_id) == [(2, "new"), (3, "fallback_key"), (4, "fallback_key")]
+
+
+def test_same_key_twice_in_one_release_across_batches_is_two_searches(db, tmp_path):
+    # Rows 2 and 4 share searcher, second, networks and frame but sit in different batches of one
+    # release: the log lists them as two entries, so they are two searches.
     f = audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
               [row("", second=1), row("", second=2), row("***", second=1)])
     [acc] = import_file(db, f)
-    assert acc.new_searches == 2
+    assert acc.new_searches == 3
     assert q(db, "SELECT row_number, link_basis FROM sightings ORDER BY row_number") == [
-        (2, "new"), (3, "new"), (4, "fallback_key")]
+        (2, "new"), (3, "new"), (4, "new")]
+
+
+def test_two_rows_of_a_release_link_to_two_earlier_searches_not_one(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [row(""), row("***")]))
+    [acc] = import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("REDACTED"), row("")]))
+    assert acc.new_searches == 0
+    linked = q(db, "SELECT search_id FROM sightings WHERE release_id = ? ORDER BY row_number", acc.release_id)
+    assert linked == [(1,), (2,)]
+
+
+def test_redacted_row_never_links_to_a_search_its_release_saw_by_uuid(db, tmp_path):
+    import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [row(ONE)]))
+    [acc] = import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE), row("***")]))
+    assert acc.new_searches == 1
+    assert q(db, "SELECT row_number, link_basis FROM sightings WHERE release_id = ? ORDER BY row_number",
+             acc.release_id) == [(2, "uuid"), (3, "new")]
+
+
+def test_row_with_uuid_does_not_adopt_a_redacted_row_of_its_own_release(db, tmp_path):
+    [acc] = import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("***"), row(ONE)]))
+    assert acc.new_searches == 2
+    assert q(db, "SELECT uuid, redacted FROM searches ORDER BY id") == [(None, "uuid"), (ONE, None)]
 
 
 def test_row_with_uuid_adopts_the_search_first_seen_with_its_uuid_redacted(db, tmp_path):

@@ -371,3 +371,17 @@ def test_a_clets_scenario_writes_statewide_queries_with_query_types(tmp_path):
     types = {r[0] for r in conn.execute("SELECT DISTINCT query_type FROM searches WHERE system = 'clets'")}
     assert {"registration", "driver_license", "criminal_history"} <= types
     assert one(conn, "SELECT count(*) FROM searches WHERE networks IS NOT NULL") == 0
+
+
+@pytest.mark.parametrize("scale", ["nan", "inf", "-1", "0"])
+def test_a_scale_that_is_not_a_positive_number_is_one_line_and_exit_2(tmp_path, scale):
+    result = run("--scenario", str(TINY), "--scale", scale, "--out", str(tmp_path / "s.db"))
+    assert result.exit_code == 2 and "--scale" in result.output and "Traceback" not in result.output
+
+
+def test_overwrite_refuses_a_file_that_is_not_a_store(tmp_path):
+    precious = tmp_path / "notes.txt"
+    precious.write_text("not a store")
+    result = run("--scenario", str(TINY), "--scale", "0.05", "--out", str(precious), "--overwrite")
+    assert result.exit_code == 2 and "not a proxytrace store" in result.output
+    assert precious.read_text() == "not a store"

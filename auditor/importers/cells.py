@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from auditor.schema import REDACTION_MARKERS
-from auditor.timefmt import parse_iso_time
+from auditor.timefmt import is_calendar_day, parse_iso_time
 
 # Sentinels a converter returns besides a value or None (blank).
 REDACTED = type("Redacted", (), {"__repr__": lambda self: "REDACTED"})()
@@ -72,19 +72,24 @@ def sql_quote(text: str) -> str:
 # --- times ------------------------------------------------------------------------------------------
 
 # `01/05/2026, 05:28:52 PM UTC`: the day is the first 12 characters, the time of day the rest.
-_FLOCK = re.compile(r"(\d\d)/(\d\d)/(\d\d\d\d), (\d\d):([0-5]\d):([0-5]\d) ([AaPp][Mm])", re.ASCII | re.DOTALL)
+_FLOCK = re.compile(r"(\d\d)/(\d\d)/(\d\d\d\d), (\d\d):([0-5]\d):([0-5]\d) ([AaPp][Mm])( +[Uu][Tt][Cc])?",
+                    re.ASCII | re.DOTALL)
 _SERIAL = re.compile(r"[0-9][0-9.]*", re.ASCII)
 _DAY_CAP = 100_000
 _CLOCK_CAP = 200_000  # 86,400 seconds a day times a couple of tails (` UTC`, ` UTC\r`)
 
 
 def _flock_parts(text: str) -> tuple[str, str] | None:
-    """(`2026-01-05T`, `17:28:52Z`) from a trimmed Flock time, or None when it is not that shape."""
-    m = _FLOCK.match(text)
-    if not m:
+    """(`2026-01-05T`, `17:28:52Z`) from a trimmed Flock time, or None when it is not one.
+
+    Not one also when the zone is not UTC (`PST` is not guessed at) or the date does not exist
+    (`02/31/2025`): :func:`auditor.timefmt.flock_time_problem` says which, for the reject reason.
+    """
+    m = _FLOCK.fullmatch(text)
+    if not m or m.group(8) is None:
         return None
-    month, day, year, hour, minute, second, meridiem = m.groups()
-    if not ("01" <= month <= "12" and "01" <= day <= "31" and "01" <= hour <= "12"):
+    month, day, year, hour, minute, second, meridiem, _ = m.groups()
+    if not ("01" <= hour <= "12" and is_calendar_day(int(year), int(month), int(day))):
         return None
     h = int(hour) % 12 + (12 if meridiem in ("PM", "pM", "Pm", "pm") else 0)
     return f"{year}-{month}-{day}T", f"{h:02d}:{minute}:{second}Z"
@@ -122,7 +127,8 @@ class TimeParser:
         if self.flock:
             parts = _flock_parts(text)
             if parts is not None:
-                # Only a cell without leading space splits at 12; the halves are then valid on their own.
+                # Only a cell without leading space splits at 12; the halves are then valid on their own:
+                # a day half is learned only once its date is checked, a clock half only with ` UTC`.
                 if raw[0] == text[0] and len(self.days) < _DAY_CAP and len(self.clocks) < _CLOCK_CAP:
                     self.days[raw[:12]] = parts[0]
                     self.clocks[raw[12:]] = parts[1]

@@ -41,6 +41,7 @@ from auditor.importers.cells import (
 )
 from auditor.importers.source import CSV_ERROR, raw_record
 from auditor.schema import create_indexes, ensure_agency, index_names
+from auditor.timefmt import flock_time_problem
 
 BATCH = 25_000  # records per batch: memory is bounded by this, not by the file
 
@@ -391,9 +392,7 @@ class SearchLoader:
                     if v.upper() in markers:
                         red = (red or []) + ["time_frame"]
                     elif v:
-                        label = layout.labels.get("time_frame", "time_frame")
-                        rejects.append((release_id, number, raw_record(rec[:w]),
-                                        f"{label} not two times on two lines: {sql_quote(v)}"))
+                        rejects.append((release_id, number, raw_record(rec[:w]), self._frame_reject(c)))
                         continue
             else:
                 start, end, why = self._split_frame(rec[i_start], rec[i_end])
@@ -518,7 +517,8 @@ class SearchLoader:
             else:
                 t = self.time(c)
                 if t is None:
-                    return None, None, f"{self.layout.labels.get(f, f)} not a time: {sql_quote(v)}"
+                    problem = flock_time_problem(v) or "not a time"
+                    return None, None, f"{self.layout.labels.get(f, f)} {problem}: {sql_quote(v)}"
                 out.append(t)
         if redacted:
             return REDACTED, None, None
@@ -534,7 +534,20 @@ class SearchLoader:
             return f"no search time ({label} is blank)"
         if v.upper() in MARKERS:
             return f"search time redacted ({label})"
+        problem = flock_time_problem(v)
+        if problem is not None:
+            return f"{label} {problem}: {sql_quote(v)}"
         return f"search time not understood: {sql_quote(v)}"
+
+    def _frame_reject(self, cell: str) -> str:
+        """The reject reason for a one-cell Time Frame that is not two times on two lines."""
+        label = self.layout.labels.get("time_frame", "time_frame")
+        v = cell.strip()
+        for half in v.split("\n"):
+            problem = flock_time_problem(half)
+            if problem is not None:
+                return f"{label} {problem}: {sql_quote(half.strip())}"
+        return f"{label} not two times on two lines: {sql_quote(v)}"
 
     # -- linking and writing -----------------------------------------------------------------------
     def _stored_keys(self, hashes: list[int], *, uuidless_only: bool) -> dict[tuple, list[tuple]]:
