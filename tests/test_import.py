@@ -333,6 +333,9 @@ def test_json_account_balances(tmp_path):
     "01/05/2026, 05:28:52 PM UTC", "12/31/2025, 12:00:00 AM UTC", "12/31/2025, 12:59:59 PM UTC",
     "13/01/2025, 01:00:00 AM UTC", "01/05/2026, 00:28:52 PM UTC", "01/05/2026, 05:61:52 PM UTC",
     "2025-06-18 00:02:04.789", "2026-03-10T05:17:06.087Z", "garbage", "",
+    "01/05/2026, 05:28:52 PM PST", "01/05/2026, 05:28:52 PM", "01/05/2026, 05:28:52 PM utc",
+    "02/31/2025, 01:00:00 PM UTC", "02/29/2024, 01:00:00 PM UTC", "02/29/2025, 01:00:00 PM UTC",
+    "01/05/2026, 05:28:52 PM UTC+8", "2025-02-31 01:00:00", "2026-03-10T05:17:06+08:00",
 ])
 def test_cached_time_parser_agrees_with_timefmt(text):
     from auditor.importers.cells import TimeParser
@@ -351,6 +354,68 @@ def test_cached_halves_combine_into_other_valid_times():
     assert parser("12/31/2025, 05:28:52 PM UTC") == "2025-12-31T17:28:52Z"
     assert parser("01/05/2026, 11:00:00 AM UTC") == "2026-01-05T11:00:00Z"
     assert parser(" 01/05/2026, 11:00:00 AM UTC") == "2026-01-05T11:00:00Z"  # leading space: slow path
+
+
+def test_cached_day_half_is_not_reused_for_a_clock_in_another_zone():
+    from auditor.importers.cells import TimeParser
+    parser = TimeParser()
+    assert parser("01/05/2026, 05:28:52 PM UTC") == "2026-01-05T17:28:52Z"
+    assert parser("01/05/2026, 05:28:52 PM PST") is None  # the day is cached; the PST clock never is
+    assert parser("01/05/2026, 05:28:52 PM PST") is None
+
+
+# --- times that must not be stored ------------------------------------------------------------------
+
+def one_row_audit(tmp_path: Path, when: str, frame_end: str | None = None) -> Path:
+    row = search_row("", "Dallas TX PD")
+    row[9] = when
+    if frame_end is not None:
+        row[4] = "12/01/2025, 05:28:52 PM UTC\n" + frame_end
+    return write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row])
+
+
+def test_search_time_in_a_local_zone_is_rejected_not_shifted(db, tmp_path):
+    [acc] = import_file(db, one_row_audit(tmp_path, "01/05/2026, 05:28:52 PM PST"))
+    assert (acc.rows_imported, acc.rows_rejected) == (0, 1)
+    assert q(db, "SELECT why FROM rejects") == [("Search Time zone 'PST' is not UTC: '01/05/2026, 05:28:52 PM PST'",)]
+    assert q(db, "SELECT count(*) FROM searches") == [(0,)]
+
+
+def test_search_time_on_an_impossible_date_is_rejected(db, tmp_path):
+    [acc] = import_file(db, one_row_audit(tmp_path, "02/31/2025, 01:00:00 PM UTC"))
+    assert (acc.rows_imported, acc.rows_rejected) == (0, 1)
+    assert q(db, "SELECT why FROM rejects") == [("Search Time not a calendar date: '02/31/2025, 01:00:00 PM UTC'",)]
+
+
+def test_leap_day_is_a_real_date(db, tmp_path):
+    [acc] = import_file(db, one_row_audit(tmp_path, "02/29/2024, 01:00:00 PM UTC", "02/29/2024, 01:00:00 PM UTC"))
+    assert acc.rows_imported == 1
+    assert q(db, "SELECT time FROM searches") == [("2024-02-29T13:00:00Z",)]
+
+
+def test_time_frame_end_in_a_local_zone_is_rejected_with_the_column_named(db, tmp_path):
+    [acc] = import_file(db, one_row_audit(tmp_path, "12/08/2025, 05:28:52 PM UTC", "12/08/2025, 05:28:52 PM EST"))
+    assert acc.rows_rejected == 1
+    assert q(db, "SELECT why FROM rejects") == [("Time Frame zone 'EST' is not UTC: '12/08/2025, 05:28:52 PM EST'",)]
+
+
+def test_good_rows_after_a_bad_zone_on_the_same_day_still_import(db, tmp_path):
+    rows = [search_row("", "Dallas TX PD", "12/08/2025, 05:28:52 PM UTC"),
+            search_row("", "Dallas TX PD", "12/08/2025, 05:28:53 PM CST"),
+            search_row("", "Dallas TX PD", "12/08/2025, 05:28:54 PM UTC")]
+    [acc] = import_file(db, write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", rows))
+    assert (acc.rows_imported, acc.rows_rejected) == (2, 1)
+    assert q(db, "SELECT time FROM searches ORDER BY time") == [("2025-12-08T17:28:52Z",), ("2025-12-08T17:28:54Z",)]
+
+
+def test_portal_iso_time_on_an_impossible_date_is_rejected(db, tmp_path):
+    f = tmp_path / "eugene-portal-audit.csv"
+    f.write_text('"id","userId","searchDate","cameraCount","reason"\n'
+                 '"1","***","2025-06-18 00:02:04.789","12","theft"\n'
+                 '"2","***","2025-02-31 00:02:04.789","12","theft"\n')
+    [acc] = import_file(db, f, ImportOptions(producer="Eugene OR PD"))
+    assert (acc.rows_imported, acc.rows_rejected) == (1, 1)
+    assert q(db, "SELECT why FROM rejects") == [("search time not understood: '2025-02-31 00:02:04.789'",)]
 
 
 # --- interruption ------------------------------------------------------------------------------------
