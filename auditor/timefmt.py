@@ -47,18 +47,27 @@ def _flock_fields(t: str) -> tuple[int, int, int, int, int, int, str, str] | Non
             t[21:23].upper(), t[23:].strip())
 
 
+def _clock_checked(text: str) -> tuple | None:
+    """The fields of a Flock-shaped time whose clock part is valid, else None."""
+    f = _flock_fields(text.strip())
+    if f is None:
+        return None
+    _month, _day, _year, hour, minute, second, meridiem, _zone = f
+    if meridiem not in ("AM", "PM") or not (1 <= hour <= 12) or minute > 59 or second > 59:
+        return None
+    return f
+
+
 def flock_time_problem(text: str) -> str | None:
     """Why a cell shaped like a Flock time is not one (``not a calendar date``), or None.
 
     None also when the cell is not Flock-shaped at all, or is a valid Flock time: this only explains
     the two refusals a reader could not guess from the value alone, for reject reasons.
     """
-    f = _flock_fields(text.strip())
+    f = _clock_checked(text)
     if f is None:
         return None
     month, day, year, hour, minute, second, meridiem, zone = f
-    if meridiem not in ("AM", "PM") or not (1 <= hour <= 12) or minute > 59 or second > 59:
-        return None
     if not is_calendar_day(year, month, day):
         return "not a calendar date"
     if zone.upper() != "UTC":
@@ -74,12 +83,10 @@ def parse_flock_time(text: str) -> str | None:
     The zone must be UTC (no guessing what `PST` meant) and the date a real one (no 31 February).
     Sliced by position rather than strptime: the importer's cached parser must agree with this.
     """
-    f = _flock_fields(text.strip())
+    f = _clock_checked(text)
     if f is None:
         return None
     month, day, year, hour, minute, second, meridiem, zone = f
-    if meridiem not in ("AM", "PM") or not (1 <= hour <= 12) or minute > 59 or second > 59:
-        return None
     if zone.upper() != "UTC" or not is_calendar_day(year, month, day):
         return None
     hour = hour % 12 + (12 if meridiem == "PM" else 0)

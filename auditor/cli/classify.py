@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -58,7 +59,7 @@ def command(reasons: tuple[str, ...], as_json: bool, extra: tuple[Path, ...]) ->
         classifier = Classifier.load([*sorted(_shipped_files()), *extra])
     else:
         classifier = default_classifier()
-    lines = reasons if reasons else (line.rstrip("\r\n") for line in click.get_text_stream("stdin"))
+    lines = reasons if reasons else (line.rstrip("\r\n") for line in sys.stdin)
     for reason in lines:
         tags = classifier.classify(reason)
         click.echo(_json_line(reason, tags) if as_json else _tsv_line(reason, tags))
