@@ -21,7 +21,7 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.graph import IMMIGRATION_ENFORCERS, build_graph, load_agencies
-from auditor.rules import load_rules
+from auditor.rules import Rule, load_rules
 from auditor.scan import FROM_SQL, KEY_SQL, reason_classes, search_facts, stored_tag_sets, trace_facts
 
 # Truth purposes whose tag is not `crime:<purpose>`.
@@ -31,6 +31,44 @@ _PURPOSE_TAG = {
     # The tag vocabulary files these under broader crime categories.
     "hit_and_run": "crime:traffic", "child_welfare": "crime:welfare_check",
 }
+
+
+# Truth purposes and misuse kinds, as the sensitive-purpose tags a correct reading would give them.
+_SENSITIVE_TRUTH = {
+    "protest": "protest", "reproductive_health": "reproductive_health", "civil_matter": "civil_matter",
+    "personal_use": "personal_use", "mission_creep": "mission_creep",
+    # Misuse: stalking and personal errands are personal use; targeting council members and
+    # complainants is political, First-Amendment territory like protest.
+    "stalking": "personal_use", "political": "protest",
+}
+_SENSITIVE_TAGS = {"protest", "reproductive_health", "civil_matter", "personal_use", "ethnic_descriptor", "mission_creep"}
+# Facts whose truth the simulator knows and the log may hide: a rule reading none of them scores
+# 1.0 by construction (it is judged on what was logged).
+_HIDDEN_FACTS = {"immigration_related", "door", "tags"}
+
+
+def depends_on_hidden_truth(rule: Rule) -> bool:
+    """Whether the rule reads purpose or beneficiary facts the log can hide."""
+    used: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("fact") == "tags":
+                # Tags are hidden truth only where the rule reads purpose tags (not `vague`).
+                values = node.get("has", node.get("has_any", []))
+                values = {values} if isinstance(values, str) else set(values)
+                if values & (_SENSITIVE_TAGS | {"immigration"}):
+                    used.add("tags")
+            elif "fact" in node:
+                used.add(node["fact"])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(rule.condition)
+    return bool(used & _HIDDEN_FACTS) or any(f.startswith("beneficiary.") for f in used)
 
 
 @dataclass
@@ -61,6 +99,7 @@ class Score:
     disguised_caught: dict[str, int]  # by inference basis
     inference_precision: dict[str, Counts]
     by_rule: dict[str, Counts] = field(default_factory=dict)
+    hidden_truth_rules: list[str] = field(default_factory=list)  # rules judged against hidden facts
     by_purpose: dict[str, Counts] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -95,13 +134,16 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
     by_rule = {r.id: Counts() for r in rules}
     memo: dict[tuple, tuple[frozenset, frozenset]] = {}
     rows = db.execute(
-        f"""SELECT {KEY_SQL}, t.purpose = 'immigration', COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
+        f"""SELECT {KEY_SQL}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
             {FROM_SQL} JOIN truth t ON t.search_id = s.id
-            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12""",
+            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12,13""",
         {"mass": mass_networks},
     )
-    for owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, true_imm, true_benef, n in rows:
-        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, true_imm, true_benef)
+    for (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate,
+         purpose, misuse, true_benef, n) in rows:
+        true_imm = purpose == "immigration"
+        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, purpose, misuse,
+               true_benef)
         if key not in memo:
             owner_id = None if owner_k == -1 else owner_k
             searcher_id = None if searcher_k == -1 else searcher_k
@@ -109,7 +151,11 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
             observed = search_facts(
                 trace_facts(graph, agencies, owner_id, searcher_id, searcher_id if benef_k == -1 else benef_k, basis or None),
                 tags, system, qtype, mass, has_case, rstate)
-            true_tags = (tags | {"immigration"}) if true_imm else (tags - {"immigration"})
+            # The truth's purpose replaces what the reason claims about the hidden facts: immigration
+            # and the sensitive purposes. The other tags (vague, crime categories) are what was logged.
+            true_tags = set(tags) - _SENSITIVE_TAGS - {"immigration"}
+            true_tags |= {"immigration"} if true_imm else set()
+            true_tags |= {t for t in (_SENSITIVE_TRUTH.get(purpose), _SENSITIVE_TRUTH.get(misuse)) if t}
             truth = search_facts(
                 trace_facts(graph, agencies, owner_id, searcher_id, true_benef, "truth"),
                 frozenset(true_tags), system, qtype, mass, has_case, rstate)
@@ -180,6 +226,7 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
         searches=total, immigration_related=related_total, stated=stated, by_dhs_searcher=by_dhs_searcher,
         disguised=disguised,
         disguised_caught=caught, inference_precision=inference, by_rule=by_rule,
+        hidden_truth_rules=sorted(r.id for r in rules if depends_on_hidden_truth(r)),
         by_purpose=dict(sorted(by_purpose.items())),
     )
 
@@ -204,7 +251,8 @@ def format_score(score: Score) -> str:
     ]
     for rule_id, c in score.by_rule.items():
         if c.tp or c.fp or c.fn:
-            lines.append(f"{rule_id:<34} {pct(c.precision):>9} {pct(c.recall):>7} {c.tp:>9,} {c.fp:>7,} {c.fn:>7,}")
+            mark = "" if rule_id in score.hidden_truth_rules else "  (log only: 1.000 by construction)"
+            lines.append(f"{rule_id:<34} {pct(c.precision):>9} {pct(c.recall):>7} {c.tp:>9,} {c.fp:>7,} {c.fn:>7,}{mark}")
     lines += ["", f"{'purpose (searches)':<34} {'precision':>9} {'recall':>7} {'tp':>9} {'fp':>7} {'fn':>7}"]
     for purpose, c in score.by_purpose.items():
         lines.append(f"{purpose:<34} {pct(c.precision):>9} {pct(c.recall):>7} {c.tp:>9,} {c.fp:>7,} {c.fn:>7,}")

@@ -6,7 +6,8 @@ Three kinds of evidence, strongest first; a search keeps the first that applies:
 2. ``287g``: the searcher holds a 287(g) agreement with ICE and the reason states an immigration
    purpose without naming a component;
 3. ``plate_relay``: a DHS component searched a plate (or someone searched it for one), and within
-   the relay window another agency searched the same plate giving no meaningful purpose.
+   the relay window another agency searched the same plate giving no meaningful purpose, or only
+   an unnamed assist (`task force`, `federal assist`).
 
 All three are set-based SQL over the store; the relay join starts from the few DHS-linked searches
 and uses the (plate, time) index, so its cost does not grow with the number of unrelated rows.
@@ -106,6 +107,14 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -
            LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
            WHERE s.plate IS NOT NULL AND (a.dhs_component IS NOT NULL OR ba.dhs_component IS NOT NULL)"""
     )
+    # Besides reasons that say nothing, a cover story that only says another agency was helped
+    # (`task force`, `federal assist`) without naming it can hide the request.
+    db.execute("DROP TABLE IF EXISTS temp.cover_reason")
+    db.execute(
+        """CREATE TEMP TABLE cover_reason AS SELECT reason_id FROM reason_tags GROUP BY reason_id
+           HAVING MIN(tag IN ('assist_other_agency', 'federal_other', 'vague', 'case_number_only')) = 1
+              AND MAX(tag IN ('assist_other_agency', 'federal_other')) = 1"""
+    )
     window = f"{relay_days * 86400:.0f} seconds"
     db.execute(
         f"""INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence)
@@ -120,7 +129,7 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -
             JOIN agencies a ON a.id = s.searcher_id
             WHERE s.searcher_id != r.searcher_id AND a.dhs_component IS NULL
               AND s.id NOT IN (SELECT search_id FROM relay_anchor)
-              AND ({NO_PURPOSE_SQL})
+              AND (({NO_PURPOSE_SQL}) OR s.reason_id IN (SELECT reason_id FROM temp.cover_reason))
             ORDER BY s.id, ABS(julianday(s.time) - julianday(r.time))"""
     )
     by_relay = db.execute("SELECT COUNT(*) FROM beneficiaries WHERE basis = 'plate_relay'").fetchone()[0]
