@@ -64,8 +64,17 @@ _TYPE_WORDS = {
     "sheriffs", "sheriff’s", "fire", "district", "department", "dept", "highway", "state", "constable",
     "constables", "marshal", "marshal's", "marshals", "probation", "university", "college", "schools",
     "school", "public", "fusion", "task", "narcotics", "drug", "airport", "port", "parks", "county",
-    "office", "division", "bureau", "unit", "investigations", "detectives", "patrol", "rtcc",
+    "office", "division", "bureau", "unit", "investigations", "detectives", "patrol", "rtcc", "sd",
 }
+# Type words that may follow a LEADING state code (`TX DPS`, `WA State Patrol`): only state-level
+# ones, so `LA County Sheriff` (Los Angeles) and `OR Police` stay unread.
+_LEADING_TYPE_WORDS = {"dps", "state", "highway"}
+# Local type words that, before a federal acronym, make the name a local agency's unit
+# (`Maricopa County AZ SO HSI Task Force` is the sheriff's office, not HSI).
+_LOCAL_BEFORE_FEDERAL = {"so", "sd", "pd", "county", "parish", "sheriff", "sheriffs", "sheriff's", "police"}
+# What the importer writes when a release's agency was not named (plan.placeholder_producer):
+# the file stem inside says nothing about an agency, so it is never read for type words.
+_PLACEHOLDER = re.compile(r"^\s*\[producer of [^\]]*\]\s*$", re.IGNORECASE)
 
 # A state name in a name is a place, not the state, when a place word follows it
 # ("Washington County", "Kansas City", "Virginia Beach", "Texas County").
@@ -86,9 +95,10 @@ _KIND_PATTERNS: list[tuple[re.Pattern[str], str, str | None]] = [
                 r"|law enforcement division|department of law enforcement|law enforcement agency)\b"),
      "state police", "state"),
     (re.compile(r"\b(isd|cisd|usd|school district|public schools|schools|school)\b"), "school", "local"),
-    (re.compile(r"\b(university|college)\b"), "university", None),
+    # "University City MO", "College Station TX", "University Park TX" are cities.
+    (re.compile(r"\b(university|college)\b(?! (city|park|heights|place|station|hills)\b)"), "university", None),
     (re.compile(r"\b(dps|department of public safety|public safety)\b"), "dps", "local"),
-    (re.compile(r"\b(so|sheriffs|sheriff|sherriffs?|sherrifs?|sherifs?)\b"), "sheriff", "county"),  # misspelled in releases
+    (re.compile(r"\b(so|sd|sheriffs|sheriff|sherriffs?|sherrifs?|sherifs?)\b"), "sheriff", "county"),  # misspelled in releases
     (re.compile(r"\b(fd|fire|fire rescue)\b"), "fire", "local"),
     (re.compile(r"\b(da|district attorneys?|das|attorneys? office|attorney general|prosecutors?"
                 r"|state attorney)\b"), "prosecutor", "county"),
@@ -171,8 +181,15 @@ def _state_code_in(tokens: list[str]) -> tuple[str | None, int | None]:
     found: tuple[str | None, int | None] = (None, None)
     last = len(tokens) - 1
     for i, token in enumerate(tokens):
-        if i == 0 or token not in STATE_NAMES:
-            continue  # a leading "LA" or "OK" is not the Flock position
+        if token not in STATE_NAMES:
+            continue
+        if i == 0:
+            # A leading code counts only before a state-level type word (`TX DPS`, `ME State Police`).
+            if last > 0 and tokens[1].lower() in _LEADING_TYPE_WORDS:
+                found = (token, 0)
+            continue
+        if found[1] == i - 1 and found[1] > 0:
+            continue  # `Orange County CA SD`: the second code is the type (Sheriff's Department)
         before_type = i < last and tokens[i + 1].lower() in _TYPE_WORDS
         type_later = any(t.lower() in _TYPE_WORDS for t in tokens[i + 1:])
         if i == last or before_type or (token not in _AMBIGUOUS_CODES and type_later):
@@ -210,7 +227,12 @@ def _state_named_in(name: str) -> str | None:
 
 def _federal_agency(name: str, tokens: list[str]) -> tuple[str, str | None] | None:
     """(kind, dhs_component) when the name names a federal agency, the most specific component wins."""
-    hits: list[tuple[str, str | None]] = [_FEDERAL_ACRONYMS[t] for t in tokens if t in _FEDERAL_ACRONYMS]
+    hits: list[tuple[str, str | None]] = []
+    for i, token in enumerate(tokens):
+        if token in _FEDERAL_ACRONYMS:
+            if any(t.lower() in _LOCAL_BEFORE_FEDERAL for t in tokens[:i]):
+                return None  # a local agency's unit or task force that names its federal partner
+            hits.append(_FEDERAL_ACRONYMS[token])
     folded = fold(name)
     hits += [(kind, comp) for pattern, kind, comp in _FEDERAL_PHRASES if pattern.search(folded)]
     if not hits:
@@ -252,6 +274,8 @@ def _split_labels(bare: str) -> tuple[str, str | None]:
 
 def heuristic_info(name: str) -> AgencyInfo | None:
     """Resolve a name from its shape alone, or None when nothing in it is recognizable."""
+    if _PLACEHOLDER.match(name):
+        return None
     federal_prefix = bool(_FEDERAL_PREFIX.match(name))
     bare = _FEDERAL_PREFIX.sub("", name).strip()
     main, labelled_code = _split_labels(bare)
@@ -293,8 +317,9 @@ def _shape_info(bare: str, labelled_code: str | None, federal_prefix: bool) -> A
     place = fold(" ".join(place_words))
     if kind == "dps":
         # "Texas DPS" is the state police; "Sunnyvale CA DPS" is a city's police and fire.
-        state_level = state is not None and fold(STATE_NAMES[state]) == re.sub(
-            r"\s*(department of public safety|public safety|dps).*$", "", place)
+        # A leading code (`TX DPS`) is the state's own department.
+        state_level = state is not None and (code_at == 0 or fold(STATE_NAMES[state]) == re.sub(
+            r"\s*(department of public safety|public safety|dps).*$", "", place))
         kind, level = ("state police", "state") if state_level else ("police", "local")
     if kind is not None:
         starts_with_state = state is not None and folded.startswith(fold(STATE_NAMES[state]) + " ")
@@ -528,7 +553,7 @@ class Resolver:
         return self._cache[name]
 
     def _resolve(self, name: str) -> AgencyInfo:
-        entry = self._registry_entry(name)
+        entry = None if _PLACEHOLDER.match(name) else self._registry_entry(name)
         info = _from_entry(entry, "registry", 0.95) if entry else heuristic_info(name) or UNKNOWN
         override = self._overrides.get(fold(name)) or self._overrides.get(fold(_FEDERAL_PREFIX.sub("", name)))
         if override is not None:

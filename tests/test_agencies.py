@@ -402,3 +402,57 @@ def test_real_sharing_list_names_mostly_resolve():
 def test_state_university_police_is_state_level_but_a_bare_university_is_not_guessed(resolver):
     assert resolver.resolve("University of Florida Police Department").level == "state"
     assert resolver.resolve("Duke University NC PD").level == "unknown"
+
+
+# --- state codes that are also type words, leading codes, placeholders, local units ---------------------
+
+@pytest.mark.parametrize("name", ["LOS ANGELES COUNTY CA SD", "Orange County CA SD", "San Diego County CA SD"])
+def test_sd_after_a_state_code_is_the_sheriffs_department(resolver, name):
+    assert shape(resolver.resolve(name)) == ("CA", "county", "sheriff", None)
+
+
+def test_sd_before_a_type_word_is_still_south_dakota(resolver):
+    assert shape(resolver.resolve("Pennington County SD SO")) == ("SD", "county", "sheriff", None)
+
+
+@pytest.mark.parametrize("name, state", [
+    ("TX DPS", "TX"), ("ME DPS", "ME"), ("LA DPS", "LA"), ("OR DPS", "OR"), ("WA DPS", "WA"), ("IN DPS", "IN"),
+])
+def test_leading_state_code_before_dps_is_that_states_police(resolver, name, state):
+    assert shape(resolver.resolve(name)) == (state, "state", "state police", None)
+
+
+@pytest.mark.parametrize("name, state", [
+    ("ME State Police", "ME"), ("IN State Police", "IN"), ("WA State Patrol", "WA"),
+    ("NV Highway Patrol", "NV"), ("CA Highway Patrol", "CA"), ("TX State Troopers", "TX"),
+    ("OK State Bureau of Investigation", "OK"),
+])
+def test_leading_state_code_before_a_state_agency_name_gives_the_state(resolver, name, state):
+    info = resolver.resolve(name)
+    assert (info.state, info.level) == (state, "state")
+
+
+def test_leading_la_before_county_is_not_louisiana(resolver):
+    assert resolver.resolve("LA County Sheriff").state != "LA"
+
+
+@pytest.mark.parametrize("name", ["[producer of flock_hsi_pd_audit_2024]", "[producer of raleigh_pd]"])
+def test_placeholder_producer_stays_unknown_whatever_its_stem_says(resolver, name):
+    info = resolver.resolve(name)
+    assert shape(info) == (None, "unknown", "unknown", None)
+    assert info.resolved_by == "unknown"
+
+
+def test_sheriffs_task_force_naming_hsi_stays_the_sheriffs(resolver):
+    info = resolver.resolve("Maricopa County AZ SO HSI Task Force")
+    assert (info.state, info.level, info.dhs_component) == ("AZ", "county", None)
+    assert info.kind in ("task force", "sheriff")
+    assert not is_dhs_immigration(info)
+
+
+def test_hsi_before_any_local_word_is_still_hsi(resolver):
+    assert shape(resolver.resolve("HSI Phoenix Task Force")) == (None, "federal", "HSI", "HSI")
+
+
+def test_university_city_is_a_city_police_department(resolver):
+    assert shape(resolver.resolve("UNIVERSITY CITY MO PD")) == ("MO", "local", "police", None)

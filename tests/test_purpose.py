@@ -519,3 +519,56 @@ def test_okaloosa_org_audit_reasons_get_sane_shares(classifier):
     assert 0.25 < shares["vague"] / total < 0.40  # `Investigation`, `bolo`, `Inv`: 2,347 of 7,273 rows
     assert shares["crime:warrant"] > 1400  # `warrants`, `WARRANT`, `Warratn`, `wrrant`, `Wanter person`
     assert shares["missing"] == 9
+
+
+# --- A-numbers against case numbers, ICE beside drug words, protests, shorthand -----------------------
+
+@pytest.mark.parametrize("reason", [
+    "A088 887 818", "A-088-887-818", "A# 088887818", "A201 234 567", "A123456789", "A#123456789",
+])
+def test_alien_registration_numbers_in_every_written_form_are_immigration(classifier, reason):
+    assert "immigration" in tags_of(classifier, reason)
+
+
+@pytest.mark.parametrize("reason", ["A24-123456", "case A24-123456", "Incident A24-123456", "A24 123 456"])
+def test_agency_case_numbers_starting_with_a_are_not_a_numbers(classifier, reason):
+    assert "immigration" not in tags_of(classifier, reason)
+
+
+def test_ice_warrant_for_a_drug_case_is_still_ice(classifier):
+    assert {"dhs_beneficiary", "immigration", "crime:narcotics", "crime:warrant"} <= tags_of(
+        classifier, "ICE warrant - drug trafficking")
+    assert tag(classifier, "ICE warrant - drug trafficking", "dhs_beneficiary").value == "ICE"
+
+
+def test_ice_detainer_on_a_possession_charge_is_ice(classifier):
+    assert {"dhs_beneficiary", "immigration"} <= tags_of(classifier, "ICE detainer - possession charge")
+
+
+def test_ice_assist_on_a_smoke_shop_robbery_names_ice(classifier):
+    assert tag(classifier, "ICE assist - smoke shop robbery", "dhs_beneficiary").value == "ICE"
+
+
+@pytest.mark.parametrize("reason", ["ice sales", "ICE SALES", "possession of ICE for sales", "selling ice"])
+def test_meth_called_ice_stays_narcotics(classifier, reason):
+    assert tags_of(classifier, reason) == {"crime:narcotics"}
+
+
+@pytest.mark.parametrize("reason", ["border patrol protest", "CBP protest", "anti-ERO protest"])
+def test_protest_against_a_dhs_component_is_only_a_protest(classifier, reason):
+    assert tags_of(classifier, reason) == {"protest"}
+
+
+@pytest.mark.parametrize("reason", ["unk", "UNK", "info", "see rpt", "per sgt"])
+def test_placeholder_reasons_are_vague(classifier, reason):
+    assert tags_of(classifier, reason) == {"vague"}
+
+
+@pytest.mark.parametrize("reason", ["immig", "immig hold", "imm hold", "INS hold", "ins hold", "INS"])
+def test_immigration_shorthand_and_the_legacy_ins_are_immigration(classifier, reason):
+    assert "immigration" in tags_of(classifier, reason)
+
+
+@pytest.mark.parametrize("reason", ["ins fraud", "INS fraud", "insurance"])
+def test_ins_as_insurance_is_not_immigration(classifier, reason):
+    assert "immigration" not in tags_of(classifier, reason)
