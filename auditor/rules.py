@@ -61,6 +61,23 @@ class Rule:
     examples: tuple[Mapping[str, Any], ...] = ()
     source: str = ""
 
+    def leaves(self) -> list[Mapping[str, Any]]:
+        """The condition's leaves (`{fact = ..., op = value}`), for tools that ask what a rule reads."""
+        found: list[Mapping[str, Any]] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if "fact" in node:
+                    found.append(node)
+                for child in node.values():
+                    walk(child)
+            elif isinstance(node, list):
+                for child in node:
+                    walk(child)
+
+        walk(self.condition)
+        return found
+
     def matches(self, facts: Mapping[str, Any]) -> bool:
         """Whether a search with these facts breaks this rule (search rules only)."""
         return self.condition is not None and evaluate(self.condition, facts)

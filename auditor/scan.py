@@ -325,20 +325,7 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
 
 def _trace_facts_used(rules: Sequence[Rule]) -> set[str]:
     """The owner/searcher/beneficiary/scope/door facts the rules' conditions read."""
-    used: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "fact" in node:
-                used.add(node["fact"])
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    for rule in rules:
-        walk(rule.condition)
+    used = {leaf["fact"] for rule in rules for leaf in rule.leaves()}
     return {f for f in used if f.split(".")[0] in ("owner", "searcher", "beneficiary") or f in ("scope", "door")}
 
 

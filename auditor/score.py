@@ -50,24 +50,15 @@ _HIDDEN_FACTS = {"immigration_related", "door", "tags"}
 def depends_on_hidden_truth(rule: Rule) -> bool:
     """Whether the rule reads purpose or beneficiary facts the log can hide."""
     used: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("fact") == "tags":
-                # Tags are hidden truth only where the rule reads purpose tags (not `vague`).
-                values = node.get("has", node.get("has_any", []))
-                values = {values} if isinstance(values, str) else set(values)
-                if values & (_SENSITIVE_TAGS | {"immigration"}):
-                    used.add("tags")
-            elif "fact" in node:
-                used.add(node["fact"])
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(rule.condition)
+    for leaf in rule.leaves():
+        if leaf["fact"] == "tags":
+            # Tags are hidden truth only where the rule reads purpose tags (not `vague`).
+            values = leaf.get("has", leaf.get("has_any", []))
+            values = {values} if isinstance(values, str) else set(values)
+            if values & (_SENSITIVE_TAGS | {"immigration"}):
+                used.add("tags")
+        else:
+            used.add(leaf["fact"])
     return bool(used & _HIDDEN_FACTS) or any(f.startswith("beneficiary.") for f in used)
 
 
