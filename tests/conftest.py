@@ -9,6 +9,9 @@ import pytest
 from auditor.schema import create_indexes, ensure_agency, ensure_reason, open_store
 
 REPO = Path(__file__).resolve().parent.parent
+# The classic 13-column Flock Network/Organization Audit header (../shared/realdata/README.md).
+FLOCK_HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
+                "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
 REALDATA = REPO.parent / "shared" / "realdata"
 
 
@@ -17,6 +20,17 @@ def realdata(*parts: str) -> Path:
     path = REALDATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"real data not available: {path}")
+    return path
+
+
+def write_flock_csv(path: Path, rows: list[list[str]]) -> Path:
+    """A Flock export as the vendor writes it: classic header, CRLF records (LF inside Time Frame)."""
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(FLOCK_HEADER)
+        writer.writerows(rows)
     return path
 
 

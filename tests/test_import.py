@@ -1,7 +1,6 @@
 """Importing released logs: formats, quirks, provenance, de-duplication, re-import, interruption."""
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import sqlite3
@@ -11,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import write_flock_csv
 from click.testing import CliRunner
 
 from auditor.cli import audit
@@ -20,8 +21,6 @@ from auditor.schema import open_store
 FIXTURES = Path(__file__).parent / "fixtures" / "releases"
 EL_CAJON = FIXTURES / "12_1_2025-12_31_2025-El_Cajon_CA_PD-Network-Audit.csv"
 OKALOOSA = FIXTURES / "11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED.csv"
-HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
-          "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
 
 
 @pytest.fixture
@@ -29,12 +28,7 @@ def db(tmp_path):
     return open_store(tmp_path / "store.db", create=True)
 
 
-def write_network_audit(path: Path, rows: list[list[str]]) -> Path:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\r\n")
-        w.writerow(HEADER)
-        w.writerows(rows)
-    return path
+write_network_audit = write_flock_csv  # classic header, CRLF records
 
 
 def search_row(uuid: str, org: str, when: str = "12/08/2025, 05:28:52 PM UTC", reason: str = "investigation") -> list[str]:

@@ -6,17 +6,15 @@ small, readable files.
 """
 from __future__ import annotations
 
-import csv
 import gc
-from pathlib import Path
 
 import pytest
+
+from conftest import write_flock_csv
 
 from auditor.importers import import_file, searches
 from auditor.schema import create_indexes, open_store
 
-HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
-          "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
 ONE = "aaaaaaaa-0000-4000-8000-000000000001"
 TWO = "bbbbbbbb-0000-4000-8000-000000000002"
 
@@ -36,12 +34,7 @@ def row(uuid: str, org: str = "Raleigh NC PD", second: int = 52, reason: str = "
     return [uuid, "", org, "5738.0", "12/01/2025, 05:28:52 PM UTC\n" + when, "", reason, "", "", when, "search", "", ""]
 
 
-def audit(path: Path, rows: list[list[str]]) -> Path:
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\r\n")
-        w.writerow(HEADER)
-        w.writerows(rows)
-    return path
+audit = write_flock_csv  # classic header, CRLF records
 
 
 def q(db, sql, *args):
