@@ -11,13 +11,17 @@ faster than maintaining them row by row.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
 from auditor.errors import InputError
 
-SCHEMA_VERSION = 1
+# 2: provenance as runs (sighting_runs, owner_runs) behind the `sightings` and `search_owners` views,
+#    a vectorizable fallback-key hash, grouped findings behind the `findings` view.
+SCHEMA_VERSION = 2
 
 # Cell states: a value withheld from the release is not a blank value. Importers put the names of
 # withheld fields (a redaction marker in the cell, or a column the release does not have at all),
@@ -134,19 +138,35 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "defaults": {"system": "alpr"},
         },
     ),
+    # Provenance, stored compactly. `sightings` and `search_owners` are views (see _VIEWS): a run
+    # says "rows row_first.. of a release are searches search_first.." and covers the common case of
+    # a release's new searches, one row per contiguous stretch instead of one per row; the `_rows`
+    # tables hold every sighting or owner that is not part of a run (links to earlier searches).
     (
-        "search_owners",
+        "search_owner_rows",
         {"search_id": int, "owner_id": int},
         {"pk": ("search_id", "owner_id"), "foreign_keys": [("search_id", "searches", "id"), ("owner_id", "agencies", "id")]},
     ),
     (
-        "sightings",
+        "owner_runs",
+        {"owner_id": int, "search_first": int, "searches": int},
+        {"pk": ("owner_id", "search_first"), "foreign_keys": [("owner_id", "agencies", "id")],
+         "not_null": {"searches"}},
+    ),
+    (
+        "sighting_rows",
         {"id": int, "search_id": int, "release_id": int, "row_number": int, "link_basis": str},
         {
             "pk": "id",
             "foreign_keys": [("search_id", "searches", "id"), ("release_id", "releases", "id")],
             "not_null": {"search_id", "release_id", "row_number", "link_basis"},
         },
+    ),
+    (
+        "sighting_runs",
+        {"release_id": int, "row_first": int, "search_first": int, "rows": int, "link_basis": str},
+        {"pk": ("release_id", "row_first"), "foreign_keys": [("release_id", "releases", "id")],
+         "not_null": {"search_first", "rows", "link_basis"}},
     ),
     (
         "rejects",
@@ -227,15 +247,40 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "foreign_keys": [("owner_id", "agencies", "id"), ("searcher_id", "agencies", "id"), ("beneficiary_id", "agencies", "id")],
         },
     ),
+    # Search findings are stored per distinct *scan key* (the facts every search rule reads: owner,
+    # searcher, beneficiary and basis, reason class, system, query type, flags, date epoch) and
+    # expanded to searches on read by the `findings` view: search_keys gives each search its keys.
     (
-        "findings",
+        "reason_classes",
+        {"reason_id": int, "class_id": int},
+        {"pk": "reason_id", "foreign_keys": [("reason_id", "reasons", "id")], "not_null": {"class_id"}},
+    ),
+    (
+        "scan_keys",
+        {
+            "id": int, "run_id": int, "owner_id": int, "searcher_id": int, "beneficiary_id": int,
+            "basis": str, "class_id": int, "system": str, "query_type": str, "mass_search": int,
+            "has_case_number": int, "reason_state": str, "epoch": int, "trace_id": int,
+            "searches": int,  # searches with this key (a search with two owners has two keys)
+        },
+        {"pk": "id", "foreign_keys": [("run_id", "runs", "id"), ("trace_id", "traces", "id")]},
+    ),
+    (
+        "finding_groups",
+        {"id": int, "run_id": int, "rule_id": str, "severity": str, "key_id": int},
+        {
+            "pk": "id",
+            "foreign_keys": [("run_id", "runs", "id"), ("rule_id", "rules", "rule_id"), ("key_id", "scan_keys", "id")],
+            "not_null": {"run_id", "rule_id", "severity", "key_id"},
+        },
+    ),
+    (
+        "aggregate_findings",
         {
             "id": int,
             "run_id": int,
             "rule_id": str,
             "severity": str,
-            "search_id": int,  # per-search findings
-            "trace_id": int,
             "agency_id": int,  # per-agency findings (rates, disclosures, shares)
             "subject": str,  # what an aggregate finding is about: a user, a plate, a share
             "detail": str,  # the measured figures behind an aggregate finding
@@ -243,13 +288,7 @@ _TABLES: list[tuple[str, dict, dict]] = [
         },
         {
             "pk": "id",
-            "foreign_keys": [
-                ("run_id", "runs", "id"),
-                ("rule_id", "rules", "rule_id"),
-                ("search_id", "searches", "id"),
-                ("trace_id", "traces", "id"),
-                ("agency_id", "agencies", "id"),
-            ],
+            "foreign_keys": [("run_id", "runs", "id"), ("rule_id", "rules", "rule_id"), ("agency_id", "agencies", "id")],
             "not_null": {"run_id", "rule_id", "severity"},
         },
     ),
@@ -267,17 +306,44 @@ _INDEXES: list[tuple[str, tuple[str, ...], bool]] = [
     # Covering indexes: the aggregate measures stream through them in GROUP BY order, no sort.
     ("searches", ("searcher_id", "user", "reason_id", "case_number"), False),
     ("searches", ("plate", "searcher_id", "user", "case_number", "search_type", "time"), False),
-    ("searches", ("dedup_key",), False),
-    ("search_owners", ("owner_id",), False),
-    ("sightings", ("search_id",), False),
-    ("sightings", ("release_id", "row_number"), True),
+    ("search_owner_rows", ("owner_id",), False),
+    ("sighting_rows", ("search_id",), False),
+    ("sighting_rows", ("release_id", "row_number"), True),
     ("rejects", ("release_id",), False),
     ("releases", ("sha256",), True),
     ("reason_tags", ("reason_id", "tag"), False),
     ("reason_tags", ("tag",), False),
-    ("findings", ("rule_id",), False),
-    ("findings", ("search_id",), False),
+    ("finding_groups", ("key_id",), False),
+    ("aggregate_findings", ("rule_id",), False),
 ]
+
+
+# The provenance and findings views: what readers query, whatever the compact form underneath.
+_VIEWS = (
+    """CREATE VIEW IF NOT EXISTS sightings AS
+    SELECT search_id, release_id, row_number, link_basis FROM sighting_rows
+    UNION ALL
+    SELECT s.id, r.release_id, r.row_first + (s.id - r.search_first), r.link_basis
+    FROM sighting_runs r JOIN searches s ON s.id >= r.search_first AND s.id < r.search_first + r.rows""",
+    """CREATE TRIGGER IF NOT EXISTS sightings_insert INSTEAD OF INSERT ON sightings BEGIN
+    INSERT INTO sighting_rows (search_id, release_id, row_number, link_basis)
+    VALUES (NEW.search_id, NEW.release_id, NEW.row_number, NEW.link_basis); END""",
+    """CREATE VIEW IF NOT EXISTS search_owners AS
+    SELECT search_id, owner_id FROM search_owner_rows
+    UNION ALL
+    SELECT s.id, r.owner_id
+    FROM owner_runs r JOIN searches s ON s.id >= r.search_first AND s.id < r.search_first + r.searches""",
+    """CREATE TRIGGER IF NOT EXISTS search_owners_insert INSTEAD OF INSERT ON search_owners BEGIN
+    INSERT INTO search_owner_rows (search_id, owner_id) VALUES (NEW.search_id, NEW.owner_id); END""",
+    # id: the search's id for a search finding, minus the finding's number for an aggregate one
+    # (unique per aggregate finding, not a key across runs).
+    """CREATE VIEW IF NOT EXISTS findings AS
+    SELECT k.search_id AS id, g.run_id, g.rule_id, g.severity, k.search_id, sk.trace_id, NULL AS agency_id,
+           NULL AS subject, NULL AS detail, 1 AS searches
+    FROM finding_groups g JOIN scan_keys sk ON sk.id = g.key_id JOIN search_keys k ON k.key_id = g.key_id
+    UNION ALL
+    SELECT -id, run_id, rule_id, severity, NULL, NULL, agency_id, subject, detail, searches FROM aggregate_findings""",
+)
 
 
 def index_names(tables: tuple[str, ...] | None = None) -> list[str]:
@@ -298,14 +364,41 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+def store_path(db: sqlite_utils.Database) -> str:
+    """The file a store's connection has open."""
+    return db.conn.execute("PRAGMA database_list").fetchone()[2]
+
+
+@contextmanager
+def handed_over(db: sqlite_utils.Database) -> Iterator[str]:
+    """Close the store's sqlite3 connection while another SQLite library works on the file.
+
+    The columnar path reads and writes through adbc-driver-sqlite, which carries its own copy of
+    SQLite. Two copies of SQLite in one process must never hold the same file open at once: POSIX
+    locks are per process, so one copy closing the file drops the other's locks, and the last to
+    close deletes a WAL the other still uses (https://www.sqlite.org/howtocorrupt.html, 2.2.1). So
+    the sqlite3 connection is committed and closed first, and a new one takes its place on
+    ``db`` afterwards. No other sqlite3 connection to the store may be open in this process.
+    """
+    path = store_path(db)
+    db.conn.commit()
+    db.conn.close()
+    try:
+        yield path
+    finally:
+        db.conn = connect(path).conn
+
+
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every canonical table that does not exist yet and record the schema version."""
     for name, columns, options in _TABLES:
         if not db[name].exists():
             db[name].create(columns, **options)
-    db.execute(
-        "CREATE UNIQUE INDEX IF NOT EXISTS idx_searches_uuid ON searches(uuid) WHERE uuid IS NOT NULL"
-    )
+    # One row per (search, scan key), in search order: WITHOUT ROWID keeps it one B-tree, appended to.
+    db.execute("CREATE TABLE IF NOT EXISTS search_keys (search_id INTEGER NOT NULL, key_id INTEGER NOT NULL, "
+               "PRIMARY KEY (search_id, key_id)) WITHOUT ROWID")
+    for sql in _VIEWS:
+        db.execute(sql)
     db.execute(
         "CREATE VIEW IF NOT EXISTS tags AS "
         "SELECT s.id AS search_id, rt.tag, rt.value, rt.evidence, rt.confidence, 'reason' AS basis "
@@ -363,11 +456,44 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
             return db
         raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is not None and row[0] == "1":
+        migrate_v1(db)
+        row = (str(SCHEMA_VERSION),)
     if row is None or int(row[0]) != SCHEMA_VERSION:
         found = row[0] if row else "none"
         raise InputError(f"{p}: store schema version {found}, this proxytrace reads version {SCHEMA_VERSION}")
     create_schema(db)  # adds auditor tables missing from an older writer of the same version
     return db
+
+
+def migrate_v1(db: sqlite_utils.Database) -> None:
+    """Bring a version-1 store to this schema, in one transaction.
+
+    Sightings and search owners become the `_rows` tables behind their views, the fallback keys
+    are re-hashed with the vectorizable hash (:mod:`auditor.importers.keys`), and the last audit's
+    per-search findings are dropped: `audit run` writes them again in the grouped form.
+    """
+    from auditor.importers.keys import fallback_hash
+
+    conn = db.conn
+    conn.commit()
+    with conn:
+        conn.execute("ALTER TABLE sightings RENAME TO sighting_rows")
+        conn.execute("ALTER TABLE search_owners RENAME TO search_owner_rows")
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
+                                    "(name LIKE 'idx_sightings_%' OR name LIKE 'idx_search_owners_%' "
+                                    "OR name LIKE 'idx_findings_%')").fetchall():
+            conn.execute(f"DROP INDEX {name}")
+        conn.execute("DROP TABLE IF EXISTS findings")
+        keys = [
+            (fallback_hash(searcher, time, networks, start, end, reason), sid)
+            for sid, searcher, time, networks, start, end, reason in conn.execute(
+                "SELECT id, searcher_id, time, networks, time_frame_start, time_frame_end, reason_id FROM searches "
+                "WHERE dedup_key IS NOT NULL").fetchall()
+        ]
+        conn.executemany("UPDATE searches SET dedup_key = ? WHERE id = ?", keys)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        conn.execute("UPDATE runs SET finished_at = NULL, summary = NULL")  # findings gone: re-run the audit
 
 
 def ensure_agency(db: sqlite_utils.Database, name: str, cache: dict[str, int] | None = None) -> int:

@@ -12,7 +12,9 @@ import pytest
 
 from conftest import write_flock_csv
 
-from auditor.importers import import_file, searches
+import numpy as np
+
+from auditor.importers import columnar, import_file, keys, searches
 from auditor.schema import create_indexes, open_store
 
 ONE = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -115,16 +117,21 @@ def test_row_with_uuid_adopts_the_search_first_seen_with_its_uuid_redacted(db, t
     [acc] = import_file(db, f)
     assert acc.new_searches == 1
     assert q(db, "SELECT id, uuid, redacted FROM searches ORDER BY id") == [(1, ONE, "uuid"), (2, TWO, None)]
-    assert q(db, "SELECT link_basis FROM sightings WHERE search_id = 1 ORDER BY id") == [("new",), ("fallback_key",)]
+    assert q(db, "SELECT link_basis FROM sightings WHERE search_id = 1 ORDER BY release_id") == [
+        ("new",), ("fallback_key",)]
 
 
 def indexes(db) -> set[str]:
     return {name for (name,) in q(db, "SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
-def test_fresh_load_builds_the_indexes_the_next_import_links_with(db, tmp_path):
+def test_the_next_import_builds_the_indexes_it_links_with(db, tmp_path):
+    # A load into an empty store has nothing to link to and builds neither linking index; the next
+    # import into the filled store builds both before it links, and UUIDs stay unique.
     import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row(ONE), row(TWO, second=3)]))
-    assert {"idx_searches_uuid", "idx_searches_dedup_key", "idx_sightings_release_id_row_number"} <= indexes(db)
+    assert not {"idx_searches_uuid", "idx_searches_dedup_key"} & indexes(db)
+    import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv", [row(ONE)]))
+    assert {"idx_searches_uuid", "idx_searches_dedup_key", "idx_sighting_rows_release_id_row_number"} <= indexes(db)
     with pytest.raises(Exception, match="UNIQUE"):
         db.execute("INSERT INTO searches (uuid, time) VALUES (?, '2025-12-08T17:28:52Z')", [ONE])
 
@@ -146,8 +153,14 @@ def test_bulk_load_into_an_audited_store_restores_its_scan_indexes(db, tmp_path)
     assert set(searches.SCAN_ONLY_INDEXES) <= indexes(db)
 
 
+def collide(monkeypatch) -> None:
+    """Every fallback key hashes to 7, row by row and column by column."""
+    monkeypatch.setattr(searches, "fallback_hash", lambda *fields: 7)
+    monkeypatch.setattr(columnar, "fallback_hashes", lambda *cols: np.full(len(cols[0]), 7, dtype=np.int64))
+
+
 def test_equal_key_hashes_alone_never_link_two_searches(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(searches, "fallback_hash", lambda text: 7)  # every key collides
+    collide(monkeypatch)
     import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv",
                           [row("", org="Raleigh NC PD", second=1), row("", org="Dallas TX PD", second=2)]))
     [acc] = import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
@@ -159,7 +172,7 @@ def test_equal_key_hashes_alone_never_link_two_searches(db, tmp_path, monkeypatc
 
 
 def test_colliding_keys_within_one_batch_stay_two_searches(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(searches, "fallback_hash", lambda text: 7)
+    collide(monkeypatch)
     import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("", org="Raleigh NC PD")]))
     [acc] = import_file(db, audit(tmp_path / "x-Ukiah_CA_PD-Network-Audit.csv",
                                   [row("", org="Dallas TX PD"), row("", org="Raleigh NC PD")]))
@@ -171,11 +184,27 @@ def test_colliding_keys_within_one_batch_stay_two_searches(db, tmp_path, monkeyp
 def test_stored_fallback_key_is_the_hash_of_searcher_second_networks_and_frame(db, tmp_path):
     import_file(db, audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row("(b)(6)", second=7)]))
     searcher, key = q(db, "SELECT searcher_id, dedup_key FROM searches")[0]
-    text = f"{searcher}|2025-12-08T17:28:07Z|5738|2025-12-01T17:28:52Z|2025-12-08T17:28:07Z"
-    assert searches.fallback_text(searcher, "2025-12-08T17:28:07Z", 5738, "2025-12-01T17:28:52Z",
-                                  "2025-12-08T17:28:07Z", 1) == text
-    assert key == searches.fallback_hash(text)
+    assert key == keys.fallback_hash(searcher, "2025-12-08T17:28:07Z", 5738, "2025-12-01T17:28:52Z",
+                                     "2025-12-08T17:28:07Z", 1)
+    # The reason is not part of the key when networks or a time frame are there.
+    assert key == keys.fallback_hash(searcher, "2025-12-08T17:28:07Z", 5738, "2025-12-01T17:28:52Z",
+                                     "2025-12-08T17:28:07Z", 99)
+    assert key != keys.fallback_hash(searcher, "2025-12-08T17:28:08Z", 5738, "2025-12-01T17:28:52Z",
+                                     "2025-12-08T17:28:07Z", 1)
     assert isinstance(key, int) and -2**63 <= key < 2**63
+
+
+def test_row_and_column_fallback_hashes_agree():
+    fields = [(3, "2025-12-08T17:28:07Z", 5738, "2025-12-01T17:28:52Z", "2025-12-08T17:28:07Z", 1),
+              (None, "1999-01-01T00:00:00Z", None, None, None, 12),
+              (7, "2031-06-30T23:59:59Z", None, None, None, None),
+              (2**40, "2025-01-01T00:00:00Z", 0, "2024-12-01T00:00:00Z", "2025-01-01T00:00:00Z", None)]
+    cols = [np.array([keys.NO_COUNT if f[0] is None else f[0] for f in fields]),
+            np.array([keys.epoch(f[1]) for f in fields]),
+            np.array([keys.NO_COUNT if f[2] is None else f[2] for f in fields]),
+            np.array([keys.epoch(f[3]) for f in fields]), np.array([keys.epoch(f[4]) for f in fields]),
+            np.array([keys.NO_COUNT if f[5] is None else f[5] for f in fields])]
+    assert keys.fallback_hashes(*cols).tolist() == [keys.fallback_hash(*f) for f in fields]
 
 
 def test_load_settings_are_restored_afterwards(db, tmp_path):

@@ -19,9 +19,11 @@ from auditor.schema import open_store
 @click.option("--producer", help="The agency that released an Organization Audit, portal audit or sheet (the searcher).")
 @click.option("--column-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML or CSV mapping canonical fields to columns, for --format generic.")
+@click.option("--careful", is_flag=True,
+              help="Read every row with the per-row careful path instead of the columnar fast path (same result, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-release row account as JSON.")
 def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | None, producer: str | None,
-            column_map: Path | None, as_json: bool) -> None:
+            column_map: Path | None, careful: bool, as_json: bool) -> None:
     """Import released search logs and sharing lists into the store (created if missing).
 
     FILES are Flock Organization/Network Audit exports, transparency-portal search audits,
@@ -30,7 +32,8 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     Every release's rows read = rows imported + rows rejected (rejects are kept with the reason).
     """
     db = open_store(db_path, create=True)
-    options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map)
+    options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
+                            careful=careful)
     accounts = import_files(db, files, options)
     totals = {k: sum(getattr(a, k) for a in accounts) for k in ("rows_read", "rows_imported", "rows_rejected")}
     totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"]

@@ -24,13 +24,14 @@ from auditor.importers import flock_audit, generic, portal, reason_sheet, sharin
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
-from auditor.importers.source import CSV_ERROR, CsvRecords, read_facts, is_xlsx, workbook_sheets
-from auditor.schema import create_indexes, ensure_agency
+from auditor.importers.adbc import AdbcStore
+from auditor.importers.columnar import ColumnarLoader, Irregular, arrow_batches, fast_path_problem
+from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, read_facts, is_xlsx, workbook_sheets
+from auditor.schema import create_indexes, ensure_agency, handed_over
 
 # Indexes the load itself probes (the UUID index is part of the schema); the rest come afterwards.
 _LOAD_INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS idx_reasons_text ON reasons(text)",
-    "CREATE INDEX IF NOT EXISTS idx_searches_dedup_key ON searches(dedup_key)",
     "CREATE UNIQUE INDEX IF NOT EXISTS idx_releases_sha256 ON releases(sha256)",
 )
 
@@ -73,6 +74,7 @@ class ImportOptions:
     owner: str | None = None
     producer: str | None = None
     column_map: Path | None = None
+    careful: bool = False  # every row through the per-row path (the fast path's reference)
 
 
 def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options: ImportOptions | None = None) -> list[ReleaseAccount]:
@@ -106,8 +108,9 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
         plan = _plan(records.header, path, options)
         plan.notes[:0] = facts.notes
         rows = _nul_checked(records) if facts.has_nul else iter(records)
+        fast = None if options.careful or fast_path_problem(facts, records.header_row, plan.layout) else facts
         return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
-                              size_hint=facts.size)]
+                              size_hint=facts.size, fast=fast)]
     except InputError as e:
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     except UnicodeDecodeError as e:
@@ -178,7 +181,7 @@ def _discard(db: sqlite_utils.Database, release_id: int) -> None:
     """Remove an interrupted release (its data transaction never committed, so only stragglers)."""
     conn = db.conn
     with conn:
-        for table in ("sightings", "rejects", "shares"):
+        for table in ("sighting_rows", "sighting_runs", "rejects", "shares"):
             conn.execute(f"DELETE FROM {table} WHERE release_id = ?", [release_id])
         conn.execute("DELETE FROM releases WHERE id = ?", [release_id])
 
@@ -215,13 +218,62 @@ def _load_release(
     *,
     direction: str | None = None,
     size_hint: int = 0,
+    fast: FileFacts | None = None,
 ) -> ReleaseAccount:
     agencies: dict[str, int] = {}
     release_id = _begin(db, file_name, sha, plan, agencies)
+    if fast is not None:
+        done = _load_data_fast(db, release_id, file_name, sha, plan, fast, agencies, size_hint=size_hint)
+        if done is not None:
+            create_indexes(db, skip=SCAN_ONLY_INDEXES)
+            db.conn.commit()
+            return done
+        agencies.clear()  # ids cached during the rolled-back attempt are gone
     conn = db.conn
     with _bulk_load(conn):
         return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
                           direction=direction, size_hint=size_hint)
+
+
+def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, sha: str, plan: Plan,
+                    facts: FileFacts, agencies: dict[str, int], *, size_hint: int) -> ReleaseAccount | None:
+    """Load a CSV release through the columnar path, in one transaction on an ADBC connection.
+
+    Returns None, with nothing written, when the file's structure needs the careful path.
+    """
+    with handed_over(db) as path:
+        return _load_data_adbc(db, path, release_id, file_name, sha, plan, facts, agencies, size_hint=size_hint)
+
+
+def _load_data_adbc(db: sqlite_utils.Database, path: str, release_id: int, file_name: str, sha: str, plan: Plan,
+                    facts: FileFacts, agencies: dict[str, int], *, size_hint: int) -> ReleaseAccount | None:
+    store = AdbcStore(path, cache_kib=_LOAD_CACHE_KIB)
+    try:
+        owner_id = ensure_agency(store, plan.owner, agencies) if plan.owner else None
+        default_id = ensure_agency(store, plan.default_searcher, agencies) if plan.default_searcher else None
+        loader = ColumnarLoader(store, release_id, plan.layout, owner_id=owner_id, default_searcher_id=default_id,
+                                agency_cache=agencies, size_hint=size_hint)
+        account = loader.load_batches(arrow_batches(facts, plan.layout.width), 2)
+        notes = plan.notes + ["read by the columnar fast path"] + _account_notes(account)
+        store.execute(
+            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
+            "WHERE id = ?",
+            [account.read, account.imported, account.rejected, "; ".join(notes), release_id],
+        )
+        store.commit()
+    except Irregular as e:
+        store.rollback()
+        plan.notes.append(f"read by the careful path: {e}")
+        return None
+    except BaseException:
+        store.rollback()
+        raise
+    finally:
+        store.close()
+    return ReleaseAccount(
+        file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,
+        account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
+    )
 
 
 # The page cache while loading: big enough for the index pages a batch touches, small enough that

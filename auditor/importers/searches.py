@@ -36,8 +36,14 @@ from typing import Callable, Iterable
 
 import sqlite_utils
 
+import numpy as np
+
 from auditor.importers.cells import (
     INVALID, MARKER_LEN, MARKERS, MISS, REDACTED, TimeParser, count_cell, memoized, sql_quote, text_cell, whole_text,
+)
+from auditor.importers.keys import fallback_hash
+from auditor.importers.provenance import (
+    RepeatedUuids, SightingRuns, add_owner_rows, merge_repeated_uuids, next_search_id, uuid_hashes, write_owner_run,
 )
 from auditor.importers.source import CSV_ERROR, raw_record
 from auditor.schema import create_indexes, ensure_agency, index_names
@@ -69,40 +75,16 @@ _INSERT_SEARCH = (
 _UUID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS idx_searches_uuid ON searches(uuid) WHERE uuid IS NOT NULL"
 _KEY_INDEX = "CREATE INDEX IF NOT EXISTS idx_searches_dedup_key ON searches(dedup_key)"
 # Tables whose indexes a bulk load drops rather than maintaining them row by row.
-_BULK_TABLES = ("searches", "sightings", "search_owners", "rejects")
+_BULK_TABLES = ("searches", "sighting_rows", "search_owner_rows", "rejects")
 # Indexes an import itself relies on: linking by UUID and by fallback key, one sighting per release
 # row, clearing an interrupted release's rejects.
-LOAD_INDEXES = ("idx_searches_uuid", "idx_searches_dedup_key", "idx_sightings_release_id_row_number",
+LOAD_INDEXES = ("idx_searches_uuid", "idx_searches_dedup_key", "idx_sighting_rows_release_id_row_number",
                 "idx_rejects_release_id")
 # Every other index on those tables is read by the scan only. A load into a store without them leaves
 # them to `audit run` (the scan calls `create_indexes` first): building them here would cost the
 # import about as much as parsing. A store that already had them gets them rebuilt after a bulk load.
 SCAN_ONLY_INDEXES = tuple(n for n in index_names(_BULK_TABLES) if n not in LOAD_INDEXES)
 _KEY_COLUMNS = "searcher_id, time, networks, time_frame_start, time_frame_end, reason_id"
-
-
-def fallback_text(searcher_id: int | None, time: str, networks: int | None, start: str | None, end: str | None,
-                  reason_id: int | None) -> str:
-    """The canonical text of a search's fallback key: searcher, time to the second, networks, time frame.
-
-    With neither networks nor a time frame (a `Reason, DateTime` sheet) two officers' searches in one
-    second would share a key: the reason is then part of it and tells them apart.
-    """
-    text = (f"{'' if searcher_id is None else searcher_id}|{time}|{'' if networks is None else networks}|"
-            f"{start or ''}|{end or ''}")
-    if networks is None and start is None:
-        text += f"|r{'' if reason_id is None else reason_id}"
-    return text
-
-
-def fallback_hash(text: str) -> int:
-    """The stored form of a fallback key (`searches.dedup_key`): a signed 64-bit BLAKE2b of its text.
-
-    Eight bytes instead of ~75 make the table a third smaller and its index cheaper to build. Equal
-    hashes are only candidates: the loader compares the key's fields before linking (see
-    :func:`full_key`), so a collision can never merge two searches.
-    """
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def full_key(searcher_id: int | None, time: str, networks: int | None, start: str | None, end: str | None,
@@ -171,7 +153,7 @@ class SearchLoader:
         self.agencies = agency_cache
         self.account = Account()
         conn = self.conn
-        self.first_id = self.next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM searches").fetchone()[0]
+        self.first_id = self.next_id = next_search_id(conn)
         total = conn.execute("SELECT count(*) FROM searches").fetchone()[0]
         with_uuid = conn.execute("SELECT count(*) FROM searches WHERE uuid IS NOT NULL").fetchone()[0]
         # A fresh store has nothing to link to: skip the per-batch UUID lookups and build the UUID
@@ -197,7 +179,14 @@ class SearchLoader:
         self.dropped: list[str] = []
         if self.fresh or size_hint // 150 >= total:  # ~150 bytes per record in a Flock export
             self._drop_indexes(keep_linking=not self.fresh)
-        self.key_index = not self.fresh
+        if not self.fresh:
+            # A load into an empty store builds neither linking index (nothing to link to; the next
+            # import builds them when it needs them): a load into a filled store needs both.
+            conn.execute(_UUID_INDEX)
+            conn.execute(_KEY_INDEX)
+        self.key_index = True
+        self.runs = SightingRuns(conn, release_id)
+        self.repeats = RepeatedUuids() if self.fresh else None
 
     # -- indexes -----------------------------------------------------------------------------------
     def _drop_indexes(self, *, keep_linking: bool) -> None:
@@ -219,40 +208,15 @@ class SearchLoader:
             self.key_index = True
 
     def _finish(self) -> None:
-        """Merge UUIDs repeated across batches of a fresh load, then rebuild the dropped indexes."""
-        if self.fresh:
-            try:
-                self.conn.execute(_UUID_INDEX)
-            except sqlite3.IntegrityError:  # a UUID repeated across batches
-                self._merge_repeated_uuids()
-                self.conn.execute(_UUID_INDEX)
-            self.conn.execute(_KEY_INDEX)
+        """Merge UUIDs repeated across batches of a fresh load, write the runs, rebuild dropped indexes."""
+        self.runs.flush(final=True)
+        write_owner_run(self.conn, self.owner_id, self.first_id, self.next_id)
+        if self.repeats is not None:
+            self.account.new_searches -= merge_repeated_uuids(self.conn, self.release_id, self.repeats.candidates())
         if self.dropped:
             # Restore what was dropped, and no more: scan-only indexes the store did not have are
             # left to `audit run`.
             create_indexes(self.db, skip=tuple(n for n in SCAN_ONLY_INDEXES if n not in self.dropped))
-
-    def _merge_repeated_uuids(self) -> None:
-        """Point every sighting of a repeated UUID at its first search and delete the others."""
-        conn = self.conn
-        conn.execute("DROP TABLE IF EXISTS temp._repeats")
-        conn.execute(
-            "CREATE TEMP TABLE _repeats AS SELECT s.id, m.keep FROM searches s JOIN ("
-            "SELECT uuid, min(id) AS keep FROM searches WHERE uuid IS NOT NULL GROUP BY uuid HAVING count(*) > 1"
-            ") m ON m.uuid = s.uuid WHERE s.id <> m.keep"
-        )
-        conn.execute(
-            "UPDATE sightings SET search_id = r.keep, link_basis = 'uuid' FROM _repeats r "
-            "WHERE sightings.search_id = r.id"
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO search_owners (search_id, owner_id) "
-            "SELECT r.keep, so.owner_id FROM search_owners so JOIN _repeats r ON r.id = so.search_id"
-        )
-        conn.execute("DELETE FROM search_owners WHERE search_id IN (SELECT id FROM _repeats)")
-        merged = conn.execute("DELETE FROM searches WHERE id IN (SELECT id FROM _repeats)").rowcount
-        conn.execute("DROP TABLE temp._repeats")
-        self.account.new_searches -= merged
 
     # -- records -----------------------------------------------------------------------------------
     def _reshape(self, rec: list[str]) -> tuple[list[str], str | None, str | None]:
@@ -289,8 +253,13 @@ class SearchLoader:
         self._finish()
         return self.account
 
-    def _parse(self, records: list[list[str]], first: int) -> tuple[list[tuple], list[int], list[tuple]]:
-        """(search tuples without id, their row numbers, reject rows) for one batch of records."""
+    def _parse(self, records: list[list[str]], first: int, numbers_in: list[int] | None = None,
+               ) -> tuple[list[tuple], list[int], list[tuple]]:
+        """(search tuples without id, their row numbers, reject rows) for one batch of records.
+
+        Records are numbered from ``first`` on, or by ``numbers_in`` (the columnar loader hands over
+        only the rows it cannot take, with their own numbers).
+        """
         layout = self.layout
         w = layout.width
         cols = layout.columns
@@ -329,8 +298,9 @@ class SearchLoader:
         add_row = rows.append
         add_number = numbers.append
         number = first - 1
+        row_numbers = iter(numbers_in) if numbers_in is not None else None
         for rec in records:
-            number += 1
+            number = next(row_numbers) if row_numbers is not None else number + 1
             why = raw = None
             if len(rec) != w:
                 rec, why, raw = self._reshape(rec)
@@ -462,16 +432,17 @@ class SearchLoader:
                 red = absent + red if red is not None else absent
             if red is not None:
                 red = ",".join(sorted(set(red), key=_REDACTABLE.index))
-            # The fallback key (fallback_text, inlined: this runs once per row), stored hashed.
-            key = (f"{'' if searcher_id is None else searcher_id}|{time}|{'' if networks is None else networks}|"
-                   f"{start or ''}|{end or ''}")
-            if networks is None and start is None:
-                key += f"|r{'' if reason_id is None else reason_id}"
-            key = key_hash(key)
+            key = key_hash(searcher_id, time, networks, start, end, reason_id)
             add_row((uuid, time, searcher_id, user, reason_id, case, plate, labels[0], networks, devices,
                      start, end, labels[1], labels[2], labels[3], red, key))
             add_number(number)
         return rows, numbers, rejects
+
+    def _write_reasons(self) -> None:
+        """Write the reasons first seen in this batch (before the searches that point at them)."""
+        if self.new_reasons:
+            self.conn.executemany("INSERT INTO reasons (id, text) VALUES (?, ?)", self.new_reasons)
+            self.new_reasons.clear()
 
     # -- converters with store side effects (called once per distinct cell) ------------------------
     def _searcher(self, raw: str) -> object:
@@ -663,21 +634,23 @@ class SearchLoader:
                 sightings.append((sid, release_id, number, "new"))
         self.next_id = next_id
 
-        if self.new_reasons:
-            conn.executemany("INSERT INTO reasons (id, text) VALUES (?, ?)", self.new_reasons)
-            self.new_reasons.clear()
+        self._write_reasons()
         if new:
             conn.executemany(_INSERT_SEARCH, new)
+            if self.repeats is not None:
+                with_uuid = [(r[0], r[1]) for r in new if r[1] is not None]
+                if with_uuid:
+                    self.repeats.add(uuid_hashes([u for _, u in with_uuid]),
+                                     np.fromiter((i for i, _ in with_uuid), dtype=np.int64, count=len(with_uuid)))
         if adopted:
             conn.executemany("UPDATE searches SET uuid = ? WHERE id = ?", adopted)
-        conn.executemany("INSERT INTO sightings (search_id, release_id, row_number, link_basis) VALUES (?, ?, ?, ?)",
-                         sightings)
-        if self.owner_id is not None:
-            owner = self.owner_id
-            conn.executemany("INSERT INTO search_owners (search_id, owner_id) VALUES (?, ?)",
-                             [(s[0], owner) for s in new])
-            if owners:
-                conn.executemany("INSERT OR IGNORE INTO search_owners (search_id, owner_id) VALUES (?, ?)",
-                                 [(sid, owner) for sid in dict.fromkeys(owners)])
+        fresh_rows = [s for s in sightings if s[3] == "new"]
+        self.runs.add(np.fromiter((s[0] for s in fresh_rows), dtype=np.int64, count=len(fresh_rows)),
+                      np.fromiter((s[2] for s in fresh_rows), dtype=np.int64, count=len(fresh_rows)))
+        linked = [s for s in sightings if s[3] != "new"]
+        if linked:
+            conn.executemany(
+                "INSERT INTO sighting_rows (search_id, release_id, row_number, link_basis) VALUES (?, ?, ?, ?)", linked)
+        add_owner_rows(conn, self.owner_id, owners)
         self.account.imported += len(sightings)
         self.account.new_searches += len(new)
