@@ -1,6 +1,7 @@
 """Rules as data: each file in `auditor/data/rules/` is one rule with its citation and examples.
 
-A *search* rule has a `condition` over the facts of one traced search (see :data:`FACTS`); the scan
+A *search* rule has a `condition` over the facts of one traced search (see
+:data:`auditor.facts.FACTS`); the scan
 evaluates it once per distinct combination of facts, never per row. An *aggregate* rule names a
 `measure` (see :mod:`auditor.measures`) with parameters, and finds agencies, users or plates whose
 searches together cross a threshold.
@@ -20,26 +21,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from auditor.errors import InputError
+from auditor.facts import FACTS
 
 SEVERITIES = ("info", "low", "medium", "high")
-
-# Facts a search-rule condition may use, and what each means.
-FACTS: dict[str, str] = {
-    "system": "alpr or clets",
-    "query_type": "CLETS query type (registration, driver_license, criminal_history, ...)",
-    "scope": "how the owner's data reached the searcher: own, direct, statewide, national, none found; NULL when the release does not say whose data it was",
-    "door": "front, back or side (see DOMAIN.md), NULL otherwise",
-    "mass_search": "networks searched at or above the run's mass-search threshold",
-    "has_case_number": "a case number was logged",
-    "reason_state": "value, blank or redacted",
-    "tags": "the set of purpose tags of the reason plus tags inferred for the search",
-    "immigration_related": "an immigration purpose is stated or inferred, or the beneficiary is ICE/ERO/CBP/USBP",
-    "beneficiary.basis": "how the beneficiary was found: self, reason, 287g, plate_relay",
-}
-for _role in ("owner", "searcher", "beneficiary"):
-    for _attr in ("state", "level", "kind", "dhs_component", "is_287g", "name"):
-        FACTS[f"{_role}.{_attr}"] = f"the {_role} agency's {_attr.replace('_', ' ')}"
-FACTS["beneficiary.is_other"] = "the search was done for an agency other than the searcher"
 
 _OPS = {"eq", "ne", "in", "not_in", "has", "has_any", "gte", "lte", "is_null"}
 _RULE_KEYS = {"id", "title", "severity", "citation", "description", "scope", "condition", "measure",

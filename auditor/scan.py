@@ -1,14 +1,16 @@
 """The audit run: resolve, tag, trace and apply rules over a store, doing work per distinct value.
 
-    tag each distinct reason once            -> reason_tags, and a small reason -> tag-class map
-    infer beneficiaries (few searches)       -> beneficiaries
-    one GROUP BY pass over the searches      -> distinct (owner, searcher, beneficiary, tag class, flags)
-    trace each distinct path once            -> traces (scope, door, readable path)
-    evaluate every search rule once per distinct combination of facts
-    one INSERT ... SELECT pass               -> findings, joined back to searches by integer keys
-    aggregate rules as SQL GROUP BYs         -> findings about users, agencies, plates, shares
+Named phases, in order (:func:`run_audit`; the benchmarks time the same functions):
 
-Memory holds only distinct values (reasons, agencies, combinations), never rows.
+    resolve       agencies: registry, heuristics, 287(g), overrides         -> agencies
+    tag           each distinct reason once, reasons collapsed to classes   -> reason_tags, reason_classes
+    beneficiaries who a search was for (reason, 287(g), plate relay)        -> beneficiaries
+    keys          one bulk pass: each search's key (facts rules read)       -> search_keys (auditor.keypass)
+    rules         trace each distinct path, verdicts per distinct key       -> traces, scan_keys, finding_groups
+    aggregate     aggregate rules as SQL GROUP BYs                          -> aggregate_findings
+
+Search findings are stored per distinct key and rule (`finding_groups`) and expanded to searches by
+the `findings` view. Memory holds only distinct values (reasons, agencies, keys), never rows.
 """
 from __future__ import annotations
 
@@ -24,32 +26,24 @@ import sqlite_utils
 
 from auditor import __version__
 from auditor.agencies import Resolver, resolve_store
-from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, door_of, load_agencies, path_text, scope_of
+import numpy as np
+
+from auditor.facts import (
+    KEY_FROM_SQL, NO_PURPOSE_TAGS, REASON_STATE_SQL, SearchKey, date_boundaries, epoch_date, key_sql, search_facts,
+    trace_facts,
+)
+from auditor.graph import Agency, build_graph, load_agencies, path_text
+from auditor.keypass import KeyPass, assign_keys
 from auditor.measures import MEASURES
 from auditor.rules import Rule, load_rules, ruleset_hash
-from auditor.schema import create_indexes, create_schema
+from auditor import isolated
+from auditor.schema import create_indexes, create_schema, store_path
 from auditor.trace import infer_beneficiaries
 
-NO_PURPOSE_TAGS = ("vague", "case_number_only", "missing")
-_FINDINGS_INDEXES = ("idx_findings_rule_id", "idx_findings_search_id")
-_REASON_STATE_SQL = (
-    "CASE WHEN s.reason_id IS NOT NULL THEN 'value' "
-    "WHEN instr(',' || COALESCE(s.redacted, '') || ',', ',reason,') > 0 THEN 'redacted' ELSE 'blank' END"
-)
-# The per-search key every search rule's facts depend on. -1 stands for "none" so keys join by `=`.
-KEY_SQL = f"""
-    COALESCE(so.owner_id, -1), COALESCE(s.searcher_id, -1), COALESCE(b.beneficiary_id, -1),
-    COALESCE(b.basis, ''), COALESCE(rc.class_id, -1), s.system, COALESCE(s.query_type, ''),
-    COALESCE(s.networks, 0) >= :mass, s.case_number IS NOT NULL, {_REASON_STATE_SQL}
-"""
-FROM_SQL = """
-    FROM searches s
-    LEFT JOIN search_owners so ON so.search_id = s.id
-    LEFT JOIN beneficiaries b ON b.search_id = s.id
-    LEFT JOIN temp.reason_class rc ON rc.reason_id = s.reason_id
-"""
+__all__ = ["KEY_FROM_SQL", "NO_PURPOSE_TAGS", "REASON_STATE_SQL", "key_sql", "search_facts", "trace_facts"]
 
-
+# Indexes `audit run` builds on searches before the scan: those the beneficiary inference and the
+# aggregate measures read (see schema._INDEXES); the key pass itself reads the table in id order.
 @dataclass
 class RunParams:
     mass_networks: int = 500
@@ -113,23 +107,12 @@ def reason_classes(db: sqlite_utils.Database, tag_sets: dict[int, tuple[str, ...
     """Collapse reasons to classes of equal tag sets (20k reasons -> a few hundred classes)."""
     classes: dict[tuple[str, ...], int] = {}
     rows = [(reason_id, classes.setdefault(tags, len(classes))) for reason_id, tags in tag_sets.items()]
-    db.execute("DROP TABLE IF EXISTS temp.reason_class")
-    db.execute("CREATE TEMP TABLE reason_class (reason_id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL)")
-    db.conn.executemany("INSERT INTO temp.reason_class VALUES (?, ?)", rows)
+    db.execute("DELETE FROM reason_classes")
+    db.conn.executemany("INSERT INTO reason_classes (reason_id, class_id) VALUES (?, ?)", rows)
     by_id = [()] * len(classes)
     for tags, class_id in classes.items():
         by_id[class_id] = tags
     return by_id
-
-
-def _agency_facts(prefix: str, agency: Agency | None) -> dict[str, Any]:
-    if agency is None:
-        return {f"{prefix}.{k}": None for k in ("state", "level", "kind", "dhs_component", "is_287g", "name")}
-    return {
-        f"{prefix}.state": agency.state, f"{prefix}.level": agency.level, f"{prefix}.kind": agency.kind,
-        f"{prefix}.dhs_component": agency.dhs_component, f"{prefix}.is_287g": agency.is_287g,
-        f"{prefix}.name": agency.name,
-    }
 
 
 def _write_rules(db: sqlite_utils.Database, rules: Sequence[Rule]) -> None:
@@ -175,11 +158,12 @@ def run_audit(
     # Findings point at traces, rules and tags of the previous run: clear them first (without
     # their indexes, which the scan rebuilds after its bulk insert anyway).
     # Dropping the table is instant where deleting millions of rows is not; create_schema remakes it.
-    db.execute("DROP TABLE IF EXISTS findings")
+    for table in ("finding_groups", "aggregate_findings", "scan_keys", "search_keys"):
+        db.execute(f"DROP TABLE IF EXISTS {table}")
     create_schema(db)
     say("resolving agencies")
     unresolved = list(resolve_store(db, resolver).unknown)
-    create_indexes(db, skip=_FINDINGS_INDEXES)
+    create_indexes(db)
     lap("resolve")
 
     say("tagging distinct reasons")
@@ -193,13 +177,16 @@ def run_audit(
 
     say("tracing and applying rules")
     _write_rules(db, rules)
-    scan_searches(db, run_id, [r for r in rules if r.scope == "search"], classes, params)
+    search_rules = [r for r in rules if r.scope == "search"]
+    keys = key_searches(db, search_rules, classes, params)
+    lap("keys")
+    by_rule = scan_searches(db, run_id, search_rules, classes, keys)
     lap("trace_and_rules")
     for rule in (r for r in rules if r.scope == "aggregate"):
         _apply_aggregate_rule(db, run_id, rule)
     lap("aggregate")
 
-    summary = _summarize(db, run_id, unresolved, asdict(report), tag_sets, seconds)
+    summary = _summarize(db, run_id, unresolved, asdict(report), tag_sets, seconds, by_rule)
     db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                [_now(), json.dumps(summary.to_json()), run_id])
     db.conn.commit()
@@ -239,88 +226,73 @@ class _Tracer:
         return found
 
 
-def search_facts(trace_facts: dict[str, Any], tags: frozenset[str], system: str, qtype: str, mass: int,
-                 has_case: int, rstate: str) -> dict[str, Any]:
-    """The facts a search rule sees: its trace's, its reason's tags, and the search's own flags."""
-    facts = dict(trace_facts)
-    facts.update({
-        "system": system, "query_type": qtype or None, "mass_search": bool(mass),
-        "has_case_number": bool(has_case), "reason_state": rstate, "tags": tags,
-        "immigration_related": "immigration" in tags or facts["beneficiary.dhs_component"] in IMMIGRATION_ENFORCERS,
-    })
-    return facts
-
-
-def trace_facts(graph, agencies: dict[int, Agency], owner_id: int | None, searcher_id: int | None,
-                beneficiary_id: int | None, basis: str | None) -> dict[str, Any]:
-    """Facts of one traced path owner -> scope -> searcher -> beneficiary."""
-    scope = scope_of(graph, agencies, owner_id, searcher_id)
-    searcher, beneficiary = agencies.get(searcher_id), agencies.get(beneficiary_id)
-    facts = {"scope": scope, "door": door_of(scope, searcher, beneficiary), "beneficiary.basis": basis or "self",
-             "beneficiary.is_other": beneficiary_id is not None and beneficiary_id != searcher_id}
-    facts.update(_agency_facts("owner", agencies.get(owner_id)))
-    facts.update(_agency_facts("searcher", searcher))
-    facts.update(_agency_facts("beneficiary", beneficiary))
-    return facts
+def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequence[tuple[str, ...]],
+                 params: RunParams) -> KeyPass:
+    """Every search's key, written to `search_keys` in one bulk pass (see :mod:`auditor.keypass`)."""
+    top = db.execute("SELECT coalesce(max(reason_id), -1) FROM reason_classes").fetchone()[0]
+    lookup = np.full(top + 1, -1, dtype=np.int64)
+    for reason_id, class_id in db.execute("SELECT reason_id, class_id FROM reason_classes"):
+        lookup[reason_id] = class_id
+    boundaries = date_boundaries(leaf for r in rules for leaf in r.leaves())
+    db.execute("DELETE FROM meta WHERE key = 'scan_date_boundaries'")
+    db.execute("INSERT INTO meta (key, value) VALUES ('scan_date_boundaries', ?)", [json.dumps(boundaries)])
+    db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
+    keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
+                         boundaries=boundaries)
+    keys.boundaries = boundaries
+    return keys
 
 
 def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
-                  classes: Sequence[tuple[str, ...]], params: RunParams) -> None:
-    """Trace every search and apply the search rules in one streaming pass, writing findings.
+                  classes: Sequence[tuple[str, ...]], keys: KeyPass) -> dict[str, int]:
+    """Trace each distinct path and apply the search rules once per distinct key.
 
-    Each row's key is looked up in memos, so traces are computed once per distinct path and rules
-    once per distinct combination of facts; findings are written in batches. Needs the temp
-    reason classes of :func:`reason_classes`, and the `rules` table rows of this run's rules.
-    Memory holds the memos (distinct values), never rows.
+    Writes `traces`, `scan_keys` and `finding_groups`; returns de-duplicated searches per rule.
+    Rules see an agency through its attributes, not its id: verdicts are memoized per *signature*
+    of the trace facts the rules read, so they stay few however many agencies searched.
     """
     agencies = load_agencies(db)
     tracer = _Tracer(db, build_graph(db, agencies), agencies)
-    # Rules see an agency through its attributes, not its id: two searchers of the same state,
-    # level and kind lead to the same verdicts. So verdicts are memoized per *signature* of the
-    # trace facts the rules read, and traces per distinct path: both stay small however many rows.
     signature_facts = sorted(_trace_facts_used(rules) | {"beneficiary.dhs_component"})
-    traces: dict[tuple, tuple[int, dict[str, Any], tuple]] = {}
+    boundaries = getattr(keys, "boundaries", [])
     verdicts: dict[tuple, tuple[tuple[str, str], ...]] = {}
-    insert = "INSERT INTO findings (run_id, rule_id, severity, search_id, trace_id, searches) VALUES (?, ?, ?, ?, ?, 1)"
-    # A second connection reads while this one writes findings and traces.
-    reader = sqlite3.connect(db.conn.execute("PRAGMA database_list").fetchone()[2])
-    reader.execute("PRAGMA cache_size = -64000")
-    db.conn.commit()
-    reader.execute("ATTACH ':memory:' AS scratch")
-    reader.execute("CREATE TABLE scratch.reason_class (reason_id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL)")
-    reader.executemany("INSERT INTO scratch.reason_class VALUES (?, ?)",
-                       db.execute("SELECT reason_id, class_id FROM temp.reason_class").fetchall())
-    rows = reader.execute(
-        f"SELECT s.id, {KEY_SQL} {FROM_SQL.replace('temp.reason_class', 'scratch.reason_class')}",
-        {"mass": params.mass_networks},
-    )
-    out: list[tuple] = []
-    while True:
-        batch = rows.fetchmany(50_000)
-        if not batch:
-            break
-        for row in batch:
-            path = row[1:5]
-            trace = traces.get(path)
-            if trace is None:
-                trace_id, tfacts = tracer.get(*path)
-                trace = traces[path] = (trace_id, tfacts, tuple(tfacts[f] for f in signature_facts))
-            verdict_key = (trace[2], *row[5:])
-            verdict = verdicts.get(verdict_key)
-            if verdict is None:
-                class_k, system, qtype, mass, has_case, rstate = row[5:]
-                tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
-                facts = search_facts(trace[1], tags, system, qtype, mass, has_case, rstate)
-                verdict = verdicts[verdict_key] = tuple((r.id, r.severity) for r in rules if r.matches(facts))
-            if verdict:
-                search_id, trace_id = row[0], trace[0]
-                out.extend((run_id, rule_id, severity, search_id, trace_id) for rule_id, severity in verdict)
-        if len(out) >= 100_000:
-            db.conn.executemany(insert, out)
-            out.clear()
-    db.conn.executemany(insert, out)
-    reader.close()
+    signatures: dict[tuple, tuple] = {}
+    key_rows, groups = [], []
+    rules_of: dict[int, tuple[str, ...]] = {}
+    per_rule = {r.id: 0 for r in rules}
+    for key, key_id in keys.ids.items():
+        path = (key.owner_id, key.searcher_id, key.beneficiary_id, key.basis)
+        trace_id, tfacts = tracer.get(*path)
+        signature = signatures.get(path)
+        if signature is None:
+            signature = signatures[path] = tuple(tfacts[f] for f in signature_facts)
+        verdict_key = (signature, *key[4:])
+        verdict = verdicts.get(verdict_key)
+        if verdict is None:
+            tags = frozenset(classes[key.class_id]) if key.class_id != -1 else frozenset()
+            facts = search_facts(tfacts, tags, key.system, key.query_type, key.mass_search, key.has_case_number,
+                                 key.reason_state, epoch_date(boundaries, key.epoch))
+            verdict = verdicts[verdict_key] = tuple((r.id, r.severity) for r in rules if r.matches(facts))
+        n = keys.searches.get(key_id, 0)
+        key_rows.append((key_id, run_id, *key, trace_id, n))
+        rules_of[key_id] = tuple(rule_id for rule_id, _ in verdict)
+        for rule_id, severity in verdict:
+            groups.append((run_id, rule_id, severity, key_id))
+            per_rule[rule_id] += n
+    # A search with several owners has a key per owner: count it once per rule.
+    for key_ids in keys.several.values():
+        seen: dict[str, int] = {}
+        for key_id in key_ids:
+            for rule_id in rules_of.get(key_id, ()):
+                seen[rule_id] = seen.get(rule_id, 0) + 1
+        for rule_id, times in seen.items():
+            per_rule[rule_id] -= times - 1
+    db.conn.executemany(
+        f"INSERT INTO scan_keys (id, run_id, {', '.join(SearchKey._fields)}, trace_id, searches) "
+        f"VALUES ({', '.join('?' * (len(SearchKey._fields) + 4))})", key_rows)
+    db.conn.executemany("INSERT INTO finding_groups (run_id, rule_id, severity, key_id) VALUES (?, ?, ?, ?)", groups)
     create_indexes(db)
+    return per_rule
 
 
 def _trace_facts_used(rules: Sequence[Rule]) -> set[str]:
@@ -333,27 +305,35 @@ def _apply_aggregate_rule(db, run_id: int, rule: Rule) -> None:
     rows = [(run_id, rule.id, rule.severity, c.agency_id, c.subject, c.detail, c.searches)
             for c in MEASURES[rule.measure](db, rule.params)]
     db.conn.executemany(
-        "INSERT INTO findings (run_id, rule_id, severity, agency_id, subject, detail, searches) VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO aggregate_findings (run_id, rule_id, severity, agency_id, subject, detail, searches) "
+        "VALUES (?,?,?,?,?,?,?)",
         rows,
     )
 
 
-def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds) -> RunSummary:
+def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds, by_rule: dict[str, int]) -> RunSummary:
     searches = db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
     by_tag: dict[str, int] = {}
     for reason_id, n in db.execute("SELECT reason_id, COUNT(*) FROM searches GROUP BY reason_id"):
         for tag in tag_sets.get(reason_id, ("missing",) if reason_id is None else ()):
             by_tag[tag] = by_tag.get(tag, 0) + n
-    by_rule: dict[str, dict[str, Any]] = {}
-    for rule_id, severity, title, citation, n, n_searches in db.execute(
-        """SELECT r.rule_id, r.severity, r.title, r.citation, COUNT(f.id),
-                  COALESCE(COUNT(DISTINCT f.search_id), 0) + COALESCE(SUM(CASE WHEN f.search_id IS NULL THEN f.searches END), 0)
-           FROM rules r LEFT JOIN findings f ON f.rule_id = r.rule_id AND f.run_id = ?
-           GROUP BY r.rule_id ORDER BY r.rule_id""",
-        [run_id],
+    findings_by_rule: dict[str, dict[str, Any]] = {}
+    for rule_id, severity, title, citation, scope, groups, agg, agg_searches in db.execute(
+        """SELECT r.rule_id, r.severity, r.title, r.citation, r.scope,
+                  (SELECT COUNT(*) FROM finding_groups g WHERE g.rule_id = r.rule_id AND g.run_id = ?),
+                  (SELECT COUNT(*) FROM aggregate_findings a WHERE a.rule_id = r.rule_id AND a.run_id = ?),
+                  (SELECT COALESCE(SUM(a.searches), 0) FROM aggregate_findings a WHERE a.rule_id = r.rule_id AND a.run_id = ?)
+           FROM rules r ORDER BY r.rule_id""",
+        [run_id, run_id, run_id],
     ):
-        by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
-                            "findings": n, "searches": n_searches}
+        if scope == "search":
+            # Findings of a search rule are counted as the searches they cover (one per search).
+            n_searches = by_rule.get(rule_id, 0)
+            findings_by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
+                                         "findings": n_searches, "searches": n_searches, "groups": groups}
+        else:
+            findings_by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
+                                         "findings": agg, "searches": agg_searches}
     return RunSummary(
         run_id=run_id,
         searches=searches,
@@ -363,6 +343,6 @@ def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds) -> RunS
         unresolved_agencies=unresolved,
         beneficiaries=beneficiaries,
         searches_by_tag=dict(sorted(by_tag.items(), key=lambda kv: -kv[1])),
-        findings_by_rule=by_rule,
+        findings_by_rule=findings_by_rule,
         seconds=seconds,
     )

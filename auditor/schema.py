@@ -11,9 +11,7 @@ faster than maintaining them row by row.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import sqlite_utils
 
@@ -369,31 +367,15 @@ def store_path(db: sqlite_utils.Database) -> str:
     return db.conn.execute("PRAGMA database_list").fetchone()[2]
 
 
-@contextmanager
-def handed_over(db: sqlite_utils.Database) -> Iterator[str]:
-    """Close the store's sqlite3 connection while another SQLite library works on the file.
-
-    The columnar path reads and writes through adbc-driver-sqlite, which carries its own copy of
-    SQLite. Two copies of SQLite in one process must never hold the same file open at once: POSIX
-    locks are per process, so one copy closing the file drops the other's locks, and the last to
-    close deletes a WAL the other still uses (https://www.sqlite.org/howtocorrupt.html, 2.2.1). So
-    the sqlite3 connection is committed and closed first, and a new one takes its place on
-    ``db`` afterwards. No other sqlite3 connection to the store may be open in this process.
-    """
-    path = store_path(db)
-    db.conn.commit()
-    db.conn.close()
-    try:
-        yield path
-    finally:
-        db.conn = connect(path).conn
-
-
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create every canonical table that does not exist yet and record the schema version."""
     for name, columns, options in _TABLES:
         if not db[name].exists():
             db[name].create(columns, **options)
+    # One search per vendor UUID. Built here only while the table is empty (free); a load into an
+    # empty store drops it and the next import, which links by UUID, builds it again.
+    if db.execute("SELECT 1 FROM searches LIMIT 1").fetchone() is None:
+        db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_searches_uuid ON searches(uuid) WHERE uuid IS NOT NULL")
     # One row per (search, scan key), in search order: WITHOUT ROWID keeps it one B-tree, appended to.
     db.execute("CREATE TABLE IF NOT EXISTS search_keys (search_id INTEGER NOT NULL, key_id INTEGER NOT NULL, "
                "PRIMARY KEY (search_id, key_id)) WITHOUT ROWID")

@@ -22,7 +22,8 @@ import sqlite_utils
 from auditor.errors import InputError
 from auditor.graph import IMMIGRATION_ENFORCERS, build_graph, load_agencies
 from auditor.rules import Rule, load_rules
-from auditor.scan import FROM_SQL, KEY_SQL, reason_classes, search_facts, stored_tag_sets, trace_facts
+from auditor.facts import KEY_FROM_SQL, epoch_date, key_sql, search_facts, trace_facts
+from auditor.scan import reason_classes, stored_tag_sets
 
 # Truth purposes whose tag is not `crime:<purpose>`.
 _PURPOSE_TAG = {
@@ -45,6 +46,31 @@ _SENSITIVE_TAGS = {"protest", "reproductive_health", "civil_matter", "personal_u
 # Facts whose truth the simulator knows and the log may hide: a rule reading none of them scores
 # 1.0 by construction (it is judged on what was logged).
 _HIDDEN_FACTS = {"immigration_related", "door", "tags"}
+
+
+def truth_tags(tags: frozenset[str], purpose: str | None, misuse: str | None) -> frozenset[str]:
+    """The tags a search's reason would carry had it told the truth.
+
+    The truth's purpose replaces what the reason claims about the facts a log can hide (immigration
+    and the sensitive purposes); the other tags (vague, crime categories) are what was logged.
+    """
+    true_tags = set(tags) - _SENSITIVE_TAGS - {"immigration"}
+    true_tags |= {"immigration"} if purpose == "immigration" else set()
+    true_tags |= {t for t in (_SENSITIVE_TRUTH.get(purpose), _SENSITIVE_TRUTH.get(misuse)) if t}
+    return frozenset(true_tags)
+
+
+def truth_facts(graph: Any, agencies: dict, enforcers: set[int], owner_id: int | None, searcher_id: int | None,
+                tags: frozenset[str], system: str, qtype: str, mass: int, has_case: int, rstate: str,
+                purpose: str | None, misuse: str | None, true_beneficiary: int | None, day: str | None) -> dict:
+    """The facts of a simulated search as the rules would see them told the truth.
+
+    One definition for `audit score` and the exercise answer keys, so both judge a search alike.
+    """
+    facts = search_facts(trace_facts(graph, agencies, owner_id, searcher_id, true_beneficiary, "truth"),
+                         truth_tags(tags, purpose, misuse), system, qtype, mass, has_case, rstate, day)
+    facts["immigration_related"] = purpose == "immigration" or true_beneficiary in enforcers
+    return facts
 
 
 def depends_on_hidden_truth(rule: Rule) -> bool:
@@ -102,6 +128,14 @@ class Score:
         return out
 
 
+def stored_boundaries(db: sqlite_utils.Database) -> list[str]:
+    """The date boundaries the last scan keyed searches by (see :func:`auditor.facts.date_boundaries`)."""
+    import json
+
+    row = db.execute("SELECT value FROM meta WHERE key = 'scan_date_boundaries'").fetchone()
+    return json.loads(row[0]) if row else []
+
+
 def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) -> Score:
     """Score the last `audit run` of a simulated store against its truth table."""
     if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
@@ -124,33 +158,27 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
 
     by_rule = {r.id: Counts() for r in rules}
     memo: dict[tuple, tuple[frozenset, frozenset]] = {}
+    boundaries = stored_boundaries(db)
     rows = db.execute(
-        f"""SELECT {KEY_SQL}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
-            {FROM_SQL} JOIN truth t ON t.search_id = s.id
-            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12,13""",
+        f"""SELECT {key_sql(boundaries)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
+            {KEY_FROM_SQL} JOIN truth t ON t.search_id = s.id
+            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12,13,14""",
         {"mass": mass_networks},
     )
-    for (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate,
+    for (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch,
          purpose, misuse, true_benef, n) in rows:
-        true_imm = purpose == "immigration"
-        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, purpose, misuse,
-               true_benef)
+        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch, purpose,
+               misuse, true_benef)
         if key not in memo:
             owner_id = None if owner_k == -1 else owner_k
             searcher_id = None if searcher_k == -1 else searcher_k
             tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
+            day = epoch_date(boundaries, epoch)
             observed = search_facts(
                 trace_facts(graph, agencies, owner_id, searcher_id, searcher_id if benef_k == -1 else benef_k, basis or None),
-                tags, system, qtype, mass, has_case, rstate)
-            # The truth's purpose replaces what the reason claims about the hidden facts: immigration
-            # and the sensitive purposes. The other tags (vague, crime categories) are what was logged.
-            true_tags = set(tags) - _SENSITIVE_TAGS - {"immigration"}
-            true_tags |= {"immigration"} if true_imm else set()
-            true_tags |= {t for t in (_SENSITIVE_TRUTH.get(purpose), _SENSITIVE_TRUTH.get(misuse)) if t}
-            truth = search_facts(
-                trace_facts(graph, agencies, owner_id, searcher_id, true_benef, "truth"),
-                frozenset(true_tags), system, qtype, mass, has_case, rstate)
-            truth["immigration_related"] = bool(true_imm) or true_benef in enforcers
+                tags, system, qtype, mass, has_case, rstate, day)
+            truth = truth_facts(graph, agencies, enforcers, owner_id, searcher_id, tags, system, qtype, mass, has_case,
+                                rstate, purpose, misuse, true_benef, day)
             memo[key] = (frozenset(r.id for r in rules if r.matches(observed)),
                          frozenset(r.id for r in rules if r.matches(truth)))
         found, expected = memo[key]
@@ -176,7 +204,7 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
     for purpose, class_id, true_benef, disguised_flag, inferred_basis, searcher_id, n in db.execute(
         """SELECT t.purpose, rc.class_id, t.beneficiary_id, t.disguised, b.basis, s.searcher_id, COUNT(*)
            FROM searches s JOIN truth t ON t.search_id = s.id
-           LEFT JOIN temp.reason_class rc ON rc.reason_id = s.reason_id
+           LEFT JOIN reason_classes rc ON rc.reason_id = s.reason_id
            LEFT JOIN beneficiaries b ON b.search_id = s.id
            GROUP BY 1, 2, 3, 4, 5, 6"""
     ):

@@ -1,4 +1,4 @@
-"""One benchmark per phase of the audit: import, tag, trace and rules, the whole run, aggregate.
+"""One benchmark per phase of the audit: import, tag, keys and rules, the whole run, aggregate.
 
 Run with ``python -m pytest benchmarks --benchmark-enable`` (the project's pytest options disable
 benchmarks by default). Each benchmark also checks what the phase produced, so a phase that silently
@@ -11,7 +11,7 @@ from pathlib import Path
 from auditor.importers import import_files
 from auditor.measures import MEASURES
 from auditor.rules import load_rules
-from auditor.scan import RunParams, _write_rules, reason_classes, run_audit, scan_searches, tag_reasons
+from auditor.scan import RunParams, _write_rules, key_searches, reason_classes, run_audit, scan_searches, tag_reasons
 from auditor.schema import create_schema, open_store
 from auditor.trace import infer_beneficiaries
 from benchmarks.conftest import SEARCHES
@@ -40,23 +40,27 @@ def test_tag(benchmark, store) -> None:
     assert len(classes) < len(tag_sets) / 10  # reasons collapse into far fewer tag classes
 
 
-def test_trace_and_rules(benchmark, store) -> None:
+def test_keys_and_rules(benchmark, store) -> None:
     params = RunParams()
     rules = load_rules()
+    search_rules = [r for r in rules if r.scope == "search"]
     classes = reason_classes(store, tag_reasons(store))
     infer_beneficiaries(store, relay_days=params.relay_days)
     run_id = store.execute("INSERT INTO runs (started_at) VALUES ('bench')").lastrowid
 
-    def trace_and_rules():
-        store.execute("DROP TABLE IF EXISTS findings")
-        create_schema(store)  # recreates findings, as run_audit does
+    def keys_and_rules():
+        for table in ("finding_groups", "scan_keys", "search_keys"):
+            store.execute(f"DROP TABLE IF EXISTS {table}")
+        create_schema(store)  # recreates them, as run_audit does
         _write_rules(store, rules)
-        scan_searches(store, run_id, [r for r in rules if r.scope == "search"], classes, params)
+        keys = key_searches(store, search_rules, classes, params)
+        return scan_searches(store, run_id, search_rules, classes, keys)
 
-    benchmark.pedantic(trace_and_rules, rounds=3, iterations=1)
+    per_rule = benchmark.pedantic(keys_and_rules, rounds=3, iterations=1)
     traces = store.execute("SELECT COUNT(*) FROM traces").fetchone()[0]
     assert 0 < traces < SEARCHES  # one trace per distinct path, far fewer than searches
-    assert store.execute("SELECT COUNT(*) FROM findings WHERE rule_id = 'ca.sb34.sharing'").fetchone()[0] > 0
+    assert store.execute("SELECT COUNT(*) FROM search_keys").fetchone()[0] >= SEARCHES
+    assert per_rule["ca.sb34.sharing"] > 0
 
 
 def test_rules_full_run(benchmark, store) -> None:

@@ -53,7 +53,7 @@ def both_paths(tmp_path: Path, files: list[Path], options: dict | None = None) -
         db = open_store(tmp_path / f"{'careful' if careful else 'fast'}.db", create=True)
         notes = []
         for f in files:
-            for account in import_file(db, f, ImportOptions(careful=careful, **(options or {}))):
+            for account in import_file(db, f, ImportOptions(careful=careful, fast=not careful, **(options or {}))):
                 notes.extend(account.notes)
         stores.append((dump(db), notes))
     return stores[0][0], stores[1][0], stores[0][1]

@@ -21,7 +21,7 @@ def db(tmp_path):
 
 
 def test_every_canonical_table_exists_with_explicit_types(db):
-    assert CANONICAL <= set(db.table_names())
+    assert CANONICAL <= set(db.table_names()) | set(db.view_names())
     columns = {c.name: c.type for c in db["searches"].columns}
     assert columns["id"] == "INTEGER" and columns["time"] == "TEXT" and columns["networks"] == "INTEGER"
     assert columns["dedup_key"] == "INTEGER"
@@ -32,8 +32,10 @@ def test_foreign_keys_tie_searches_to_agencies_reasons_and_sightings_to_releases
         return {(fk.column, fk.other_table) for fk in db[table].foreign_keys}
 
     assert {("searcher_id", "agencies"), ("reason_id", "reasons")} <= targets("searches")
-    assert {("search_id", "searches"), ("release_id", "releases")} <= targets("sightings")
-    assert {("search_id", "searches"), ("owner_id", "agencies")} <= targets("search_owners")
+    assert {("search_id", "searches"), ("release_id", "releases")} <= targets("sighting_rows")
+    assert {("search_id", "searches"), ("owner_id", "agencies")} <= targets("search_owner_rows")
+    assert {("release_id", "releases")} <= targets("sighting_runs")
+    assert {("owner_id", "agencies")} <= targets("owner_runs")
 
 
 def test_foreign_keys_are_enforced(db):

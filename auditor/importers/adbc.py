@@ -28,9 +28,9 @@ class _Result:
 
 
 class AdbcStore:
-    """One write transaction on the store through adbc-driver-sqlite."""
+    """One write transaction on the store through adbc-driver-sqlite (``begin=False``: a reader)."""
 
-    def __init__(self, path: str | Path, *, cache_kib: int = 32 * 1024) -> None:
+    def __init__(self, path: str | Path, *, cache_kib: int = 32 * 1024, begin: bool = True) -> None:
         import adbc_driver_sqlite.dbapi as dbapi
 
         # Autocommit at the driver, with the transaction opened and closed here in SQL: the pragmas
@@ -39,8 +39,10 @@ class AdbcStore:
         self.conn = self  # the loaders use `db.conn` and `db` alike
         for pragma in ("busy_timeout = 5000", "synchronous = NORMAL", "temp_store = FILE", f"cache_size = -{cache_kib}"):
             self.execute(f"PRAGMA {pragma}")
-        self.execute("BEGIN IMMEDIATE")
-        self.in_transaction = True
+        self.in_transaction = False
+        if begin:
+            self.execute("BEGIN IMMEDIATE")
+            self.in_transaction = True
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> _Result:
         cur = self.raw.cursor()

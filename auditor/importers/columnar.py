@@ -39,6 +39,7 @@ from auditor.importers.searches import _LABELS, _REDACTABLE, _WITHHELD_IF_ABSENT
 from auditor.importers.source import FIELD_LIMIT, FileFacts
 
 BLOCK_BYTES = 8 << 20  # pyarrow read block: ~50k Flock records, the unit of work and of memory
+FAST_PATH_BYTES = 4 << 20  # smaller files are read by the careful path: a child process costs ~1 s
 
 _ASCII_WS = " \t\n\r\x0b\x0c"
 # Characters Python's str.strip() removes besides ASCII whitespace: a cell with one at its edge goes
@@ -71,7 +72,7 @@ def fast_path_problem(facts: FileFacts, header_row: int, layout: Any) -> str | N
     return None
 
 
-def arrow_batches(facts: FileFacts, width: int) -> Iterator[pa.RecordBatch]:
+def arrow_batches(facts: FileFacts, width: int, block_bytes: int = BLOCK_BYTES) -> Iterator[pa.RecordBatch]:
     """The file's records after the header as string columns; raises :class:`Irregular` on a record
     that is not exactly ``width`` cells or has a cell beyond the careful path's field limit."""
     problems: list[str] = []
@@ -84,7 +85,7 @@ def arrow_batches(facts: FileFacts, width: int) -> Iterator[pa.RecordBatch]:
     try:
         reader = pacsv.open_csv(
             facts.path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES, use_threads=True),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_bytes, use_threads=True),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
                                              invalid_row_handler=irregular),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},

@@ -25,9 +25,11 @@ from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
 from auditor.importers.adbc import AdbcStore
+from auditor import isolated
+from auditor.importers import columnar
 from auditor.importers.columnar import ColumnarLoader, Irregular, arrow_batches, fast_path_problem
 from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, read_facts, is_xlsx, workbook_sheets
-from auditor.schema import create_indexes, ensure_agency, handed_over
+from auditor.schema import create_indexes, ensure_agency, store_path
 
 # Indexes the load itself probes (the UUID index is part of the schema); the rest come afterwards.
 _LOAD_INDEXES = (
@@ -75,6 +77,7 @@ class ImportOptions:
     producer: str | None = None
     column_map: Path | None = None
     careful: bool = False  # every row through the per-row path (the fast path's reference)
+    fast: bool = False  # the columnar path even for a small file (tests compare the two paths)
 
 
 def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options: ImportOptions | None = None) -> list[ReleaseAccount]:
@@ -109,6 +112,8 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
         plan.notes[:0] = facts.notes
         rows = _nul_checked(records) if facts.has_nul else iter(records)
         fast = None if options.careful or fast_path_problem(facts, records.header_row, plan.layout) else facts
+        if facts.size < columnar.FAST_PATH_BYTES and not options.fast:
+            fast = None  # a small file: starting the columnar child would cost more than it saves
         return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
                               size_hint=facts.size, fast=fast)]
     except InputError as e:
@@ -241,19 +246,28 @@ def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, 
 
     Returns None, with nothing written, when the file's structure needs the careful path.
     """
-    with handed_over(db) as path:
-        return _load_data_adbc(db, path, release_id, file_name, sha, plan, facts, agencies, size_hint=size_hint)
+    db.conn.commit()  # the child process writes; this connection stays idle meanwhile
+    done = isolated.call(_load_data_adbc, store_path(db), release_id, file_name, sha, plan, facts, dict(agencies),
+                         size_hint=size_hint, block_bytes=columnar.BLOCK_BYTES)
+    if isinstance(done, str):
+        plan.notes.append(f"read by the careful path: {done}")
+        return None
+    return done
 
 
-def _load_data_adbc(db: sqlite_utils.Database, path: str, release_id: int, file_name: str, sha: str, plan: Plan,
-                    facts: FileFacts, agencies: dict[str, int], *, size_hint: int) -> ReleaseAccount | None:
+def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: Plan, facts: FileFacts,
+                    agencies: dict[str, int], *, size_hint: int, block_bytes: int) -> ReleaseAccount | str:
+    """The fast path's transaction, run in a child process (see :mod:`auditor.isolated`).
+
+    Returns the account, or why the file needs the careful path (nothing written then).
+    """
     store = AdbcStore(path, cache_kib=_LOAD_CACHE_KIB)
     try:
         owner_id = ensure_agency(store, plan.owner, agencies) if plan.owner else None
         default_id = ensure_agency(store, plan.default_searcher, agencies) if plan.default_searcher else None
         loader = ColumnarLoader(store, release_id, plan.layout, owner_id=owner_id, default_searcher_id=default_id,
                                 agency_cache=agencies, size_hint=size_hint)
-        account = loader.load_batches(arrow_batches(facts, plan.layout.width), 2)
+        account = loader.load_batches(arrow_batches(facts, plan.layout.width, block_bytes), 2)
         notes = plan.notes + ["read by the columnar fast path"] + _account_notes(account)
         store.execute(
             "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
@@ -263,8 +277,7 @@ def _load_data_adbc(db: sqlite_utils.Database, path: str, release_id: int, file_
         store.commit()
     except Irregular as e:
         store.rollback()
-        plan.notes.append(f"read by the careful path: {e}")
-        return None
+        return str(e)
     except BaseException:
         store.rollback()
         raise

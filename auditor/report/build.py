@@ -300,16 +300,16 @@ def _door_counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 _EXAMPLE_SQL = """
     SELECT f.search_id, s.time, sa.name, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
-           rel.file_name, g.row_number,
+           rel.file_name, (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
+                                     ORDER BY g1.release_id, g1.row_number LIMIT 1),
            (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id)
     FROM findings f
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
-    LEFT JOIN sightings g ON g.id = (SELECT g1.id FROM sightings g1 WHERE g1.search_id = f.search_id
-                                     ORDER BY g1.release_id, g1.row_number LIMIT 1)
-    LEFT JOIN releases rel ON rel.id = g.release_id
+    LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
+                                        ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.id LIMIT ?
 """

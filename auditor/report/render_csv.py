@@ -20,7 +20,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # The first sighting (lowest release, then row) is the cited source; a simulated search has none.
 _SQL = """
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
-           COALESCE(rel.file_name, 'simulated search ' || f.search_id), g.row_number, t.path
+           COALESCE(rel.file_name, 'simulated search ' || f.search_id),
+           (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
+            ORDER BY g1.release_id, g1.row_number LIMIT 1), t.path
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -29,9 +31,8 @@ _SQL = """
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
-    LEFT JOIN sightings g ON g.id = (SELECT g1.id FROM sightings g1 WHERE g1.search_id = f.search_id
-                                     ORDER BY g1.release_id, g1.row_number LIMIT 1)
-    LEFT JOIN releases rel ON rel.id = g.release_id
+    LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
+                                        ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.rule_id, f.id
 """

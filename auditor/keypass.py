@@ -1,0 +1,134 @@
+"""The scan's one pass over every search: each search's :class:`~auditor.facts.SearchKey`, in bulk.
+
+The searches are streamed out of the store as Arrow batches (adbc-driver-sqlite), their keys put
+together column by column with polars (owners from the owner runs by binary search and from the
+owner rows by join, beneficiaries by join, reason classes by lookup), and each batch's
+(search, key) pairs are written back in one bulk insert to `search_keys`. Only distinct keys cross
+into Python. Memory holds one batch and the distinct keys, never the store's rows.
+
+The caller hands the store over first (:func:`auditor.schema.handed_over`): this module opens the
+file with ADBC's own SQLite.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from auditor.facts import KEY_FIELDS, REASON_STATE_SQL, SearchKey
+from auditor.importers.adbc import AdbcStore
+
+BATCH_ROWS = 250_000
+
+_SELECT = f"""
+    SELECT s.id AS search_id, COALESCE(s.searcher_id, -1) AS searcher_id, COALESCE(s.reason_id, -1) AS reason_id,
+           COALESCE(s.networks, 0) AS networks, s.case_number IS NOT NULL AS has_case_number,
+           s.system AS system, COALESCE(s.query_type, '') AS query_type, {REASON_STATE_SQL} AS reason_state,
+           substr(s.time, 1, 10) AS day
+    FROM searches s ORDER BY s.id
+"""
+
+
+@dataclass
+class KeyPass:
+    """The distinct keys, how many searches have each, and the searches with several keys."""
+
+    ids: dict[SearchKey, int] = field(default_factory=dict)
+    searches: dict[int, int] = field(default_factory=dict)  # key id -> searches with it
+    # search id -> its key ids, for searches with more than one owner (counts of distinct searches)
+    several: dict[int, list[int]] = field(default_factory=dict)
+
+
+def _arrow(store: AdbcStore, sql: str) -> pa.Table:
+    cur = store.raw.cursor()
+    try:
+        cur.execute(sql)
+        return cur.fetch_arrow_table()
+    finally:
+        cur.close()
+
+
+def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundaries: list[str]) -> KeyPass:
+    """Write `search_keys` for every search and return the distinct keys (see :class:`KeyPass`).
+
+    ``classes[reason_id]`` is the reason's tag class (-1 for none); ``boundaries`` are the rules'
+    date boundaries (:func:`auditor.facts.date_boundaries`).
+    """
+    result = KeyPass()
+    writer = AdbcStore(path)
+    reader = AdbcStore(path, begin=False)
+    try:
+        runs = writer.execute("SELECT search_first, searches, owner_id FROM owner_runs ORDER BY search_first").fetchall()
+        run_first = np.array([r[0] for r in runs], dtype=np.int64)
+        run_end = np.array([r[0] + r[1] for r in runs], dtype=np.int64)
+        run_owner = np.array([r[2] for r in runs], dtype=np.int64)
+        owner_rows = pl.from_arrow(_arrow(writer, "SELECT search_id, owner_id FROM search_owner_rows ORDER BY search_id"))
+        benefs = pl.from_arrow(_arrow(writer, "SELECT search_id, beneficiary_id, basis FROM beneficiaries"))
+        cur = reader.raw.cursor()
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+        cur.execute(_SELECT)
+        for batch in cur.fetch_record_batch():
+            if batch.num_rows:
+                _one_batch(writer, result, pl.from_arrow(batch), run_first, run_end, run_owner, owner_rows, benefs,
+                           mass_networks, classes, boundaries)
+        cur.close()
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        reader.close()
+        writer.close()
+    return result
+
+
+def _one_batch(writer: AdbcStore, result: KeyPass, rows: pl.DataFrame, run_first: np.ndarray, run_end: np.ndarray,
+               run_owner: np.ndarray, owner_rows: pl.DataFrame, benefs: pl.DataFrame, mass_networks: int,
+               classes: np.ndarray, boundaries: list[str]) -> None:
+    ids = rows["search_id"].to_numpy()
+    # Owners: the run covering the id (runs never overlap), plus owner rows; none -> -1.
+    at = np.searchsorted(run_first, ids, side="right") - 1
+    covered = (at >= 0) & (ids < run_end[np.maximum(at, 0)]) if len(run_first) else np.zeros(len(ids), dtype=bool)
+    by_run = np.where(covered, run_owner[np.maximum(at, 0)] if len(run_first) else -1, -1)
+    lo, hi = int(ids[0]), int(ids[-1])
+    extra = owner_rows.filter((pl.col("search_id") >= lo) & (pl.col("search_id") <= hi))
+    rows = rows.with_columns(owner_id=pl.Series(by_run, dtype=pl.Int64))
+    if extra.height:
+        listed = rows.join(extra, on="search_id", how="inner", suffix="_row").with_columns(
+            owner_id=pl.col("owner_id_row")).drop("owner_id_row")
+        has_rows = pl.col("search_id").is_in(extra["search_id"].unique().implode())
+        rows = pl.concat([rows.filter((pl.col("owner_id") != -1) | ~has_rows), listed]).unique(
+            subset=["search_id", "owner_id"], keep="first", maintain_order=True)
+    reason = rows["reason_id"].to_numpy()
+    class_id = np.where((reason >= 0) & (reason < len(classes)), classes[np.clip(reason, 0, len(classes) - 1)], -1)
+    rows = rows.join(benefs, on="search_id", how="left").with_columns(
+        beneficiary_id=pl.col("beneficiary_id").fill_null(-1).cast(pl.Int64),
+        basis=pl.col("basis").fill_null(""),
+        class_id=pl.Series(class_id, dtype=pl.Int64),
+        mass_search=(pl.col("networks") >= mass_networks).cast(pl.Int64),
+        has_case_number=pl.col("has_case_number").cast(pl.Int64),
+        epoch=pl.sum_horizontal([(pl.col("day") >= d).cast(pl.Int64) for d in boundaries]) if boundaries
+        else pl.lit(0, dtype=pl.Int64),
+    )
+    fields = list(KEY_FIELDS)
+    distinct = rows.group_by(fields).len()
+    known = result.ids
+    key_ids = []
+    for values in distinct.select(fields).iter_rows():
+        key = SearchKey(*values)
+        key_id = known.get(key)
+        if key_id is None:
+            key_id = known[key] = len(known) + 1
+        key_ids.append(key_id)
+    distinct = distinct.with_columns(key_id=pl.Series(key_ids, dtype=pl.Int64))
+    for key_id, n in zip(key_ids, distinct["len"].to_list()):
+        result.searches[key_id] = result.searches.get(key_id, 0) + n
+    pairs = rows.join(distinct.select(fields + ["key_id"]), on=fields, how="left").select(
+        "search_id", "key_id").unique().sort("search_id", "key_id")
+    if pairs.height > rows["search_id"].n_unique():
+        multi = pairs.filter(pl.col("search_id").is_duplicated())
+        for search_id, key_id in multi.iter_rows():
+            result.several.setdefault(search_id, []).append(key_id)
+    writer.ingest("search_keys", pairs.to_arrow())
