@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from auditor.cli import audit
 from auditor.errors import InputError
+from auditor.jurisdictions import load_laws
 from auditor.rules import load_rules, shipped_rule_paths
 from auditor.scan import run_audit
 
@@ -24,7 +25,7 @@ def test_the_rules_the_issue_names_are_shipped():
     ids = {r.id for r in RULES}
     assert {
         "ca.sb34.sharing", "ca.1798_90_52.purpose", "ca.sb54.immigration", "ca.clets.immigration",
-        "wa.rcw_10_93_160", "il.625_ilcs_5_2_130", "door.front", "door.back", "door.side",
+        "wa.rcw_43_17_425", "il.625_ilcs_5_2_130", "or.ors_181a_826", "door.front", "door.back", "door.side",
         "immigration.mass_search", "purpose.sensitive", "user.repeat_plate", "user.vague_rate",
         "agency.vague_rate",
     } <= ids
@@ -74,6 +75,9 @@ def test_aggregate_rule_example(rule, example, store_builder):
         ('id = "x"\ntitle = "t"\nseverity = "high"\ncitation = "c"\nscope = "search"\n'
          '[condition]\nall = [ { fact = "owner.state", eq = "CA" } ]\n', "examples"),
         ("id = ", "invalid value"),
+        ('id = "x"\ntitle = "t"\nseverity = "high"\ncitation = "c"\nscope = "search"\n'
+         '[condition]\nall = [ { fact = "owner.state", eq = "CA" } ]\n[[examples]]\nfacts = {}\nexpect = false\n',
+         "jurisdictions"),
     ],
 )
 def test_malformed_rule_file_is_one_line_error_naming_file(tmp_path, text, problem):
@@ -93,5 +97,5 @@ def test_audit_rules_lists_every_rule_with_its_citation():
     assert "1798.90.55(b)" in result.output and "7284.6" in result.output
 
 
-def test_shipped_rule_files_are_found():
-    assert len(shipped_rule_paths()) == len(RULES) >= 14
+def test_shipped_rule_files_and_laws_are_found():
+    assert len(shipped_rule_paths()) + len(load_laws()) == len(RULES) >= 20
