@@ -215,3 +215,25 @@ def test_report_lists_per_owner_whose_laws_applied_and_says_when_none_is_encoded
 def test_an_agency_whose_state_is_unknown_is_judged_by_no_states_law():
     assert applied(None)["laws"] == [] and "state unknown" in applied(None)["note"]
     assert Citer()("user.vague_rate", None, False).jurisdiction == PRACTICE
+
+
+@pytest.mark.parametrize("fact,values", [
+    ("search.date", ["2010-05-01", "2015-12-31", "2016-01-01", "2019-05-20", "2019-05-21", "2023-12-31",
+                     "2024-01-01", "2025-06-30", "2026-06-30", "2026-07-01", "2027-01-01"]),
+    ("time_frame.days_back", [0, 1, 30, 150, 151, 152, 400]),
+])
+def test_a_bucketed_fact_gives_every_law_the_verdict_of_the_value_itself(fact, values):
+    import sqlite3
+
+    from auditor.jurisdictions import bucket_bounds, bucket_sql, bucket_value
+
+    bounds = bucket_bounds(RULES, fact)
+    db = sqlite3.connect(":memory:")
+    for value in values:
+        bucket = bucket_value(value, bounds)
+        assert db.execute(f"SELECT {bucket_sql(':v', bounds)}", {'v': value}).fetchone()[0] == bucket
+        for rule in LAWS:
+            for example in rule.examples:
+                facts = _facts(example)
+                assert rule.matches({**facts, fact: value}) == rule.matches({**facts, fact: bucket}), (rule.id, value)
+    assert bucket_value(None, bounds) is None
