@@ -36,7 +36,7 @@ def _facts(example):
 
 
 def test_the_states_verified_so_far_have_files_and_federal_law_has_one():
-    assert {"ca", "wa", "il", "or", "ar", "va", "nh", "nc", "ga", "ut", "us"} <= set(JURISDICTIONS)
+    assert {"ca", "wa", "il", "or", "ar", "va", "nh", "nc", "ga", "ut", "md", "nj", "ne", "mt", "tn", "us"} <= set(JURISDICTIONS)
 
 
 def test_every_law_has_a_citation_a_source_read_on_a_date_and_an_effective_date():
@@ -74,8 +74,8 @@ def test_fact_thresholds_name_the_effective_dates_a_scan_must_tell_apart():
     dates = fact_thresholds(LAWS, "search.date")
     # `not (date <= day before)` is how a law's effective date reads in its compiled condition.
     assert "2015-12-31" in dates and dates == sorted(dates)
-    # Retention limits: Arkansas 150 days, North Carolina 90, Utah nine months, Georgia 30 months.
-    assert fact_thresholds(LAWS, "time_frame.days_back") == [91, 151, 277, 916]
+    # Retention limits: NC, MT, TN 90 days; AR 150; NE 180; UT nine months; GA 30 months.
+    assert fact_thresholds(LAWS, "time_frame.days_back") == [91, 151, 181, 277, 916]
 
 
 def _write(tmp_path, name, text):
@@ -221,7 +221,7 @@ def test_an_agency_whose_state_is_unknown_is_judged_by_no_states_law():
 @pytest.mark.parametrize("fact,values", [
     ("search.date", ["2010-05-01", "2015-12-31", "2016-01-01", "2019-05-20", "2019-05-21", "2023-12-31",
                      "2024-01-01", "2025-06-30", "2026-06-30", "2026-07-01", "2027-01-01"]),
-    ("time_frame.days_back", [0, 1, 30, 90, 91, 150, 151, 152, 276, 277, 400, 915, 916, 2000]),
+    ("time_frame.days_back", [0, 1, 30, 90, 91, 150, 151, 152, 180, 181, 276, 277, 400, 915, 916, 2000]),
 ])
 def test_a_bucketed_fact_gives_every_law_the_verdict_of_the_value_itself(fact, values):
     import sqlite3
