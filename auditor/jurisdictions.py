@@ -320,19 +320,24 @@ def applied(state: str | None, role: str = "owner",
     federal = known.get(FEDERAL)
     federal_ids = [law.id for law in federal.laws] if federal else []
     if not state:
-        return {"jurisdiction": None, "laws": [], "federal_laws": federal_ids,
+        return {"jurisdiction": None, "laws": [], "federal_laws": federal_ids, "not_encoded": [],
                 "note": "state unknown: no state's law could be applied (resolve the agency with --overrides)"}
     found = known.get(state.lower())
     laws = [law.id for law in (found.laws if found else ()) if role in law.applies_to]
     if found is None:
         note = (f"no law encoded for {state.upper()}: no state statute was checked; only policy rules, "
                 "citing the published practice they rest on, were applied")
+    elif not found.laws:
+        note = (f"no law encoded for {state.upper()}: {found.name} was reviewed ({found.source}, {found.reviewed}) "
+                "and lists why nothing is encoded; only policy rules, citing the published practice they rest "
+                "on, were applied")
     elif not laws:
         note = (f"{found.name} ({found.source}) has no law encoded that binds the {role}; "
                 "policy rules cite published practice")
     else:
         note = f"{found.name} ({found.source}), reviewed {found.reviewed}"
-    return {"jurisdiction": found.code if found else None, "laws": laws, "federal_laws": federal_ids, "note": note}
+    return {"jurisdiction": found.code if found else None, "laws": laws, "federal_laws": federal_ids, "note": note,
+            "not_encoded": list(found.not_encoded) if found else []}
 
 
 def fact_thresholds(rules: Iterable[Rule], fact: str) -> list[Any]:
