@@ -6,11 +6,12 @@ from click.testing import CliRunner
 
 from auditor.cli import audit
 from auditor.errors import InputError
-from auditor.jurisdictions import load_laws
+from auditor.jurisdictions import Citer, load_laws
 from auditor.rules import load_rules, shipped_rule_paths
 from auditor.scan import run_audit
 
 RULES = load_rules()
+CITER = Citer(RULES)
 SEARCH_EXAMPLES = [
     pytest.param(rule, example, id=f"{rule.id}[{i}]")
     for rule in RULES if rule.scope == "search" for i, example in enumerate(rule.examples)
@@ -46,6 +47,11 @@ def test_search_rule_example(rule, example):
     facts = {k: (frozenset(v) if k == "tags" else v) for k, v in example["facts"].items()}
     facts.setdefault("tags", frozenset())
     assert rule.matches(facts) is bool(example["expect"]), example.get("name", example["facts"])
+    if "expect_cites" in example:
+        # Whose law the finding cites: the owner's state where the search names an owner, else the searcher's.
+        has_owner = "owner.state" in facts
+        state = facts.get("owner.state") if has_owner else facts.get("searcher.state")
+        assert CITER(rule.id, state, has_owner).jurisdiction == example["expect_cites"], example.get("name")
 
 
 @pytest.mark.parametrize("rule,example", AGGREGATE_EXAMPLES)
@@ -62,6 +68,11 @@ def test_aggregate_rule_example(rule, example, store_builder):
     run_audit(db, rules=[rule])
     found = db.execute("SELECT COUNT(*) FROM findings WHERE rule_id = ?", [rule.id]).fetchone()[0]
     assert found == example["expect_findings"]
+    if "expect_cites" in example:
+        # Each finding cites the law of its agency's state where one is encoded, else the practice.
+        for (state,) in db.execute("SELECT a.state FROM findings f JOIN agencies a ON a.id = f.agency_id "
+                                   "WHERE f.rule_id = ?", [rule.id]):
+            assert CITER(rule.id, state).jurisdiction == example["expect_cites"], example.get("name")
 
 
 @pytest.mark.parametrize(
