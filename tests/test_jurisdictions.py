@@ -74,8 +74,8 @@ def test_fact_thresholds_name_the_effective_dates_a_scan_must_tell_apart():
     dates = fact_thresholds(LAWS, "search.date")
     # `not (date <= day before)` is how a law's effective date reads in its compiled condition.
     assert "2015-12-31" in dates and dates == sorted(dates)
-    # Retention limits: NC, MT, TN 90 days; AR 150; NE 180; UT nine months; GA 30 months.
-    assert fact_thresholds(LAWS, "time_frame.days_back") == [91, 151, 181, 277, 916]
+    # Retention limits: CHP 60 days; NC, MT, TN 90 days; AR 150; NE 180; UT nine months; GA 30 months.
+    assert fact_thresholds(LAWS, "time_frame.days_back") == [61, 91, 151, 181, 277, 916]
 
 
 def _write(tmp_path, name, text):
