@@ -27,7 +27,10 @@ FACTS: dict[str, str] = {
     "tags": "the set of purpose tags of the reason plus tags inferred for the search",
     "immigration_related": "an immigration purpose is stated or inferred, or the beneficiary is ICE/ERO/CBP/USBP",
     "beneficiary.basis": "how the beneficiary was found: self, reason, 287g, plate_relay",
-    "search.date": "the UTC date of the search (YYYY-MM-DD), for comparing with a law's effective date (gte, lte)",
+    # Dates for laws (auditor.jurisdictions): a law judges only searches made on or after its
+    # effective date, and a retention limit is compared with how far back a search reached.
+    "search.date": "the UTC date of the search, ISO text YYYY-MM-DD (compare with gte/lte)",
+    "time_frame.days_back": "how many days before the search the searched time frame starts; NULL when the log has no frame",
 }
 for _role in ("owner", "searcher", "beneficiary"):
     for _attr in ("state", "level", "kind", "dhs_component", "is_287g", "name"):
@@ -51,6 +54,7 @@ class SearchKey(NamedTuple):
     has_case_number: int
     reason_state: str  # value, blank, redacted
     epoch: int  # which of the rules' date boundaries the search falls after (0: before all)
+    frame_bucket: int  # which of the rules' days-back bounds the time frame reaches (-1: no frame)
 
 
 KEY_FIELDS = SearchKey._fields
@@ -62,7 +66,11 @@ REASON_STATE_SQL = (
 )
 
 
-def key_sql(boundaries: list[str]) -> str:
+# How many days before the search its searched time frame starts (NULL without a frame).
+DAYS_BACK_SQL = "CAST(julianday(substr(s.time, 1, 10)) - julianday(substr(s.time_frame_start, 1, 10)) AS INTEGER)"
+
+
+def key_sql(boundaries: list[str], frame_bounds: list[int] = ()) -> str:
     """The key columns of a search in SQL, named as :data:`KEY_FIELDS`, over :data:`KEY_FROM_SQL`.
 
     For the small-store readers (score, exercises) that join a key to the simulator's truth; the
@@ -70,12 +78,15 @@ def key_sql(boundaries: list[str]) -> str:
     """
     epoch = "0" if not boundaries else (
         "(" + " + ".join(f"(substr(s.time, 1, 10) >= '{d}')" for d in boundaries) + ")")
+    frame = "-1" if not frame_bounds else (
+        f"CASE WHEN ({DAYS_BACK_SQL}) IS NULL THEN -1 ELSE ("
+        + " + ".join(f"(({DAYS_BACK_SQL}) >= {int(b)})" for b in frame_bounds) + ") END")
     return f"""
         COALESCE(so.owner_id, -1) AS owner_id, COALESCE(s.searcher_id, -1) AS searcher_id,
         COALESCE(b.beneficiary_id, -1) AS beneficiary_id, COALESCE(b.basis, '') AS basis,
         COALESCE(rc.class_id, -1) AS class_id, s.system AS system, COALESCE(s.query_type, '') AS query_type,
         COALESCE(s.networks, 0) >= :mass AS mass_search, s.case_number IS NOT NULL AS has_case_number,
-        {REASON_STATE_SQL} AS reason_state, {epoch} AS epoch
+        {REASON_STATE_SQL} AS reason_state, {epoch} AS epoch, {frame} AS frame_bucket
     """
 
 
@@ -87,22 +98,36 @@ KEY_FROM_SQL = """
 """
 
 
-def date_boundaries(leaves: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The dates where a rule's verdict on `search.date` can change, sorted.
+def fact_bounds(leaves: Iterable[Mapping[str, Any]], fact: str) -> list[Any]:
+    """The values where a rule's verdict on an ordered fact (`search.date`, `time_frame.days_back`)
+    can change, sorted.
 
-    `gte D` changes at D, `lte D` the day after: searches between two boundaries share one epoch,
-    and a rule compares the epoch's first day exactly as it would compare any day in it.
+    `gte X` changes at X, `lte X` at the value after X: values between two bounds share a bucket,
+    and a rule compares the bucket's first value exactly as it would compare any value in it.
     """
-    found: set[str] = set()
+    found: set[Any] = set()
     for leaf in leaves:
-        if leaf.get("fact") != "search.date":
+        if leaf.get("fact") != fact:
             continue
         for op, value in leaf.items():
             if op == "gte":
-                found.add(str(value))
+                found.add(value if fact != "search.date" else str(value))
             elif op == "lte":
-                found.add((date.fromisoformat(str(value)) + timedelta(days=1)).isoformat())
+                found.add((date.fromisoformat(str(value)) + timedelta(days=1)).isoformat()
+                          if fact == "search.date" else value + 1)
     return sorted(found)
+
+
+def date_boundaries(leaves: Iterable[Mapping[str, Any]]) -> list[str]:
+    """:func:`fact_bounds` of `search.date`."""
+    return fact_bounds(leaves, "search.date")
+
+
+def frame_value(bounds: list[int], bucket: int) -> int | None:
+    """A representative days-back of a bucket: its least value (below every bound: one less)."""
+    if bucket < 0:
+        return None
+    return bounds[bucket - 1] if bucket > 0 else (bounds[0] - 1 if bounds else 0)
 
 
 def epoch_of(boundaries: list[str], day: str) -> int:
@@ -139,12 +164,13 @@ def trace_facts(graph: Any, agencies: dict[int, Agency], owner_id: int | None, s
 
 
 def search_facts(trace_facts: dict[str, Any], tags: frozenset[str], system: str, qtype: str, mass: int,
-                 has_case: int, rstate: str, day: str | None = None) -> dict[str, Any]:
+                 has_case: int, rstate: str, day: str | None = None, days_back: int | None = None) -> dict[str, Any]:
     """The facts a search rule sees: its trace's, its reason's tags, and the search's own flags."""
     facts = dict(trace_facts)
     facts.update({
         "system": system, "query_type": qtype or None, "mass_search": bool(mass),
         "has_case_number": bool(has_case), "reason_state": rstate, "tags": tags, "search.date": day,
+        "time_frame.days_back": days_back,
         "immigration_related": "immigration" in tags or facts["beneficiary.dhs_component"] in IMMIGRATION_ENFORCERS,
     })
     return facts

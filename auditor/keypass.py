@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from auditor.facts import KEY_FIELDS, REASON_STATE_SQL, SearchKey
+from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey
 from auditor.importers.adbc import AdbcStore
 
 BATCH_ROWS = 250_000
@@ -26,7 +26,7 @@ _SELECT = f"""
     SELECT s.id AS search_id, COALESCE(s.searcher_id, -1) AS searcher_id, COALESCE(s.reason_id, -1) AS reason_id,
            COALESCE(s.networks, 0) AS networks, s.case_number IS NOT NULL AS has_case_number,
            s.system AS system, COALESCE(s.query_type, '') AS query_type, {REASON_STATE_SQL} AS reason_state,
-           substr(s.time, 1, 10) AS day
+           substr(s.time, 1, 10) AS day, {DAYS_BACK_SQL} AS days_back
     FROM searches s ORDER BY s.id
 """
 
@@ -50,7 +50,8 @@ def _arrow(store: AdbcStore, sql: str) -> pa.Table:
         cur.close()
 
 
-def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundaries: list[str]) -> KeyPass:
+def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundaries: list[str],
+                frame_bounds: list[int] = ()) -> KeyPass:
     """Write `search_keys` for every search and return the distinct keys (see :class:`KeyPass`).
 
     ``classes[reason_id]`` is the reason's tag class (-1 for none); ``boundaries`` are the rules'
@@ -72,7 +73,7 @@ def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundarie
         for batch in cur.fetch_record_batch():
             if batch.num_rows:
                 _one_batch(writer, result, pl.from_arrow(batch), run_first, run_end, run_owner, owner_rows, benefs,
-                           mass_networks, classes, boundaries)
+                           mass_networks, classes, boundaries, list(frame_bounds))
         cur.close()
         writer.commit()
     except BaseException:
@@ -86,7 +87,7 @@ def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundarie
 
 def _one_batch(writer: AdbcStore, result: KeyPass, rows: pl.DataFrame, run_first: np.ndarray, run_end: np.ndarray,
                run_owner: np.ndarray, owner_rows: pl.DataFrame, benefs: pl.DataFrame, mass_networks: int,
-               classes: np.ndarray, boundaries: list[str]) -> None:
+               classes: np.ndarray, boundaries: list[str], frame_bounds: list[int]) -> None:
     ids = rows["search_id"].to_numpy()
     # Owners: the run covering the id (runs never overlap), plus owner rows; none -> -1.
     at = np.searchsorted(run_first, ids, side="right") - 1
@@ -111,6 +112,9 @@ def _one_batch(writer: AdbcStore, result: KeyPass, rows: pl.DataFrame, run_first
         has_case_number=pl.col("has_case_number").cast(pl.Int64),
         epoch=pl.sum_horizontal([(pl.col("day") >= d).cast(pl.Int64) for d in boundaries]) if boundaries
         else pl.lit(0, dtype=pl.Int64),
+        frame_bucket=pl.when(pl.col("days_back").is_null()).then(-1).otherwise(
+            pl.sum_horizontal([(pl.col("days_back") >= b).cast(pl.Int64) for b in frame_bounds]) if frame_bounds
+            else pl.lit(0, dtype=pl.Int64)).cast(pl.Int64) if frame_bounds else pl.lit(-1, dtype=pl.Int64),
     )
     fields = list(KEY_FIELDS)
     distinct = rows.group_by(fields).len()

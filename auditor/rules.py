@@ -27,7 +27,10 @@ SEVERITIES = ("info", "low", "medium", "high")
 
 _OPS = {"eq", "ne", "in", "not_in", "has", "has_any", "gte", "lte", "is_null"}
 _RULE_KEYS = {"id", "title", "severity", "citation", "description", "scope", "condition", "measure",
-              "params", "false_positives", "references", "examples"}
+              "params", "false_positives", "references", "examples", "jurisdictions", "state_law"}
+# What a policy rule may cite from the owner's state (the `grounds` a law declares, see
+# auditor.jurisdictions): access logging, permitted uses, sharing limits, immigration limits.
+GROUNDS = ("access_logging", "permitted_use", "sharing", "immigration")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,13 @@ class Rule:
     false_positives: str = ""
     examples: tuple[Mapping[str, Any], ...] = ()
     source: str = ""
+    # Where the rule applies: ("*",) everywhere, or two-letter state codes in lower case.
+    jurisdictions: tuple[str, ...] = ("*",)
+    # Grounds (GROUNDS) of the owner's state's laws this rule cites where one is encoded; the
+    # `citation` above is then the published practice or vendor policy the rule rests on elsewhere.
+    state_law: tuple[str, ...] = ()
+    # Set for a rule compiled from a jurisdiction file: the law it encodes (auditor.jurisdictions.Law).
+    law: Any = None
 
     def leaves(self) -> list[Mapping[str, Any]]:
         """The condition's leaves (`{fact = ..., op = value}`), for tools that ask what a rule reads."""
@@ -143,11 +153,20 @@ def _rule_from(data: dict, source: str) -> Rule:
     examples = data.get("examples", [])
     if not examples:
         raise ValueError("a rule needs [[examples]] that must and must not match")
+    jurisdictions = data.get("jurisdictions")
+    if (not isinstance(jurisdictions, list) or not jurisdictions
+            or not all(isinstance(j, str) and (j == "*" or (len(j) == 2 and j.isalpha() and j.islower()))
+                       for j in jurisdictions)):
+        raise ValueError("`jurisdictions` must list where the rule applies: [\"*\"] or state codes like [\"ca\"]")
+    state_law = data.get("state_law", [])
+    if not isinstance(state_law, list) or any(g not in GROUNDS for g in state_law):
+        raise ValueError(f"`state_law` lists grounds among {', '.join(GROUNDS)}")
     return Rule(
         id=data["id"], title=data["title"], severity=data["severity"], citation=data["citation"],
         description=data.get("description", ""), scope=data["scope"], condition=data.get("condition"),
         measure=data.get("measure"), params=data.get("params", {}),
         false_positives=data.get("false_positives", ""), examples=tuple(examples), source=source,
+        jurisdictions=tuple(jurisdictions), state_law=tuple(state_law),
     )
 
 
@@ -157,9 +176,16 @@ def shipped_rule_paths() -> list[Path]:
 
 
 def load_rules(paths: Iterable[Path] | None = None) -> list[Rule]:
-    """Load and validate rule files (default: the shipped ones). Errors name the file and problem."""
+    """Load and validate rule files (default: the shipped ones, plus every law of the shipped
+    jurisdiction files, auditor.jurisdictions). Errors name the file and problem."""
     rules: list[Rule] = []
     seen: set[str] = set()
+    if paths is None:
+        from auditor.jurisdictions import load_laws
+
+        for law_rule in load_laws():
+            seen.add(law_rule.id)
+            rules.append(law_rule)
     for path in paths if paths is not None else shipped_rule_paths():
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))

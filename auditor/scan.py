@@ -29,8 +29,8 @@ from auditor.agencies import Resolver, resolve_store
 import numpy as np
 
 from auditor.facts import (
-    KEY_FROM_SQL, NO_PURPOSE_TAGS, REASON_STATE_SQL, SearchKey, date_boundaries, epoch_date, key_sql, search_facts,
-    trace_facts,
+    KEY_FROM_SQL, NO_PURPOSE_TAGS, REASON_STATE_SQL, SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value,
+    key_sql, search_facts, trace_facts,
 )
 from auditor.graph import Agency, build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys
@@ -233,13 +233,16 @@ def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequ
     lookup = np.full(top + 1, -1, dtype=np.int64)
     for reason_id, class_id in db.execute("SELECT reason_id, class_id FROM reason_classes"):
         lookup[reason_id] = class_id
-    boundaries = date_boundaries(leaf for r in rules for leaf in r.leaves())
-    db.execute("DELETE FROM meta WHERE key = 'scan_date_boundaries'")
+    leaves = [leaf for r in rules for leaf in r.leaves()]
+    boundaries = date_boundaries(leaves)
+    frame_bounds = fact_bounds(leaves, "time_frame.days_back")
+    db.execute("DELETE FROM meta WHERE key IN ('scan_date_boundaries', 'scan_frame_bounds')")
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_date_boundaries', ?)", [json.dumps(boundaries)])
+    db.execute("INSERT INTO meta (key, value) VALUES ('scan_frame_bounds', ?)", [json.dumps(frame_bounds)])
     db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
     keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
-                         boundaries=boundaries)
-    keys.boundaries = boundaries
+                         boundaries=boundaries, frame_bounds=frame_bounds)
+    keys.boundaries, keys.frame_bounds = boundaries, frame_bounds
     return keys
 
 
@@ -254,7 +257,7 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
     agencies = load_agencies(db)
     tracer = _Tracer(db, build_graph(db, agencies), agencies)
     signature_facts = sorted(_trace_facts_used(rules) | {"beneficiary.dhs_component"})
-    boundaries = getattr(keys, "boundaries", [])
+    boundaries, frame_bounds = getattr(keys, "boundaries", []), getattr(keys, "frame_bounds", [])
     verdicts: dict[tuple, tuple[tuple[str, str], ...]] = {}
     signatures: dict[tuple, tuple] = {}
     key_rows, groups = [], []
@@ -266,12 +269,13 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
         signature = signatures.get(path)
         if signature is None:
             signature = signatures[path] = tuple(tfacts[f] for f in signature_facts)
-        verdict_key = (signature, *key[4:])
+        verdict_key = (signature, *key[4:])  # the path's agencies only through their signature
         verdict = verdicts.get(verdict_key)
         if verdict is None:
             tags = frozenset(classes[key.class_id]) if key.class_id != -1 else frozenset()
             facts = search_facts(tfacts, tags, key.system, key.query_type, key.mass_search, key.has_case_number,
-                                 key.reason_state, epoch_date(boundaries, key.epoch))
+                                 key.reason_state, epoch_date(boundaries, key.epoch),
+                                 frame_value(frame_bounds, key.frame_bucket))
             verdict = verdicts[verdict_key] = tuple((r.id, r.severity) for r in rules if r.matches(facts))
         n = keys.searches.get(key_id, 0)
         key_rows.append((key_id, run_id, *key, trace_id, n))

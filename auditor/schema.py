@@ -258,7 +258,7 @@ _TABLES: list[tuple[str, dict, dict]] = [
         {
             "id": int, "run_id": int, "owner_id": int, "searcher_id": int, "beneficiary_id": int,
             "basis": str, "class_id": int, "system": str, "query_type": str, "mass_search": int,
-            "has_case_number": int, "reason_state": str, "epoch": int, "trace_id": int,
+            "has_case_number": int, "reason_state": str, "epoch": int, "frame_bucket": int, "trace_id": int,
             "searches": int,  # searches with this key (a search with two owners has two keys)
         },
         {"pk": "id", "foreign_keys": [("run_id", "runs", "id"), ("trace_id", "traces", "id")]},

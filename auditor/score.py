@@ -22,7 +22,7 @@ import sqlite_utils
 from auditor.errors import InputError
 from auditor.graph import IMMIGRATION_ENFORCERS, build_graph, load_agencies
 from auditor.rules import Rule, load_rules
-from auditor.facts import KEY_FROM_SQL, epoch_date, key_sql, search_facts, trace_facts
+from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql, search_facts, trace_facts
 from auditor.scan import reason_classes, stored_tag_sets
 
 # Truth purposes whose tag is not `crime:<purpose>`.
@@ -62,13 +62,14 @@ def truth_tags(tags: frozenset[str], purpose: str | None, misuse: str | None) ->
 
 def truth_facts(graph: Any, agencies: dict, enforcers: set[int], owner_id: int | None, searcher_id: int | None,
                 tags: frozenset[str], system: str, qtype: str, mass: int, has_case: int, rstate: str,
-                purpose: str | None, misuse: str | None, true_beneficiary: int | None, day: str | None) -> dict:
+                purpose: str | None, misuse: str | None, true_beneficiary: int | None, day: str | None,
+                days_back: int | None = None) -> dict:
     """The facts of a simulated search as the rules would see them told the truth.
 
     One definition for `audit score` and the exercise answer keys, so both judge a search alike.
     """
     facts = search_facts(trace_facts(graph, agencies, owner_id, searcher_id, true_beneficiary, "truth"),
-                         truth_tags(tags, purpose, misuse), system, qtype, mass, has_case, rstate, day)
+                         truth_tags(tags, purpose, misuse), system, qtype, mass, has_case, rstate, day, days_back)
     facts["immigration_related"] = purpose == "immigration" or true_beneficiary in enforcers
     return facts
 
@@ -136,6 +137,14 @@ def stored_boundaries(db: sqlite_utils.Database) -> list[str]:
     return json.loads(row[0]) if row else []
 
 
+def stored_frame_bounds(db: sqlite_utils.Database) -> list[int]:
+    """The days-back bounds the last scan keyed searches by (see :func:`auditor.facts.fact_bounds`)."""
+    import json
+
+    row = db.execute("SELECT value FROM meta WHERE key = 'scan_frame_bounds'").fetchone()
+    return json.loads(row[0]) if row else []
+
+
 def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) -> Score:
     """Score the last `audit run` of a simulated store against its truth table."""
     if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
@@ -158,27 +167,27 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
 
     by_rule = {r.id: Counts() for r in rules}
     memo: dict[tuple, tuple[frozenset, frozenset]] = {}
-    boundaries = stored_boundaries(db)
+    boundaries, frame_bounds = stored_boundaries(db), stored_frame_bounds(db)
     rows = db.execute(
-        f"""SELECT {key_sql(boundaries)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
+        f"""SELECT {key_sql(boundaries, frame_bounds)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
             {KEY_FROM_SQL} JOIN truth t ON t.search_id = s.id
-            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12,13,14""",
+            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15""",
         {"mass": mass_networks},
     )
-    for (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch,
+    for (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch, frame,
          purpose, misuse, true_benef, n) in rows:
-        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch, purpose,
-               misuse, true_benef)
+        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch, frame,
+               purpose, misuse, true_benef)
         if key not in memo:
             owner_id = None if owner_k == -1 else owner_k
             searcher_id = None if searcher_k == -1 else searcher_k
             tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
-            day = epoch_date(boundaries, epoch)
+            day, back = epoch_date(boundaries, epoch), frame_value(frame_bounds, frame)
             observed = search_facts(
                 trace_facts(graph, agencies, owner_id, searcher_id, searcher_id if benef_k == -1 else benef_k, basis or None),
-                tags, system, qtype, mass, has_case, rstate, day)
+                tags, system, qtype, mass, has_case, rstate, day, back)
             truth = truth_facts(graph, agencies, enforcers, owner_id, searcher_id, tags, system, qtype, mass, has_case,
-                                rstate, purpose, misuse, true_benef, day)
+                                rstate, purpose, misuse, true_benef, day, back)
             memo[key] = (frozenset(r.id for r in rules if r.matches(observed)),
                          frozenset(r.id for r in rules if r.matches(truth)))
         found, expected = memo[key]

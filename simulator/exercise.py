@@ -36,9 +36,9 @@ from auditor.grade import KEY_FORMAT, NO_RULE, beneficiary_spellings
 from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, load_agencies, scope_of
 from auditor.report.render_csv import safe_cell
 from auditor.rules import SEVERITIES, Rule, load_rules
-from auditor.facts import KEY_FROM_SQL, epoch_date, key_sql
+from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql
 from auditor.scan import reason_classes, run_audit, stored_tag_sets
-from auditor.score import stored_boundaries, truth_facts
+from auditor.score import stored_boundaries, stored_frame_bounds, truth_facts
 from auditor.schema import open_store
 from simulator.generate import check_out_path, simulate
 from simulator.scenario import load_scenario
@@ -93,22 +93,24 @@ def truth_rules(db: sqlite_utils.Database, rules: list[Rule], agencies: dict[int
     enforcers = {a.id for a in agencies.values() if a.dhs_component in IMMIGRATION_ENFORCERS}
     memo: dict[tuple, frozenset[str]] = {}
     out: dict[int, set[str]] = {}
-    boundaries = stored_boundaries(db)
+    boundaries, frame_bounds = stored_boundaries(db), stored_frame_bounds(db)
     rows = db.execute(
-        f"""SELECT s.id, {key_sql(boundaries)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id)
+        f"""SELECT s.id, {key_sql(boundaries, frame_bounds)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id)
             {KEY_FROM_SQL} JOIN truth t ON t.search_id = s.id""",
         {"mass": mass_networks},
     )
     for search_id, owner_k, searcher_k, _benef_k, _basis, class_k, system, qtype, mass, has_case, rstate, epoch, \
-            purpose, misuse, true_benef in rows:
-        key = (owner_k, searcher_k, class_k, system, qtype, mass, has_case, rstate, epoch, purpose, misuse, true_benef)
+            frame, purpose, misuse, true_benef in rows:
+        key = (owner_k, searcher_k, class_k, system, qtype, mass, has_case, rstate, epoch, frame, purpose, misuse,
+               true_benef)
         matched = memo.get(key)
         if matched is None:
             owner_id = None if owner_k == -1 else owner_k
             searcher_id = None if searcher_k == -1 else searcher_k
             tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
             facts = truth_facts(graph, agencies, enforcers, owner_id, searcher_id, tags, system, qtype, mass,
-                                has_case, rstate, purpose, misuse, true_benef, epoch_date(boundaries, epoch))
+                                has_case, rstate, purpose, misuse, true_benef, epoch_date(boundaries, epoch),
+                                frame_value(frame_bounds, frame))
             matched = memo[key] = frozenset(r.id for r in rules if r.matches(facts))
         out.setdefault(search_id, set()).update(matched)
     db.conn.commit()  # end the read transaction the temp table opened

@@ -6,10 +6,12 @@ from click.testing import CliRunner
 
 from auditor.cli import audit
 from auditor.errors import InputError
+from auditor.jurisdictions import Citer, load_laws
 from auditor.rules import load_rules, shipped_rule_paths
 from auditor.scan import run_audit
 
 RULES = load_rules()
+CITER = Citer(RULES)
 SEARCH_EXAMPLES = [
     pytest.param(rule, example, id=f"{rule.id}[{i}]")
     for rule in RULES if rule.scope == "search" for i, example in enumerate(rule.examples)
@@ -24,7 +26,7 @@ def test_the_rules_the_issue_names_are_shipped():
     ids = {r.id for r in RULES}
     assert {
         "ca.sb34.sharing", "ca.1798_90_52.purpose", "ca.sb54.immigration", "ca.clets.immigration",
-        "wa.rcw_10_93_160", "il.625_ilcs_5_2_130", "door.front", "door.back", "door.side",
+        "wa.rcw_43_17_425", "il.625_ilcs_5_2_130", "or.ors_181a_826", "door.front", "door.back", "door.side",
         "immigration.mass_search", "purpose.sensitive", "user.repeat_plate", "user.vague_rate",
         "agency.vague_rate",
     } <= ids
@@ -45,6 +47,11 @@ def test_search_rule_example(rule, example):
     facts = {k: (frozenset(v) if k == "tags" else v) for k, v in example["facts"].items()}
     facts.setdefault("tags", frozenset())
     assert rule.matches(facts) is bool(example["expect"]), example.get("name", example["facts"])
+    if "expect_cites" in example:
+        # Whose law the finding cites: the owner's state where the search names an owner, else the searcher's.
+        has_owner = "owner.state" in facts
+        state = facts.get("owner.state") if has_owner else facts.get("searcher.state")
+        assert CITER(rule.id, state, has_owner).jurisdiction == example["expect_cites"], example.get("name")
 
 
 @pytest.mark.parametrize("rule,example", AGGREGATE_EXAMPLES)
@@ -61,6 +68,11 @@ def test_aggregate_rule_example(rule, example, store_builder):
     run_audit(db, rules=[rule])
     found = db.execute("SELECT COUNT(*) FROM findings WHERE rule_id = ?", [rule.id]).fetchone()[0]
     assert found == example["expect_findings"]
+    if "expect_cites" in example:
+        # Each finding cites the law of its agency's state where one is encoded, else the practice.
+        for (state,) in db.execute("SELECT a.state FROM findings f JOIN agencies a ON a.id = f.agency_id "
+                                   "WHERE f.rule_id = ?", [rule.id]):
+            assert CITER(rule.id, state).jurisdiction == example["expect_cites"], example.get("name")
 
 
 @pytest.mark.parametrize(
@@ -74,6 +86,9 @@ def test_aggregate_rule_example(rule, example, store_builder):
         ('id = "x"\ntitle = "t"\nseverity = "high"\ncitation = "c"\nscope = "search"\n'
          '[condition]\nall = [ { fact = "owner.state", eq = "CA" } ]\n', "examples"),
         ("id = ", "invalid value"),
+        ('id = "x"\ntitle = "t"\nseverity = "high"\ncitation = "c"\nscope = "search"\n'
+         '[condition]\nall = [ { fact = "owner.state", eq = "CA" } ]\n[[examples]]\nfacts = {}\nexpect = false\n',
+         "jurisdictions"),
     ],
 )
 def test_malformed_rule_file_is_one_line_error_naming_file(tmp_path, text, problem):
@@ -93,5 +108,5 @@ def test_audit_rules_lists_every_rule_with_its_citation():
     assert "1798.90.55(b)" in result.output and "7284.6" in result.output
 
 
-def test_shipped_rule_files_are_found():
-    assert len(shipped_rule_paths()) == len(RULES) >= 14
+def test_shipped_rule_files_and_laws_are_found():
+    assert len(shipped_rule_paths()) + len(load_laws()) == len(RULES) >= 20

@@ -14,12 +14,35 @@ from auditor.rules import load_rules
 @click.option("--rules-dir", type=click.Path(file_okay=False, exists=True), help="Load rule files from this folder instead.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 def command(rules_dir: str | None, as_json: bool) -> None:
-    """List every rule: id, severity, title and the statute or policy it cites."""
+    """List every rule and law: id, severity, title, where it applies and what it cites.
+
+    Laws come from the jurisdiction files (one per state, and federal); a policy rule cites the law
+    of the owner's state on the grounds it names where one is encoded, else the practice shown.
+    """
     rules = load_rules(sorted(Path(rules_dir).glob("*.toml")) if rules_dir else None)
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "title": r.title, "severity": r.severity, "citation": r.citation,
-                                "scope": r.scope, "description": r.description.strip()} for r in rules], indent=2))
+        click.echo(json.dumps([_as_json(r) for r in rules], indent=2))
         return
     for r in rules:
-        click.echo(f"{r.id}  [{r.severity}, {r.scope}]\n  {r.title}")
-        click.echo(textwrap.indent(textwrap.fill(f"Cites: {r.citation}", 96), "  "))
+        click.echo(f"{r.id}  [{r.severity}, {r.scope}, applies in {_where(r)}]\n  {r.title}")
+        cites = f"Cites: {r.citation}" + (f" (from {r.law.effective})" if r.law else "")
+        if r.state_law:
+            cites += f"; where the state has a law on {', '.join(r.state_law)} encoded, that law"
+        click.echo(textwrap.indent(textwrap.fill(cites, 96), "  "))
+
+
+def _where(rule) -> str:
+    if rule.law is not None:
+        return f"{rule.law.jurisdiction.upper()} ({' or '.join(rule.law.applies_to)}'s state)"
+    return "every state" if rule.jurisdictions == ("*",) else ", ".join(j.upper() for j in rule.jurisdictions)
+
+
+def _as_json(rule) -> dict:
+    out = {"id": rule.id, "title": rule.title, "severity": rule.severity, "citation": rule.citation,
+           "scope": rule.scope, "description": rule.description.strip(), "jurisdictions": list(rule.jurisdictions),
+           "state_law": list(rule.state_law)}
+    if rule.law is not None:
+        out.update({"effective": rule.law.effective, "applies_to": list(rule.law.applies_to),
+                    "grounds": list(rule.law.grounds),
+                    "sources": [{"url": s.url, "read": s.read, "note": s.note} for s in rule.law.sources]})
+    return out

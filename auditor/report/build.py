@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.jurisdictions import PRACTICE, Citation, Citer, applied
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
@@ -39,6 +40,8 @@ class Report:
     # Exposure by owner, misuse disclosed versus logged, and record-keeping gaps (auditor.exposure,
     # auditor.disclosure); each list is empty when the store has nothing to say about it.
     accountability: dict[str, Any] = field(default_factory=dict)
+    # Per owner (or searcher, where a release names no owner): whose laws were applied (auditor.jurisdictions).
+    jurisdictions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +91,7 @@ def build_report(
     run = latest_run(db, store)
     run_id = run["id"]
     _mark_flagged(db, run_id)
+    citer = Citer()
     try:
         counts = _counts(db, run_id)
         report = Report(
@@ -95,12 +99,13 @@ def build_report(
             run={k: run[k] for k in ("id", "started_at", "finished_at", "version", "ruleset_hash", "params")},
             counts=counts,
             releases=_releases(db),
-            rules=_rules(db, run_id),
+            rules=_rules(db, run_id, citer),
             charts=_charts(db, run_id, top_bars),
             flows=_flows(db, top_flows),
-            findings=_findings(db, run_id, examples_per_rule),
+            findings=_findings(db, run_id, examples_per_rule, citer),
             score=_score(db),
             accountability=accountability(db),
+            jurisdictions=jurisdictions_applied(db),
         )
     finally:
         db.execute("DROP TABLE IF EXISTS temp.report_flagged")
@@ -149,7 +154,40 @@ def _releases(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return [dict(zip(keys, row)) for row in rows]
 
 
-def _rules(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
+# Whose state each finding is judged by: the owner of the searched data where the trace names one,
+# else the searcher (a release that names no owner); for an aggregate finding, its agency.
+_SUBJECT_STATE_SQL = "COALESCE(oa.state, sa.state, ga.state)"
+_SUBJECT_JOINS = """
+    LEFT JOIN traces t ON t.id = f.trace_id
+    LEFT JOIN agencies oa ON oa.id = t.owner_id
+    LEFT JOIN agencies sa ON sa.id = t.searcher_id AND t.owner_id IS NULL
+    LEFT JOIN agencies ga ON ga.id = f.agency_id
+"""
+
+
+def _jurisdiction_label(citation: Citation) -> str:
+    return "elsewhere" if citation.jurisdiction == PRACTICE else citation.jurisdiction.upper()
+
+
+def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer,
+                    stored: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each."""
+    out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    for rule_id, state, has_owner, n in db.execute(
+        f"""SELECT f.rule_id, {_SUBJECT_STATE_SQL}, t.owner_id IS NOT NULL, COUNT(*)
+            FROM findings f {_SUBJECT_JOINS} WHERE f.run_id = ? GROUP BY 1, 2, 3""",
+        [run_id],
+    ):
+        c = citer(rule_id, state, bool(has_owner), stored.get(rule_id))
+        entry = out.setdefault(rule_id, {}).setdefault(
+            (c.jurisdiction, c.text), {"jurisdiction": c.jurisdiction, "citation": c.text, "law_ids": list(c.law_ids),
+                                       "sources": list(c.sources), "finding_rows": 0})
+        entry["finding_rows"] += n
+    return {rule_id: sorted(v.values(), key=lambda e: (e["jurisdiction"] == PRACTICE, e["jurisdiction"]))
+            for rule_id, v in out.items()}
+
+
+def _rules(db: sqlite_utils.Database, run_id: int, citer: Citer | None = None) -> list[dict[str, Any]]:
     # Per-search rules count distinct searches; an aggregate finding carries how many searches it
     # covers, and two findings of one aggregate rule can cover the same search (a user and a plate).
     rows = db.execute(
@@ -161,11 +199,26 @@ def _rules(db: sqlite_utils.Database, run_id: int) -> list[dict[str, Any]]:
                     COUNT(f.id) = 0, r.rule_id""",
         [run_id],
     )
+    rows = rows.fetchall()
+    citer = citer or Citer()
+    cited = _rule_citations(db, run_id, citer, {r[0]: r[3] for r in rows})
     out = []
     for rule_id, title, severity, citation, scope, n, distinct, covered in rows:
         aggregate = scope == "aggregate"
+        # A finding cites the law of the jurisdiction it is judged by: the rule's citations are
+        # those its findings carry, per jurisdiction; a rule without findings shows its own.
+        citations = cited.get(rule_id) or [{"jurisdiction": citer(rule_id, None, True, citation).jurisdiction,
+                                            "citation": citer(rule_id, None, True, citation).text,
+                                            "law_ids": [], "sources": [], "finding_rows": 0}]
+        if len(citations) > 1:
+            citation = "; ".join(
+                f"{'elsewhere' if c['jurisdiction'] == PRACTICE else c['jurisdiction'].upper()}: {c['citation']}"
+                for c in citations)
+        else:
+            citation = citations[0]["citation"]
         out.append({
-            "rule_id": rule_id, "title": title, "severity": severity, "citation": citation, "scope": scope,
+            "rule_id": rule_id, "title": title, "severity": severity, "citation": citation,
+            "citations": citations, "scope": scope,
             "finding_rows": n,
             "searches": covered if aggregate else distinct,
             "searches_basis": "sum over findings (may overlap)" if aggregate else "distinct searches",
@@ -301,13 +354,15 @@ def _door_counts(db: sqlite_utils.Database) -> dict[str, int]:
 _EXAMPLE_SQL = """
     SELECT f.search_id, s.time, sa.name, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
            rel.file_name, (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-                                     ORDER BY g1.release_id, g1.row_number LIMIT 1),
-           (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id)
+                            ORDER BY g1.release_id, g1.row_number LIMIT 1),
+           (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
+           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
     FROM findings f
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
+    LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
                                         ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
@@ -329,27 +384,33 @@ def _reason_cell(text: str | None, redacted: str | None) -> str | None:
     return None if not redacted or "reason" not in redacted.split(",") else "(redacted)"
 
 
-def _findings(db: sqlite_utils.Database, run_id: int, cap: int) -> list[dict[str, Any]]:
+def _findings(db: sqlite_utils.Database, run_id: int, cap: int, citer: Citer | None = None) -> list[dict[str, Any]]:
+    citer = citer or Citer()
     sections = []
-    for rule in _rules(db, run_id):
+    for rule in _rules(db, run_id, citer):
         if not rule["finding_rows"]:
             continue
-        section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows")}
+        section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "citations", "scope", "finding_rows")}
         if rule["scope"] == "aggregate":
             rows = db.execute(
-                """SELECT a.name, f.subject, f.detail, f.searches FROM findings f
+                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM findings f
                    LEFT JOIN agencies a ON a.id = f.agency_id
                    WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC, f.id LIMIT ?""",
                 [run_id, rule["rule_id"], cap],
             )
-            section["rows"] = [dict(zip(("agency", "subject", "detail", "searches"), r)) for r in rows]
+            section["rows"] = [
+                {"agency": agency, "subject": subject, "detail": detail, "searches": n,
+                 "citation": citer(rule["rule_id"], state, True, rule["citation"]).text}
+                for agency, subject, detail, n, state in rows]
         else:
             section["rows"] = [
                 {"search_id": sid, "time": time, "searcher": searcher, "user": user,
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
                  "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings),
-                 "source_release": file_name, "source_row": row, "citation": rule["citation"]}
-                for sid, time, searcher, user, reason, redacted, plate, case, path, door, file_name, row, n_sightings
+                 "source_release": file_name, "source_row": row,
+                 "citation": citer(rule["rule_id"], state, bool(has_owner), rule["citation"]).text}
+                for sid, time, searcher, user, reason, redacted, plate, case, path, door, file_name, row, n_sightings,
+                state, has_owner
                 in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])
@@ -417,3 +478,23 @@ def accountability(db: sqlite_utils.Database, top: int = TOP_BARS) -> dict[str, 
         "record_gaps": {"agencies": [gap_row(g) for g in agencies[:top]], "agencies_total": len(agencies),
                         "officers": [gap_row(g) for g in officers[:top]], "officers_total": len(officers)},
     }
+
+
+def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Per owner of searched data (and per searcher of searches whose owner no release names): its
+    state, the jurisdiction file whose laws were applied and which, said plainly when none is encoded."""
+    rows = []
+    for agency_id, name, state, n in db.execute(
+        """SELECT a.id, a.name, a.state, COUNT(DISTINCT so.search_id) FROM search_owners so
+           JOIN agencies a ON a.id = so.owner_id GROUP BY a.id ORDER BY 4 DESC, a.name"""
+    ):
+        rows.append({"agency": name, "role": "owner", "state": state, "searches": n, **applied(state, "owner")})
+    for agency_id, name, state, n in db.execute(
+        """SELECT a.id, COALESCE(a.name, '(unknown searcher)'), a.state, COUNT(*) FROM searches s
+           LEFT JOIN agencies a ON a.id = s.searcher_id
+           WHERE NOT EXISTS (SELECT 1 FROM search_owners so WHERE so.search_id = s.id)
+           GROUP BY s.searcher_id ORDER BY 4 DESC, 2"""
+    ):
+        rows.append({"agency": name, "role": "searcher (no owner in release)", "state": state, "searches": n,
+                     **applied(state, "searcher")})
+    return rows

@@ -11,10 +11,11 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
+from auditor.jurisdictions import Citer
 from auditor.report.build import latest_run
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
-           "reason", "source_release", "source_row", "trace")
+           "reason", "source_release", "source_row", "trace", "citation_jurisdiction")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # The first sighting (lowest release, then row) is the cited source; a simulated search has none.
@@ -22,7 +23,8 @@ _SQL = """
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
            COALESCE(rel.file_name, 'simulated search ' || f.search_id),
            (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-            ORDER BY g1.release_id, g1.row_number LIMIT 1), t.path
+            ORDER BY g1.release_id, g1.row_number LIMIT 1), t.path,
+           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -48,10 +50,13 @@ def safe_cell(value: Any) -> Any:
 def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store") -> int:
     """Write every per-search finding of the latest run; returns the number of finding rows written."""
     run = latest_run(db, store)
+    citer = Citer()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     written = 0
     for row in db.execute(_SQL, [run["id"]]):
-        writer.writerow([safe_cell(v) for v in row])
+        # The citation is the one of the jurisdiction the finding is judged by (auditor.jurisdictions).
+        cited = citer(row[0], row[13], bool(row[14]), row[2])
+        writer.writerow([safe_cell(v) for v in (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction)])
         written += 1
     return written

@@ -81,6 +81,7 @@ def render_markdown(report: Report) -> str:
                      ("beneficiary", "acts for"), ("door", "door"), ("searches", "searches"),
                      ("searches_with_findings", "searches with findings")], f["flows"])
     lines += _accountability_md(report)
+    lines += _jurisdictions_md(report)
     lines += ["## Findings and their sources", ""]
     for section in report.findings:
         capped = (f"first {section['shown']:,} of {section['finding_rows']:,} finding rows (capped)"
@@ -124,6 +125,19 @@ def _accountability_md(report: Report) -> list[str]:
              ("no_user_share", "share"), ("no_reason", "no reason"), ("no_reason_share", "share"),
              ("no_case", "no case number")], gaps["agencies"])
     return (["## Exposure, disclosures and record-keeping", ""] + lines) if lines else []
+
+
+def _jurisdictions_md(report: Report) -> list[str]:
+    """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
+    if not report.jurisdictions:
+        return []
+    rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in report.jurisdictions]
+    return (["## Jurisdictions applied", "",
+             "A finding cites only the law of the state it is judged by (the owner's, or the searcher's where "
+             "the release names no owner); where no law is encoded for a state, policy findings cite the "
+             "published practice they rest on.", ""]
+            + _table([("agency", "agency"), ("role", "as"), ("state", "state"), ("searches", "searches"),
+                      ("laws", "laws applied"), ("note", "jurisdiction")], rows))
 
 
 def write_markdown(report: Report, out: TextIO) -> None:
