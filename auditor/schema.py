@@ -148,6 +148,12 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "not_null": {"search_id", "release_id", "row_number", "link_basis"},
         },
     ),
+    # Where each row of a PDF release is on the page (a PDF has no row numbers a person can find).
+    (
+        "release_rows",
+        {"release_id": int, "row_number": int, "page": int, "line": int},
+        {"pk": ("release_id", "row_number"), "foreign_keys": [("release_id", "releases", "id")]},
+    ),
     (
         "rejects",
         {"id": int, "release_id": int, "row_number": int, "raw": str, "why": str},

@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.importers import flock_audit, generic, portal, reason_sheet, sharing
+from auditor.importers import flock_audit, generic, pdf, portal, reason_sheet, sharing
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
@@ -95,6 +95,8 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
     _prepare(db)
     if is_xlsx(path):
         return _import_workbook(db, path, facts.sha256, options)
+    if pdf.is_pdf(path):
+        return [_import_pdf(db, path, facts.sha256, options)]
     done = _finished(db, facts.sha256)
     if done:
         return [done]
@@ -178,7 +180,7 @@ def _discard(db: sqlite_utils.Database, release_id: int) -> None:
     """Remove an interrupted release (its data transaction never committed, so only stragglers)."""
     conn = db.conn
     with conn:
-        for table in ("sightings", "rejects", "shares"):
+        for table in ("sightings", "rejects", "shares", "release_rows"):
             conn.execute(f"DELETE FROM {table} WHERE release_id = ?", [release_id])
         conn.execute("DELETE FROM releases WHERE id = ?", [release_id])
 
@@ -215,13 +217,14 @@ def _load_release(
     *,
     direction: str | None = None,
     size_hint: int = 0,
+    places: Callable[[], list[tuple[int, int]]] | None = None,
 ) -> ReleaseAccount:
     agencies: dict[str, int] = {}
     release_id = _begin(db, file_name, sha, plan, agencies)
     conn = db.conn
     with _bulk_load(conn):
         return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
-                          direction=direction, size_hint=size_hint)
+                          direction=direction, size_hint=size_hint, places=places)
 
 
 # The page cache while loading: big enough for the index pages a batch touches, small enough that
@@ -266,6 +269,7 @@ def _load_data(
     *,
     direction: str | None,
     size_hint: int,
+    places: Callable[[], list[tuple[int, int]]] | None = None,
 ) -> ReleaseAccount:
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
@@ -279,6 +283,11 @@ def _load_data(
             loader = SearchLoader(db, release_id, plan.layout, owner_id=owner_id,
                                   default_searcher_id=default_id, agency_cache=agencies, size_hint=size_hint)
             account = loader.load(records, first_row)
+        if places is not None:  # a PDF: where each row (record number) is on the page
+            conn.executemany(
+                "INSERT INTO release_rows (release_id, row_number, page, line) VALUES (?, ?, ?, ?)",
+                [(release_id, n, page, line) for n, (page, line) in enumerate(places(), start=first_row)],
+            )
         notes = plan.notes + _account_notes(account)
         conn.execute(
             "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
@@ -310,6 +319,24 @@ def _account_notes(account: Account) -> list[str]:
     balance = "balances" if account.read == account.imported + account.rejected else "DOES NOT BALANCE"
     notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected}: {balance}")
     return notes
+
+
+# --- PDF prints ------------------------------------------------------------------------------------
+
+def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: ImportOptions) -> ReleaseAccount:
+    """A PDF print of an export: its text layer read as records, each row's page and line kept."""
+    done = _finished(db, sha)
+    if done:
+        return done
+    try:
+        table = pdf.read_table(path)
+        plan = _plan(table.header, path, options)
+    except InputError as e:
+        raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
+    plan.notes[:0] = table.notes
+    table.notes = plan.notes  # what the reading learns (repeated headers, a cut last row) joins the plan's notes
+    return _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
+                         places=lambda: table.places)
 
 
 # --- workbooks ------------------------------------------------------------------------------------

@@ -301,7 +301,9 @@ def _door_counts(db: sqlite_utils.Database) -> dict[str, int]:
 _EXAMPLE_SQL = """
     SELECT f.search_id, s.time, sa.name, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
            rel.file_name, g.row_number,
-           (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id)
+           (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
+           (SELECT rr.page || ',' || rr.line FROM release_rows rr
+             WHERE rr.release_id = g.release_id AND rr.row_number = g.row_number)
     FROM findings f
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
@@ -315,12 +317,20 @@ _EXAMPLE_SQL = """
 """
 
 
-def source_cite(search_id: int, file_name: str | None, row_number: int | None, sightings: int = 1) -> str:
-    """Where a finding's search was seen: `file.csv, row 12` (plus how many more rows), or the simulator."""
+def source_cite(search_id: int, file_name: str | None, row_number: int | None, sightings: int = 1,
+                place: str | None = None) -> str:
+    """Where a finding's search was seen: `file.csv, row 12` (plus how many more rows), or the simulator.
+
+    ``place`` is `page,line` for a row of a PDF release: `file.pdf, row 12 (page 2, line 7)`.
+    """
     if file_name is None:
         return f"simulated search {search_id}"
     more = f" (and {sightings - 1} more rows)" if sightings > 1 else ""
-    return f"{file_name}, row {row_number}{more}"
+    where = ""
+    if place:
+        page, line = place.split(",")
+        where = f" (page {page}, line {line})"
+    return f"{file_name}, row {row_number}{where}{more}"
 
 
 def _reason_cell(text: str | None, redacted: str | None) -> str | None:
@@ -347,9 +357,9 @@ def _findings(db: sqlite_utils.Database, run_id: int, cap: int) -> list[dict[str
             section["rows"] = [
                 {"search_id": sid, "time": time, "searcher": searcher, "user": user,
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
-                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings),
+                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
                  "source_release": file_name, "source_row": row, "citation": rule["citation"]}
-                for sid, time, searcher, user, reason, redacted, plate, case, path, door, file_name, row, n_sightings
+                for sid, time, searcher, user, reason, redacted, plate, case, path, door, file_name, row, n_sightings, place
                 in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])

@@ -1,5 +1,7 @@
 """The CSV report: every per-search finding, one row each, streamed straight from SQLite.
 
+`source_page` and `source_line` say where the cited row is in a PDF release (blank for CSV and xlsx).
+
 No cap and no list in memory: the cursor is iterated row by row into ``csv.writer``. Cells a
 spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab, carriage return) get a
 leading ``'``; numbers stay numbers.
@@ -14,13 +16,13 @@ import sqlite_utils
 from auditor.report.build import latest_run
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
-           "reason", "source_release", "source_row", "trace")
+           "reason", "source_release", "source_row", "trace", "source_page", "source_line")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # The first sighting (lowest release, then row) is the cited source; a simulated search has none.
 _SQL = """
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
-           COALESCE(rel.file_name, 'simulated search ' || f.search_id), g.row_number, t.path
+           COALESCE(rel.file_name, 'simulated search ' || f.search_id), g.row_number, t.path, rr.page, rr.line
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -32,6 +34,7 @@ _SQL = """
     LEFT JOIN sightings g ON g.id = (SELECT g1.id FROM sightings g1 WHERE g1.search_id = f.search_id
                                      ORDER BY g1.release_id, g1.row_number LIMIT 1)
     LEFT JOIN releases rel ON rel.id = g.release_id
+    LEFT JOIN release_rows rr ON rr.release_id = g.release_id AND rr.row_number = g.row_number
     WHERE f.run_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.rule_id, f.id
 """
