@@ -116,3 +116,4 @@ MEASURES.update({
     "disclosure_missing": _deferred("auditor.disclosure", "disclosure_missing"),
     "dhs_reach": _deferred("auditor.exposure", "dhs_reach"),
 })
+MEASURES.update({n: _deferred("auditor.releases", n) for n in ("release_incomplete",)})

@@ -154,6 +154,13 @@ _TABLES: list[tuple[str, dict, dict]] = [
         {"release_id": int, "row_number": int, "page": int, "line": int},
         {"pk": ("release_id", "row_number"), "foreign_keys": [("release_id", "releases", "id")]},
     ),
+    # What the import found missing from a release (a row limit reached, a cut last record, rows
+    # stopping inside the period its name states): auditor.importers.completeness.
+    (
+        "release_checks",
+        {"id": int, "release_id": int, "kind": str, "detail": str},
+        {"pk": "id", "foreign_keys": [("release_id", "releases", "id")], "not_null": {"release_id", "kind"}},
+    ),
     (
         "rejects",
         {"id": int, "release_id": int, "row_number": int, "raw": str, "why": str},

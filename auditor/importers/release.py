@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.importers import flock_audit, generic, pdf, portal, reason_sheet, sharing
+from auditor.importers import completeness, flock_audit, generic, pdf, portal, reason_sheet, sharing
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
@@ -107,9 +107,12 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
     try:
         plan = _plan(records.header, path, options)
         plan.notes[:0] = facts.notes
-        rows = _nul_checked(records) if facts.has_nul else iter(records)
-        return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
-                              size_hint=facts.size)]
+        rows = _Tail(_nul_checked(records) if facts.has_nul else iter(records))
+        account = _load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
+                                size_hint=facts.size)
+        _check(db, account, path.stem, records.header_row + rows.count,
+               _cut_csv(db, account, path, len(records.header), rows, records.header_row + rows.count))
+        return [account]
     except InputError as e:
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     except UnicodeDecodeError as e:
@@ -180,7 +183,7 @@ def _discard(db: sqlite_utils.Database, release_id: int) -> None:
     """Remove an interrupted release (its data transaction never committed, so only stragglers)."""
     conn = db.conn
     with conn:
-        for table in ("sightings", "rejects", "shares", "release_rows"):
+        for table in ("sightings", "rejects", "shares", "release_rows", "release_checks"):
             conn.execute(f"DELETE FROM {table} WHERE release_id = ?", [release_id])
         conn.execute("DELETE FROM releases WHERE id = ?", [release_id])
 
@@ -321,6 +324,52 @@ def _account_notes(account: Account) -> list[str]:
     return notes
 
 
+# --- completeness --------------------------------------------------------------------------------
+
+class _Tail:
+    """Passes records through, remembering how many there were and the last one."""
+
+    def __init__(self, records: Iterable[list[str]]):
+        self._records = records
+        self.count = 0
+        self.last: list[str] | None = None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for rec in self._records:
+            self.count += 1
+            self.last = rec
+            yield rec
+
+
+def _cut_csv(db: sqlite_utils.Database, account: ReleaseAccount, path: Path, width: int, tail: _Tail,
+             last_row: int) -> str | None:
+    """What shows a CSV's last record was cut: no line break at the end of the file, and that record
+    short of fields or unreadable (a complete record without a final line break is only a habit)."""
+    if tail.last is None or account.status != "complete":
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(-1, 2)
+        if fh.read(1) in (b"\n", b"\r"):
+            return None
+    last = tail.last
+    if last and last[0] is CSV_ERROR:
+        return f"the last record (row {last_row}) ends the file unreadable: {last[1]}"
+    if 0 < len(last) < width:
+        return f"the last record (row {last_row}) ends the file without a line break, with {len(last)} of {width} fields"
+    rejected = db.execute("SELECT why FROM rejects WHERE release_id = ? AND row_number = ?",
+                          [account.release_id, last_row]).fetchone()
+    if rejected:
+        return f"the last record (row {last_row}) ends the file without a line break and was rejected: {rejected[0]}"
+    return None
+
+
+def _check(db: sqlite_utils.Database, account: ReleaseAccount, stem: str, last_row: int, cut: str | None) -> None:
+    """Run the completeness checks on a release just loaded; their notes join its account."""
+    if account.status == "complete" and account.format != "sharing_list":
+        account.notes.extend(completeness.check_release(db, account.release_id, stem, last_row=last_row,
+                                                        cut_record=cut))
+
+
 # --- PDF prints ------------------------------------------------------------------------------------
 
 def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: ImportOptions) -> ReleaseAccount:
@@ -335,8 +384,11 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     plan.notes[:0] = table.notes
     table.notes = plan.notes  # what the reading learns (repeated headers, a cut last row) joins the plan's notes
-    return _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
-                         places=lambda: table.places)
+    account = _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
+                            places=lambda: table.places)
+    cut = "the PDF's last row has no ID or search-time line" if table.cut_final_record else None
+    _check(db, account, path.stem, 1 + len(table.places), cut)
+    return account
 
 
 # --- workbooks ------------------------------------------------------------------------------------
@@ -390,8 +442,11 @@ def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, optio
                 pass
             continue
         plan.notes.insert(0, f"sheet {sheet.title!r}; file sha256 {file_sha}; row numbers are spreadsheet rows")
-        accounts.append(_load_release(db, name, sha, plan, sheet.header, sheet.rows, sheet.header_row + 1,
-                                      direction=direction))
+        rows = _Tail(sheet.rows)
+        account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction)
+        if plan.layout is not None:
+            _check(db, account, path.stem, sheet.header_row + rows.count, None)
+        accounts.append(account)
     if not accounts:
         if first_error is not None and "Event Log" in str(first_error):
             raise InputError(f"{path.name}: {first_error}")
