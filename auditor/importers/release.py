@@ -24,6 +24,7 @@ from auditor.importers import completeness, flock_audit, generic, pdf, portal, r
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
+from auditor.importers.statewide import QueryTypeTap
 from auditor.importers.source import CSV_ERROR, CsvRecords, read_facts, is_xlsx, workbook_sheets
 from auditor.schema import create_indexes, ensure_agency
 
@@ -220,14 +221,21 @@ def _load_release(
     *,
     direction: str | None = None,
     size_hint: int = 0,
-    places: Callable[[], list[tuple[int, int]]] | None = None,
+    after: Callable[[sqlite3.Connection, int], list[str]] | None = None,
 ) -> ReleaseAccount:
+    """Load one release in its transaction; ``after(conn, release_id)`` runs inside it once the rows
+    are in (a PDF's row places) and returns notes."""
     agencies: dict[str, int] = {}
     release_id = _begin(db, file_name, sha, plan, agencies)
     conn = db.conn
+    afters = [after] if after is not None else []
+    if plan.statewide is not None:  # a CLETS-like log: each row's query type is set after the load
+        tap = QueryTypeTap(records, plan.statewide, first_row)
+        records = tap
+        afters.append(tap.apply)
     with _bulk_load(conn):
         return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
-                          direction=direction, size_hint=size_hint, places=places)
+                          direction=direction, size_hint=size_hint, afters=afters)
 
 
 # The page cache while loading: big enough for the index pages a batch touches, small enough that
@@ -272,7 +280,7 @@ def _load_data(
     *,
     direction: str | None,
     size_hint: int,
-    places: Callable[[], list[tuple[int, int]]] | None = None,
+    afters: list[Callable[[sqlite3.Connection, int], list[str]]] = (),
 ) -> ReleaseAccount:
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
@@ -286,11 +294,8 @@ def _load_data(
             loader = SearchLoader(db, release_id, plan.layout, owner_id=owner_id,
                                   default_searcher_id=default_id, agency_cache=agencies, size_hint=size_hint)
             account = loader.load(records, first_row)
-        if places is not None:  # a PDF: where each row (record number) is on the page
-            conn.executemany(
-                "INSERT INTO release_rows (release_id, row_number, page, line) VALUES (?, ?, ?, ?)",
-                [(release_id, n, page, line) for n, (page, line) in enumerate(places(), start=first_row)],
-            )
+        for after in afters:
+            plan.notes.extend(after(conn, release_id))
         notes = plan.notes + _account_notes(account)
         conn.execute(
             "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
@@ -384,8 +389,13 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     plan.notes[:0] = table.notes
     table.notes = plan.notes  # what the reading learns (repeated headers, a cut last row) joins the plan's notes
+    def places(conn: sqlite3.Connection, release_id: int) -> list[str]:
+        conn.executemany("INSERT INTO release_rows (release_id, row_number, page, line) VALUES (?, ?, ?, ?)",
+                         [(release_id, n, page, line) for n, (page, line) in enumerate(table.places, start=2)])
+        return []
+
     account = _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
-                            places=lambda: table.places)
+                            after=places)
     cut = "the PDF's last row has no ID or search-time line" if table.cut_final_record else None
     _check(db, account, path.stem, 1 + len(table.places), cut)
     return account
