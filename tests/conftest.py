@@ -47,7 +47,7 @@ def build_store(
 
     agencies: {name, state, level, kind, dhs_component, is_287g}; given attributes are kept by the
     resolver (resolved_by='override'). Agencies only named in shares/searches are left unresolved.
-    shares: {owner, grantee?, scope}. searches: {searcher, owners: [..], reason, user, plate,
+    shares: {owner, grantee?, scope, release?}. searches: {searcher, owners: [..], reason, user, plate,
     case_number, time, networks, system, query_type, redacted, repeat, seen_in: [release file names]}.
     releases: {file_name, producer, audit_kind, rows_read, checks: [{kind, detail}]}. disclosures: {agency, year,
     status, investigations, confirmed, pending, <outcome>, filed_on} (misuse disclosures, system clets).
@@ -76,7 +76,8 @@ def build_store(
         db["shares"].insert({
             "owner_id": ensure_agency(db, sh["owner"], cache),
             "grantee_id": ensure_agency(db, sh["grantee"], cache) if sh.get("grantee") else None,
-            "scope": sh.get("scope", "direct"), "source": "test",
+            "scope": sh.get("scope", "direct"), "source": "release" if sh.get("release") else "test",
+            "release_id": release_ids[sh["release"]] if sh.get("release") else None,
         })
     reasons: dict[str, int] = {}
     n = 0
