@@ -81,10 +81,12 @@ def print_table(
     right_aligned: tuple[int, ...] = (),
     split_row: int | None = None,
     footer: bool = False,
+    top_aligned: bool = False,
 ) -> list[Page]:
     """Pages of a printed table. A cell given as a list of strings wraps over that many lines; rows
     are bottom-aligned (single-line cells sit on the row's last line). ``split_row`` breaks the page
-    inside that row (its first line on one page, the rest on the next); ``footer`` adds `Page N of M`."""
+    inside that row (its first line on one page, the rest on the next); ``footer`` adds `Page N of M`;
+    ``top_aligned`` prints single-line cells on a row's first line instead."""
     pages: list[Page] = []
     page = Page()
     line = 0
@@ -122,7 +124,7 @@ def print_table(
                 new_page()
             line += 1
             for k, cell in enumerate(cells):
-                j = i - (height - len(cell))  # bottom-aligned
+                j = i if top_aligned else i - (height - len(cell))  # bottom-aligned by default
                 if 0 <= j < len(cell) and cell[j]:
                     place(k, cell[j])
         on_page += 1

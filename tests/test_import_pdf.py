@@ -81,6 +81,15 @@ def test_rows_split_across_pages_and_repeated_headers_are_one_row_each(db, tmp_p
     assert any("page-number lines skipped" in n for n in table.notes)
 
 
+def test_a_top_aligned_print_puts_wrapped_lines_with_the_row_above(db, tmp_path):
+    rows = [org_row(i, ["stolen", "vehicle"] if i == 1 else "bolo") for i in range(4)]
+    path = org_pdf(tmp_path, rows, top_aligned=True)
+    [a] = import_file(db, path)
+    assert (a.rows_read, a.rows_imported, a.rows_rejected) == (4, 4, 0)
+    assert [r[4] for r in searches(db)] == ["bolo", "stolen vehicle", "bolo", "bolo"]
+    assert searches(db)[1][2:4] == ("2025-11-11T22:00:17Z", "2025-11-12T10:00:17Z")
+
+
 def test_each_row_cites_the_page_and_line_a_person_finds_it_on(db, tmp_path):
     path = org_pdf(tmp_path, [org_row(i) for i in range(10)], rows_per_page=4, repeat_header=True)
     [a] = import_file(db, path)
@@ -123,6 +132,15 @@ def test_cli_refuses_a_scanned_pdf_with_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().startswith("Error: scan.pdf: the PDF has no text layer")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_scanned_page_inside_a_text_pdf_is_flagged_not_silently_skipped(db, tmp_path):
+    pages = print_table(OWN_HEADER, [own_row(i) for i in range(30)], OWN_STARTS, lines_per_page=10)
+    pages.insert(2, Page())  # page 3 is an image: no text layer
+    [a] = import_file(db, write_pdf(tmp_path / "Test_CA_PD-Audit.pdf", pages))
+    assert a.rows_read == 30
+    assert any("1 pages have no text layer (pages 3)" in n for n in a.notes)
+    assert db.execute("SELECT kind FROM release_checks").fetchall() == [("unread_pages",)]
 
 
 def test_a_damaged_pdf_is_a_one_line_error(db, tmp_path):

@@ -115,10 +115,11 @@ def period_gaps(db: sqlite_utils.Database, release_id: int, stem: str) -> list[t
 
 
 def check_release(db: sqlite_utils.Database, release_id: int, stem: str, *, last_row: int,
-                  cut_record: str | None = None) -> list[str]:
+                  cut_record: str | None = None, unread: str | None = None) -> list[str]:
     """Run every check on a loaded release; record what fires in `release_checks` and return notes.
 
-    ``cut_record`` is what the reader saw of a last record cut short (None when it ended cleanly).
+    ``cut_record`` is what the reader saw of a last record cut short (None when it ended cleanly);
+    ``unread`` names parts of the file the reader could not read (a PDF's scanned pages).
     """
     rows_read = db.execute("SELECT rows_read FROM releases WHERE id = ?", [release_id]).fetchone()[0]
     checks: list[tuple[str, str]] = []
@@ -131,6 +132,8 @@ def check_release(db: sqlite_utils.Database, release_id: int, stem: str, *, last
         checks.append(("cut_record", (
             f"{cut_record}; the rest of that record and any rows after it are missing "
             "(the file was likely cut in transfer or by a size limit)")))
+    if unread:
+        checks.append(("unread_pages", f"{unread}: the rows printed there are missing until they are OCRed"))
     checks.extend(period_gaps(db, release_id, stem))
     conn = db.conn
     with conn:

@@ -80,6 +80,7 @@ class PdfTable:
     places: list[tuple[int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cut_final_record: bool = False  # the last record has no anchor line: it ends mid-row
+    textless_pages: list[int] = field(default_factory=list)  # pages with no text layer (scans)
     _bounds: list[float] = field(default_factory=list, repr=False)  # where columns 2.. begin
     _width: int = 0
     _anchors: tuple[int, ...] = ()
@@ -126,13 +127,20 @@ class PdfTable:
             self.notes.append(f"{furniture} page-number lines skipped")
         if self.cut_final_record:
             self.notes.append("the last row of the PDF is cut: it has no ID or search time line")
+        if self.textless_pages:
+            self.notes.append(f"{len(self.textless_pages)} pages have no text layer (pages "
+                              f"{', '.join(map(str, self.textless_pages[:10]))}): their rows are not read; OCR them")
 
     # -- reading -------------------------------------------------------------------------------------
     def _data_lines(self) -> Iterator[_Line]:
         """Every text line after the header, page by page."""
         page_no, line_no = self._first_data
+        self.textless_pages = []
         for i in range(page_no - 1, self.pages):
-            for line in _page_lines(self._document, i):
+            lines = _page_lines(self._document, i)
+            if not lines:
+                self.textless_pages.append(i + 1)  # a scanned page inside a text PDF: its rows are unread
+            for line in lines:
                 if i == page_no - 1 and line.number < line_no:
                     continue
                 yield line

@@ -368,11 +368,12 @@ def _cut_csv(db: sqlite_utils.Database, account: ReleaseAccount, path: Path, wid
     return None
 
 
-def _check(db: sqlite_utils.Database, account: ReleaseAccount, stem: str, last_row: int, cut: str | None) -> None:
+def _check(db: sqlite_utils.Database, account: ReleaseAccount, stem: str, last_row: int, cut: str | None,
+           unread: str | None = None) -> None:
     """Run the completeness checks on a release just loaded; their notes join its account."""
     if account.status == "complete" and account.format != "sharing_list":
         account.notes.extend(completeness.check_release(db, account.release_id, stem, last_row=last_row,
-                                                        cut_record=cut))
+                                                        cut_record=cut, unread=unread))
 
 
 # --- PDF prints ------------------------------------------------------------------------------------
@@ -397,7 +398,11 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
     account = _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
                             after=places)
     cut = "the PDF's last row has no ID or search-time line" if table.cut_final_record else None
-    _check(db, account, path.stem, 1 + len(table.places), cut)
+    unread = None
+    if table.textless_pages:
+        unread = (f"{len(table.textless_pages)} pages have no text layer (pages "
+                  f"{', '.join(map(str, table.textless_pages[:10]))})")
+    _check(db, account, path.stem, 1 + len(table.places), cut, unread)
     return account
 
 
