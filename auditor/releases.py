@@ -77,13 +77,21 @@ def own_log_omissions(db: sqlite_utils.Database, params: Mapping[str, Any]) -> I
                 WHERE g.release_id IN ({marks})""", own).fetchone()
         if first is None:
             continue
+        # A search without a UUID links across releases only by the fallback key (searcher, second,
+        # networks, time frame): unless the own log shows it can match one (a row it added with a time
+        # frame, or a row it linked by that key), such searches are left out rather than called omitted.
+        framed = db.execute(
+            f"""SELECT count(*) FROM sightings g JOIN searches s ON s.id = g.search_id
+                WHERE g.release_id IN ({marks})
+                  AND (g.link_basis = 'fallback_key' OR (g.link_basis = 'new' AND s.time_frame_start IS NOT NULL))""",
+            own).fetchone()[0] > 0
         missing = db.execute(
             f"""SELECT s.id, group_concat(DISTINCT r.id) FROM searches s
                 JOIN sightings g ON g.search_id = s.id JOIN releases r ON r.id = g.release_id
                 WHERE s.searcher_id = ? AND r.audit_kind = 'network' AND r.status = 'complete'
-                  AND s.time BETWEEN ? AND ?
+                  AND s.time BETWEEN ? AND ? AND (s.uuid IS NOT NULL OR ?)
                   AND NOT EXISTS (SELECT 1 FROM sightings o WHERE o.search_id = s.id AND o.release_id IN ({marks}))
-                GROUP BY s.id ORDER BY s.time, s.id""", [agency_id, first, last, *own]).fetchall()
+                GROUP BY s.id ORDER BY s.time, s.id""", [agency_id, first, last, framed, *own]).fetchall()
         if not missing:
             continue
         search_ids = [sid for sid, _ in missing]

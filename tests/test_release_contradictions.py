@@ -110,6 +110,18 @@ def test_searches_outside_the_time_the_own_log_covers_are_not_omissions(db, tmp_
     assert findings(db, "release.own_log_omits") == []
 
 
+def test_searches_without_a_uuid_are_not_called_omitted_when_the_own_log_cannot_match_them(db, tmp_path):
+    network = write_flock_csv(tmp_path / "Owner_CA_PD-Network-Audit.csv", [
+        row("u1", "Dallas TX PD", t(0)), row("", "Dallas TX PD", t(5)), row("u3", "Dallas TX PD", t(10))])
+    own = tmp_path / "portal.csv"  # a portal log: no Time Frame to match a UUID-less row by
+    own.write_text('id,userId,searchDate,networkCount,reason\n'
+                   'u1,***,2025-03-01T13:00:00Z,12,stolen vehicle\nu3,***,2025-03-01T13:10:00Z,12,stolen vehicle\n')
+    import_files(db, [network])
+    import_file(db, own, ImportOptions(producer="Dallas TX PD"))
+    run_audit(db, rules=RELEASE_RULES)
+    assert findings(db, "release.own_log_omits") == []
+
+
 # --- two releases of one log for one period ---------------------------------------------------------
 
 def test_two_releases_of_one_network_audit_for_one_period_that_differ(db, tmp_path):
@@ -133,6 +145,16 @@ def test_a_re_release_with_the_same_searches_is_not_a_contradiction(db, tmp_path
     import_files(db, [first, second])
     run_audit(db, rules=RELEASE_RULES)
     assert findings(db, "release.versions_differ") == []
+
+
+def test_the_okaloosa_pdf_and_its_extracted_csv_are_one_log_without_contradiction(db):
+    from conftest import realdata
+
+    base = "okaloosa_fl_org_audit/11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit"
+    import_files(db, [realdata(base + ".pdf"), realdata(base + "_EXTRACTED.csv")])
+    run_audit(db, rules=RELEASE_RULES)
+    assert db.execute("SELECT count(*) FROM searches").fetchone() == (7273,)
+    assert db.execute("SELECT count(*) FROM findings").fetchone() == (0,)
 
 
 # --- a sharing list against observed access ---------------------------------------------------------
