@@ -112,6 +112,13 @@ def test_own_search_log_print_with_redacted_users_and_network_counts(db, tmp_pat
     assert row == (None, 29, "user,case_number,plate")
 
 
+def test_a_title_above_the_table_is_not_taken_for_the_header(db, tmp_path):
+    pages = print_table(OWN_HEADER, [own_row(i) for i in range(3)], OWN_STARTS)
+    pages[0].items.insert(0, (20, 30, "San Mateo Police Department - Flock search audit, December 2025"))
+    [a] = import_file(db, write_pdf(tmp_path / "Test_CA_PD-Audit.pdf", pages))
+    assert (a.rows_read, a.rows_imported, a.rows_rejected) == (3, 3, 0)
+
+
 def test_a_row_the_loader_cannot_read_is_rejected_and_the_account_balances(db, tmp_path):
     rows = [own_row(1), own_row(2)[:3] + ["12/06/2025, 25:99:00 AM UTC", "bad time"], own_row(3)]
     path = write_pdf(tmp_path / "Test_CA_PD-Audit.pdf", print_table(OWN_HEADER, rows, OWN_STARTS))

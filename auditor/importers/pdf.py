@@ -13,7 +13,8 @@ wraps over several lines. This module rebuilds the table:
   spreadsheet prints the cells of a row bottom-aligned, so the lines of a wrapped cell come
   before their anchor (a top-aligned print, detected from the first page, puts them after);
   lines left at the foot of a page belong to the row that ends on the next one;
-- a header line repeated at the top of a page, and page furniture (`Page 3 of 809`), are skipped;
+- the header is the first of the first page's lines whose cells name a known layout (a title
+  above the table is passed over); a header line repeated at the top of a page, and page furniture (`Page 3 of 809`), are skipped;
 - a cell's lines are joined with the space the print wrapped at; a Time Frame cell (two times, one
   per line in the CSV export) is rebuilt as the CSV has it: start, a line feed, end.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Iterator
 
 from auditor.errors import InputError
-from auditor.importers.headers import fold
+from auditor.importers.headers import detect, fold
 
 PDF_MAGIC = b"%PDF-"
 
@@ -197,7 +198,11 @@ class PdfTable:
 
 
 def _join(segments: list[str]) -> str:
-    """A wrapped cell's lines as one text: the print broke the line at a space, so put one back."""
+    """A wrapped cell's lines as one text: the print broke the line at a space, so put one back.
+
+    (A word too long for its column, broken mid-word, gets a space where it broke: the text layer
+    does not say which kind of break it was.)
+    """
     out = ""
     for seg in segments:
         seg = seg.strip()
@@ -339,6 +344,18 @@ def _header_cells(line: _Line) -> tuple[list[str], list[float]]:
     return names, starts
 
 
+def _header_line(lines: list[_Line]) -> _Line:
+    """The first line among the page's first ten whose cells name a known layout (a print can carry
+    a title above the table); else the first line, whose cells the format check then reports."""
+    for line in lines[:10]:
+        try:
+            detect(_header_cells(line)[0])
+        except InputError:
+            continue
+        return line
+    return lines[0]
+
+
 def read_table(path: Path) -> PdfTable:
     """Open a PDF print and find its header; iterate the result for the records.
 
@@ -353,7 +370,7 @@ def read_table(path: Path) -> PdfTable:
     for i in range(pages):
         lines = _page_lines(document, i)
         if lines:
-            header_line = lines[0]
+            header_line = _header_line(lines)
             break
     if header_line is None:
         raise InputError(f"{path.name}: the PDF has no text layer (a scanned image): OCR is needed before it can be "
