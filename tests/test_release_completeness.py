@@ -156,3 +156,11 @@ def test_the_okaloosa_release_is_whole(tmp_path):
     db = open_store(tmp_path / "s.db", create=True)
     import_file(db, realdata("okaloosa_fl_org_audit/11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED.csv"))
     assert checks(db) == []
+
+
+def test_a_release_too_small_for_a_rate_gives_no_estimate_of_what_is_missing(db, tmp_path):
+    path = write_flock_csv(tmp_path / "3_1_2025-3_31_2025-Example_CA_PD-Network-Audit.csv",
+                           flock_rows(5, start=datetime(2025, 3, 1, 13, tzinfo=timezone.utc), step=60))
+    import_file(db, path)
+    [(kind, detail)] = checks(db)
+    assert kind == "period_tail" and detail.endswith("rows are likely missing (too few rows to estimate how many)")

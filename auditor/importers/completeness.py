@@ -96,21 +96,24 @@ def period_gaps(db: sqlite_utils.Database, release_id: int, stem: str) -> list[t
     span = max((t1 - t0).total_seconds(), 1.0)
     rate = n / span * 86400  # rows per day while the log ran
     threshold = max(float(longest or 0), 86400.0)
+
+    def missing(seconds: float) -> str:
+        # A rate needs a day of rows and a few of them; a smaller release gives no estimate.
+        if span < 86400 or n < 20:
+            return "rows are likely missing (too few rows to estimate how many)"
+        return f"about {rate * seconds / 86400:,.0f} rows likely missing at the release's rate of {rate:,.0f} a day"
+
     out = []
+    stated = f"the file name states {period[0]:%Y-%m-%d} to {period[1]:%Y-%m-%d}"
+    gap = f"longer than any gap between searches in the release ({_days(float(longest or 0))})"
     tail = (end - t1).total_seconds()
     if tail > threshold:
-        out.append(("period_tail", (
-            f"the file name states {period[0]:%Y-%m-%d} to {period[1]:%Y-%m-%d} but the last row is at {last}, "
-            f"{_days(tail)} before the period ends, longer than any gap between searches in the release "
-            f"({_days(float(longest or 0))}); about {rate * tail / 86400:,.0f} rows likely missing at the release's "
-            f"rate of {rate:,.0f} a day")))
+        out.append(("period_tail", f"{stated} but the last row is at {last}, {_days(tail)} before the period ends, "
+                                   f"{gap}; {missing(tail)}"))
     head = (t0 - start).total_seconds()
     if head > threshold:
-        out.append(("period_head", (
-            f"the file name states {period[0]:%Y-%m-%d} to {period[1]:%Y-%m-%d} but the first row is at {first}, "
-            f"{_days(head)} after the period begins, longer than any gap between searches in the release "
-            f"({_days(float(longest or 0))}); about {rate * head / 86400:,.0f} rows likely missing at the release's "
-            f"rate of {rate:,.0f} a day")))
+        out.append(("period_head", f"{stated} but the first row is at {first}, {_days(head)} after the period "
+                                   f"begins, {gap}; {missing(head)}"))
     return out
 
 
