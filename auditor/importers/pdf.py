@@ -248,6 +248,10 @@ def _page_glyphs(document, index: int) -> tuple[list[tuple[float, float, float, 
             if n <= 0:
                 return [], 1.0
             text = text_page.get_text_range(0, n)
+            if len(text) != n:
+                # A character outside the BMP (an emoji in a reason) takes two UTF-16 units in the
+                # range text: read one character per glyph index instead, so indices stay aligned.
+                text = "".join(chr(raw.FPDFText_GetUnicode(text_page.raw, i) or 0xFFFE) for i in range(n))
             left, bottom, right, top = page.get_mediabox()
             rotation = page.get_rotation() % 360
             rect = raw.FS_RECTF()
@@ -256,7 +260,7 @@ def _page_glyphs(document, index: int) -> tuple[list[tuple[float, float, float, 
             ref = ctypes.byref(rect)
             boxes = []
             add = boxes.append
-            for i in range(min(n, len(text))):
+            for i in range(n):
                 c = text[i]
                 if c in "\r\n\x00\ufffe\ufeff":
                     continue
