@@ -12,9 +12,10 @@ from auditor.jurisdictions import Citer
 def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
     """The releases and rows a search was seen in; a simulated search cites its own id."""
     rows = db.execute(
-        """SELECT r.file_name, r.sha256, g.row_number, g.link_basis, r.audit_kind, p.name
+        """SELECT r.file_name, r.sha256, g.row_number, g.link_basis, r.audit_kind, p.name, rr.page, rr.line
            FROM sightings g JOIN releases r ON r.id = g.release_id
            LEFT JOIN agencies p ON p.id = r.producer_id
+           LEFT JOIN release_rows rr ON rr.release_id = g.release_id AND rr.row_number = g.row_number
            WHERE g.search_id = ? ORDER BY r.file_name, g.row_number""",
         [search_id],
     ).fetchall()
@@ -22,9 +23,15 @@ def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]
         return [{"release": None, "row": None, "cite": f"simulated search {search_id}"}]
     return [
         {"release": f, "sha256": h, "row": n, "linked_by": basis, "audit_kind": kind, "producer": producer,
-         "cite": f"{f}, row {n}"}
-        for f, h, n, basis, kind, producer in rows
+         "page": page, "line": line, "cite": row_cite(f, n, page, line)}
+        for f, h, n, basis, kind, producer, page, line in rows
     ]
+
+
+def row_cite(file_name: str, row_number: int, page: int | None = None, line: int | None = None) -> str:
+    """`file.csv, row 12`; for a PDF release also where the row is: `file.pdf, row 12 (page 2, line 7)`."""
+    where = f" (page {page}, line {line})" if page is not None else ""
+    return f"{file_name}, row {row_number}{where}"
 
 
 def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:

@@ -116,3 +116,6 @@ MEASURES.update({
     "disclosure_missing": _deferred("auditor.disclosure", "disclosure_missing"),
     "dhs_reach": _deferred("auditor.exposure", "dhs_reach"),
 })
+MEASURES.update({n: _deferred("auditor.releases", n) for n in (
+    "release_incomplete", "own_log_omissions", "release_versions_differ", "sharing_list_unlisted_access",
+    "sharing_list_partners_unseen")})

@@ -160,6 +160,19 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "not_null": {"search_id", "release_id", "row_number", "link_basis"},
         },
     ),
+    # Where each row of a PDF release is on the page (a PDF has no row numbers a person can find).
+    (
+        "release_rows",
+        {"release_id": int, "row_number": int, "page": int, "line": int},
+        {"pk": ("release_id", "row_number"), "foreign_keys": [("release_id", "releases", "id")]},
+    ),
+    # What the import found missing from a release (a row limit reached, a cut last record, rows
+    # stopping inside the period its name states): auditor.importers.completeness.
+    (
+        "release_checks",
+        {"id": int, "release_id": int, "kind": str, "detail": str},
+        {"pk": "id", "foreign_keys": [("release_id", "releases", "id")], "not_null": {"release_id", "kind"}},
+    ),
     (
         "sighting_runs",
         {"release_id": int, "row_first": int, "search_first": int, "rows": int, "link_basis": str},

@@ -41,17 +41,30 @@ def build_store(
     shares: Iterable[dict[str, Any]] = (),
     searches: Iterable[dict[str, Any]] = (),
     disclosures: Iterable[dict[str, Any]] = (),
+    releases: Iterable[dict[str, Any]] = (),
 ):
     """Write a store from plain dicts.
 
     agencies: {name, state, level, kind, dhs_component, is_287g}; given attributes are kept by the
     resolver (resolved_by='override'). Agencies only named in shares/searches are left unresolved.
-    shares: {owner, grantee?, scope}. searches: {searcher, owners: [..], reason, user, plate,
-    case_number, time, networks, system, query_type, redacted, repeat}. disclosures: {agency, year,
+    shares: {owner, grantee?, scope, release?}. searches: {searcher, owners: [..], reason, user, plate,
+    case_number, time, networks, system, query_type, redacted, repeat, seen_in: [release file names]}.
+    releases: {file_name, producer, audit_kind, rows_read, checks: [{kind, detail}]}. disclosures: {agency, year,
     status, investigations, confirmed, pending, <outcome>, filed_on} (misuse disclosures, system clets).
     """
     db = open_store(path, create=True)
     cache: dict[str, int] = {}
+    release_ids: dict[str, int] = {}
+    for r in releases:
+        release_ids[r["file_name"]] = db["releases"].insert({
+            "file_name": r["file_name"], "sha256": r.get("sha256", r["file_name"]), "format": r.get("format", "flock_audit"),
+            "producer_id": ensure_agency(db, r["producer"], cache) if r.get("producer") else None,
+            "audit_kind": r.get("audit_kind", "network"), "rows_read": r.get("rows_read", 0),
+            "rows_imported": r.get("rows_read", 0), "rows_rejected": 0, "status": "complete",
+        }).last_pk
+        for c in r.get("checks", []):
+            db["release_checks"].insert({"release_id": release_ids[r["file_name"]], "kind": c["kind"],
+                                         "detail": c.get("detail", "")})
     for a in agencies:
         agency_id = ensure_agency(db, a["name"], cache)
         db["agencies"].update(agency_id, {
@@ -63,7 +76,8 @@ def build_store(
         db["shares"].insert({
             "owner_id": ensure_agency(db, sh["owner"], cache),
             "grantee_id": ensure_agency(db, sh["grantee"], cache) if sh.get("grantee") else None,
-            "scope": sh.get("scope", "direct"), "source": "test",
+            "scope": sh.get("scope", "direct"), "source": "release" if sh.get("release") else "test",
+            "release_id": release_ids[sh["release"]] if sh.get("release") else None,
         })
     reasons: dict[str, int] = {}
     n = 0
@@ -84,6 +98,11 @@ def build_store(
             for owner in s.get("owners", []):
                 db.execute("INSERT INTO search_owners (search_id, owner_id) VALUES (?, ?)",
                            [search_id, ensure_agency(db, owner, cache)])
+            for k, file_name in enumerate(s.get("seen_in", [])):  # sightings: one row per release named
+                row = db.execute("SELECT coalesce(max(row_number), 1) + 1 FROM sightings WHERE release_id = ?",
+                                 [release_ids[file_name]]).fetchone()[0]
+                db.execute("INSERT INTO sightings (search_id, release_id, row_number, link_basis) VALUES (?, ?, ?, ?)",
+                           [search_id, release_ids[file_name], row, "new" if k == 0 else "uuid"])
     for d in disclosures:
         filed = d.get("status", "filed") != "not_filed"
         db["disclosures"].insert({

@@ -64,6 +64,7 @@ def test_aggregate_rule_example(rule, example, store_builder):
         shares=example.get("shares", []),
         searches=searches,
         disclosures=example.get("disclosures", []),
+        releases=example.get("releases", []),
     )
     run_audit(db, rules=[rule])
     found = db.execute("SELECT COUNT(*) FROM findings WHERE rule_id = ?", [rule.id]).fetchone()[0]

@@ -1,4 +1,4 @@
-"""`audit import`: load released logs (CSV, xlsx) into a store, with a per-release row account."""
+"""`audit import`: load released logs (CSV, xlsx, PDF) into a store, with a per-release row account."""
 from __future__ import annotations
 
 import json
@@ -27,9 +27,13 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     """Import released search logs and sharing lists into the store (created if missing).
 
     FILES are Flock Organization/Network Audit exports, transparency-portal search audits,
-    `Reason, DateTime` sheets, sharing lists (CSV or xlsx), or any CSV with --column-map. Each file
-    (each worksheet of a workbook) is one release; re-importing the same file changes nothing.
-    Every release's rows read = rows imported + rows rejected (rejects are kept with the reason).
+    `Reason, DateTime` sheets, sharing lists (CSV or xlsx), Flock exports printed to PDF (read from
+    the text layer; each row's page and line are kept), or any CSV with --column-map (which can
+    also set a statewide database's system and query types, for CLETS logs). Each file (each
+    worksheet of a workbook) is one release; re-importing the same file changes nothing. Every
+    release's rows read = rows imported + rows rejected (rejects are kept with the reason); a
+    release that looks cut short (a row count at an export limit, a cut last record, rows stopping
+    inside the period its file name states) is noted.
     """
     db = open_store(db_path, create=True)
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,

@@ -14,9 +14,9 @@ from auditor.importers.searches import Layout
 
 ALIASES = {
     "id": "uuid", "search id": "uuid",
-    "name": "user", "user": "user", "user name": "user",
+    "name": "user", "user": "user", "user name": "user", "userid": "user",
     "org name": "searcher", "organization": "searcher", "organization name": "searcher",
-    "total networks searched": "networks", "networks searched": "networks",
+    "total networks searched": "networks", "networks searched": "networks", "networkcount": "networks",
     "total devices searched": "devices", "devices searched": "devices",
     "time frame": "time_frame", "time frame start": "time_frame_start", "time frame end": "time_frame_end",
     "license plate": "plate", "plate": "plate",
@@ -29,9 +29,10 @@ ALIASES = {
     "moderation": "moderation",
 }
 
-# `11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED`, `..._Raleigh_NC_PD-Network-Audit`
+# `11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED`, `..._Raleigh_NC_PD-Network-Audit`,
+# `12_1_2025-12_31_2025-San_Mateo_CA_PD_Audit` (San Mateo's PDF print)
 _FILE_NAME = re.compile(
-    r"^(?:\d{1,2}_\d{1,2}_\d{4}-\d{1,2}_\d{1,2}_\d{4}-)?(?P<name>.+?)-(?P<network>Network-)?Audit(?:[_ -].*)?$",
+    r"^(?:\d{1,2}_\d{1,2}_\d{4}-\d{1,2}_\d{1,2}_\d{4}-)?(?P<name>.+?)[-_](?P<network>Network[-_])?Audit(?:[_ -].*)?$",
     re.IGNORECASE,
 )
 

@@ -10,8 +10,10 @@ A column map is a small TOML file::
     time_format = "%d.%m.%Y %H:%M"   # or "flock", "iso", "excel", "auto" (flock or ISO, the default)
     audit_kind = "organization"      # network | organization | unknown
     producer = "Example County SO"
+    system = "clets"                 # a statewide-database log: see auditor.importers.statewide
 
-or a two-column CSV (`field,column`) whose rows may also set `time_format`, `audit_kind`, `producer`.
+or a two-column CSV (`field,column`) whose rows may also set `time_format`, `audit_kind`, `producer`,
+`system`.
 """
 from __future__ import annotations
 
@@ -25,13 +27,18 @@ from auditor.importers.headers import fold
 from auditor.importers.cells import excel_or_iso_time, strptime_time
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import FIELDS, Layout
+from auditor.importers.statewide import StatewideMap, read_statewide
 
-_OPTIONS = ("time_format", "audit_kind", "producer")
+_OPTIONS = ("time_format", "audit_kind", "producer", "system")
 _KINDS = ("network", "organization", "unknown")
 
 
 def read_column_map(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """(field -> source column, options) from a TOML or CSV column map; bad maps are InputErrors."""
+    """(field -> source column, options) from a TOML or CSV column map; bad maps are InputErrors.
+
+    A statewide-database log (CLETS) also maps `query_type` and sets the option `system`; a TOML
+    map's `[query_types]` table is read by :func:`read_query_types`.
+    """
     if not path.is_file():
         raise InputError(f"{path}: no such column-map file")
     try:
@@ -53,14 +60,24 @@ def read_column_map(path: Path) -> tuple[dict[str, str], dict[str, str]]:
                 continue
             key = row[0].strip()
             (options if key in _OPTIONS else columns)[key] = row[1]
-    unknown = [k for k in columns if k not in FIELDS]
+    unknown = [k for k in columns if k not in FIELDS and k != "query_type"]
     if unknown:
-        raise InputError(f"{path}: unknown canonical field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+        raise InputError(f"{path}: unknown canonical field(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}, query_type")
+    if "query_type" in columns and "system" not in options:
+        raise InputError(f"{path}: a column map that maps query_type must set the option system (e.g. \"clets\")")
     if "time" not in columns:
         raise InputError(f"{path}: the column map must name the column holding `time`")
     if options.get("audit_kind", "unknown") not in _KINDS:
         raise InputError(f"{path}: audit_kind must be one of {', '.join(_KINDS)}")
     return columns, options
+
+
+def read_query_types(path: Path) -> dict[str, str]:
+    """A TOML column map's `[query_types]` table (the log's labels -> canonical query types)."""
+    if path.suffix.lower() != ".toml":
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    return {str(k): str(v) for k, v in dict(data.get("query_types", {})).items()}
 
 
 def time_parser(time_format: str) -> Callable[[str], str | None] | None:
@@ -75,6 +92,7 @@ def time_parser(time_format: str) -> Callable[[str], str | None] | None:
 def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, producer: str | None) -> Plan:
     """Place each mapped field by its header name (compared after folding case and spacing)."""
     mapping, options = read_column_map(column_map)
+    system, query_labels = read_statewide(options.get("system"), read_query_types(column_map), str(column_map))
     folded = {}
     for i, name in enumerate(header):
         folded.setdefault(fold(name), i)
@@ -94,6 +112,11 @@ def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, p
     if who is None and kind != "unknown":
         who = placeholder_producer(stem)
         notes.append(f"no producer named: recorded as {who!r}")
+    query_type_column = columns.pop("query_type", None)
     labels = {field: header[i].strip() for field, i in columns.items()}
     layout = Layout(columns, len(header), labels, time_parser(options.get("time_format", "auto")))
-    return Plan("generic", kind, who, layout, notes)
+    plan = Plan("generic", kind, who, layout, notes)
+    if system is not None:
+        plan.statewide = StatewideMap(system, query_type_column, query_labels)
+        notes.append(f"a {system} log: each row's system and query type are set after loading")
+    return plan

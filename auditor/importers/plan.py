@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auditor.importers.searches import Layout
+from auditor.importers.statewide import StatewideMap
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Plan:
     producer: str | None
     layout: Layout | None = None
     notes: list[str] = field(default_factory=list)
+    statewide: StatewideMap | None = None  # a statewide-database log (CLETS): system and query types
 
     @property
     def owner(self) -> str | None:

