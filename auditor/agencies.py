@@ -25,17 +25,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.schema import LEVELS
-
-# The schema's kinds plus fire, school, university (named in the brief) and three for public bodies
-# that are not police: prosecutors, corrections, and "other" (e.g. a Department of Human Services).
-KINDS = (
-    "police", "sheriff", "state police", "fusion center", "task force", "probation", "fire", "school",
-    "university", "prosecutor", "corrections", "ICE", "HSI", "CBP", "USBP", "other federal", "private",
-    "other", "unknown",
-)
-DHS_IMMIGRATION = ("ICE", "ERO", "HSI", "CBP", "USBP")
-METHODS = ("scenario", "registry", "heuristic", "287g", "override", "unknown")
+from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, fold_kind
 
 STATE_NAMES: dict[str, str] = {
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -495,10 +485,9 @@ def _validated(path: Path | str, line: int, row: dict[str, str]) -> _Entry:
         raise InputError(f"{path}: line {line}: unknown level {level!r} (one of {', '.join(LEVELS)})")
     kind = row.get("kind") or None
     if kind is not None:
-        by_fold = {k.lower(): k for k in KINDS}
-        if kind.lower() not in by_fold:
+        if fold_kind(kind) is None:
             raise InputError(f"{path}: line {line}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
-        kind = by_fold[kind.lower()]
+        kind = fold_kind(kind)
     component = (row.get("dhs_component") or "").upper() or None
     if component is not None and component not in DHS_IMMIGRATION:
         raise InputError(f"{path}: line {line}: unknown dhs_component {component!r} (one of {', '.join(DHS_IMMIGRATION)})")
@@ -582,6 +571,15 @@ class Resolver:
             return entry
         return None
 
+    def registry_entry(self, name: str) -> _Entry | None:
+        """The shipped registry's entry for a name (longest whole-word prefix), or None."""
+        return None if _PLACEHOLDER.match(name) else self._registry_entry(name)
+
+    def registry_of_kind(self, kind: str, state: str) -> list[str]:
+        """Registry names of one kind in one state (`fusion center`, `IL`), full names first."""
+        names = [e.name for e in self._registry.values() if e.kind == kind and e.state == state]
+        return sorted(names, key=lambda n: (-len(n), n))
+
     def match_287g(self, name: str, state: str | None) -> str | None:
         """ICE's support types when the agency is on the 287(g) list, else None."""
         if self._ice is None:
@@ -625,7 +623,7 @@ def is_dhs_immigration(info_or_row: AgencyInfo | dict[str, Any] | Any) -> bool:
         component, kind = info_or_row.get("dhs_component"), info_or_row.get("kind")
     else:
         component, kind = getattr(info_or_row, "dhs_component", None), getattr(info_or_row, "kind", None)
-    return component in DHS_IMMIGRATION or kind in ("ICE", "HSI", "CBP", "USBP")
+    return component in DHS_IMMIGRATION or kind in DHS_KINDS
 
 
 # --- the store ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.vocabulary import LEVELS  # noqa: F401  (defined in the vocabulary; importable from here too)
 
 SCHEMA_VERSION = 1
 
@@ -24,7 +25,6 @@ SCHEMA_VERSION = 1
 # comma-joined, in `searches.redacted` and leave the field NULL.
 REDACTION_MARKERS = ("***", "REDACTED", "(b)(6)", "(b)(7)(c)", "(b)(7)(C)")
 
-LEVELS = ("local", "county", "state", "federal", "tribal", "private", "unknown")
 SCOPES = ("own", "direct", "statewide", "national", "none found")
 
 _TABLES: list[tuple[str, dict, dict]] = [
@@ -215,8 +215,15 @@ _TABLES: list[tuple[str, dict, dict]] = [
     # Who a search was really for, where that is not the searcher itself.
     (
         "beneficiaries",
-        {"search_id": int, "beneficiary_id": int, "basis": str, "evidence": str},
+        {"search_id": int, "beneficiary_id": int, "basis": str, "evidence": str, "confidence": float},
         {"pk": "search_id", "foreign_keys": [("search_id", "searches", "id"), ("beneficiary_id", "agencies", "id")]},
+    ),
+    # An agency a reason names as requester that no agency of the store or the registry matches:
+    # kept as the text written, with low confidence, and counted (the search stays traced to itself).
+    (
+        "beneficiary_names",
+        {"search_id": int, "name": str, "evidence": str, "confidence": float},
+        {"pk": "search_id", "foreign_keys": [("search_id", "searches", "id")]},
     ),
     # One row per distinct owner -> scope -> searcher -> beneficiary path.
     (

@@ -20,8 +20,9 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.graph import IMMIGRATION_ENFORCERS, build_graph, load_agencies
+from auditor.graph import build_graph, load_agencies
 from auditor.rules import Rule, load_rules
+from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.scan import FROM_SQL, KEY_SQL, reason_classes, search_facts, stored_tag_sets, trace_facts
 
 # Truth purposes whose tag is not `crime:<purpose>`.
