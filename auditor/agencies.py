@@ -15,6 +15,7 @@ never guessed.
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,9 @@ _TYPE_WORDS = {
     "constables", "marshal", "marshal's", "marshals", "probation", "university", "college", "schools",
     "school", "public", "fusion", "task", "narcotics", "drug", "airport", "port", "parks", "county",
     "office", "division", "bureau", "unit", "investigations", "detectives", "patrol", "rtcc", "sd",
+    # Prosecutors, spelled as releases spell them (`Lake County IN Prosector`, `... PA DA's Office`).
+    "prosecutor", "prosecutors", "prosecutor's", "prosector", "prosecuting", "attorney", "attorney's",
+    "attorneys", "da's", "das", "coroner", "corrections", "correctional", "jail", "detention",
 }
 # Type words that may follow a LEADING state code (`TX DPS`, `WA State Patrol`): only state-level
 # ones, so `LA County Sheriff` (Los Angeles) and `OR Police` stay unread.
@@ -90,8 +94,8 @@ _KIND_PATTERNS: list[tuple[re.Pattern[str], str, str | None]] = [
     (re.compile(r"\b(dps|department of public safety|public safety)\b"), "dps", "local"),
     (re.compile(r"\b(so|sd|sheriffs|sheriff|sherriffs?|sherrifs?|sherifs?)\b"), "sheriff", "county"),  # misspelled in releases
     (re.compile(r"\b(fd|fire|fire rescue)\b"), "fire", "local"),
-    (re.compile(r"\b(da|district attorneys?|das|attorneys? office|attorney general|prosecutors?"
-                r"|state attorney)\b"), "prosecutor", "county"),
+    (re.compile(r"\b(da|district attorneys?|das|attorneys? office|attorney general|prosecutors?|prosectors?"
+                r"|prosecuting attorneys?|state attorney)\b"), "prosecutor", "county"),
     (re.compile(r"\b(doc|corrections?|correctional|jail|detention|prison)\b"), "corrections", None),
     (re.compile(r"\bconstables?\b"), "police", "county"),
     (re.compile(r"\bmarshals?\b"), "police", "local"),
@@ -180,11 +184,31 @@ def _state_code_in(tokens: list[str]) -> tuple[str | None, int | None]:
             continue
         if found[1] == i - 1 and found[1] > 0:
             continue  # `Orange County CA SD`: the second code is the type (Sheriff's Department)
-        before_type = i < last and tokens[i + 1].lower() in _TYPE_WORDS
-        type_later = any(t.lower() in _TYPE_WORDS for t in tokens[i + 1:])
+        before_type = i < last and _type_word(tokens[i + 1])
+        type_later = any(_type_word(t) for t in tokens[i + 1:])
         if i == last or before_type or (token not in _AMBIGUOUS_CODES and type_later):
             found = (token, i)
     return found
+
+
+def _type_word(token: str) -> bool:
+    """Whether a token starts the type part of an org name (curly apostrophes read as straight)."""
+    return token.lower().replace("’", "'") in _TYPE_WORDS
+
+
+# `Windsor- IL- PD`, `Ocala-FL-PD`: the parts of a Flock name joined by hyphens instead of spaces.
+_HYPHENATED = re.compile(r"^[^-]+(?:\s*-\s*[^-]+){2,}$")
+
+
+def _unhyphenate(bare: str) -> str:
+    """Join a hyphen-separated name (`Windsor- IL- PD`) with spaces when a middle part is a state code;
+    `AZ - BENSON PD` and `CITY OF PERRIS CA - RCSD` keep their dashes (labels and units)."""
+    if not _HYPHENATED.match(bare):
+        return bare
+    parts = [p.strip() for p in bare.split("-")]
+    if any(p in STATE_NAMES for p in parts[1:-1]) and all(parts):
+        return " ".join(parts)
+    return bare
 
 
 def _state_named_in(name: str) -> str | None:
@@ -267,7 +291,7 @@ def heuristic_info(name: str) -> AgencyInfo | None:
     if _PLACEHOLDER.match(name):
         return None
     federal_prefix = bool(_FEDERAL_PREFIX.match(name))
-    bare = _FEDERAL_PREFIX.sub("", name).strip()
+    bare = _unhyphenate(_FEDERAL_PREFIX.sub("", name).strip())
     main, labelled_code = _split_labels(bare)
     info = _shape_info(main, labelled_code, federal_prefix)
     if info is None and main != bare:
@@ -344,23 +368,25 @@ def _shape_info(bare: str, labelled_code: str | None, federal_prefix: bool) -> A
 # Type suffixes at the end of a folded name, mapped to one key type, so ICE's "Autauga County
 # Sheriff's Office" and Flock's "Autauga County AL SO" meet at ("AL", "autauga", "SO").
 _SUFFIXES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(sheriffs? (office|department|dept)|sheriff office|sheriff|so)$"), "SO"),
+    (re.compile(r"\b(sheriffs? (office|department|dept)|sheriff office|sheriff|so|(?<=county )sd)$"), "SO"),
     (re.compile(r"\b(police (department|dept|departement|services department|services)|police|pd)$"), "PD"),
     (re.compile(r"\b(department of public safety|public safety department|public safety|dps)$"), "DPS"),
     (re.compile(r"\b(state highway patrol|highway patrol|state patrol|state police|state troopers)$"), "HP"),
     (re.compile(r"\b(fire department|fire dept|fire rescue|fire|fd)$"), "FD"),
     (re.compile(r"\b(district attorneys office|district attorney|das office|da)$"), "DA"),
-    (re.compile(r"\b(department of corrections|corrections department|corrections|doc)$"), "DOC"),
+    # ICE writes `Department of Corrections` and `Department of Correction`; Flock `DOC`.
+    (re.compile(r"\b(department of corrections?|corrections? department|corrections?|doc)$"), "DOC"),
+    (re.compile(r"\b(prosecutors? office|prosecuting attorneys? office|prosecutor|prosector)$"), "DA"),
     (re.compile(r"\b(marshals office|marshal)$"), "MARSHAL"),
 ]
-_PLACE_ABBREVIATIONS = {"st": "saint", "ft": "fort", "mt": "mount", "twp": "township"}
+_PLACE_ABBREVIATIONS = {"st": "saint", "ft": "fort", "mt": "mount", "twp": "township", "co": "county"}
 
 
 def agency_key(name: str, state: str | None) -> tuple[str, str, str] | None:
     """The (state, place, type) key that ICE's and a vendor's spellings of one agency share."""
     if not state:
         return None
-    segment, _ = _split_labels(_FEDERAL_PREFIX.sub("", name).strip())
+    segment, _ = _split_labels(_unhyphenate(_FEDERAL_PREFIX.sub("", name).strip()))
     # ICE appends units after a dash or comma ("Texas Department of Public Safety- Criminal Investigations").
     segment = re.split(r"\s+-\s*|\s*-\s+|,", segment)[0]
     words = fold(segment).split()
@@ -435,6 +461,8 @@ class Ice287gList:
     by_key: dict[tuple[str, str, str], str] = field(default_factory=dict)
     by_name: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # folded name -> (state, support)
     entries: int = 0
+    spellings: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # key -> ICE's names
+    rows: list[tuple[str, str, str]] = field(default_factory=list)  # (state, ICE's name, support)
 
 
 def load_287g(path: Path) -> Ice287gList:
@@ -453,8 +481,24 @@ def load_287g(path: Path) -> Ice287gList:
         if key is not None:
             # One agency can appear twice (jail and sheriff rows): merge its support types.
             listing.by_key[key] = _merge_support(listing.by_key.get(key, ""), support)
+            listing.spellings.setdefault(key, []).append(row["agency"])
         listing.by_name.setdefault(fold(row["agency"]), []).append((state, support))
+        listing.rows.append((state, row["agency"], support))
     return listing
+
+
+# Words that say what kind of body an agency is rather than which one: left out when comparing names.
+_GENERIC_WORDS = {
+    "county", "city", "of", "the", "and", "police", "department", "dept", "sheriff", "sheriffs", "office", "so",
+    "pd", "sd", "state", "division", "commission", "bureau", "services", "service", "town", "village", "da",
+}
+
+
+def _core_words(name: str, state: str) -> list[str]:
+    """The distinctive words of a name: folded, without its state code, name and generic words."""
+    words = fold(_unhyphenate(_FEDERAL_PREFIX.sub("", name))).split()
+    state_words = set(fold(STATE_NAMES.get(state, "")).split()) | {state.lower()}
+    return [w for w in words if w not in _GENERIC_WORDS and w not in state_words]
 
 
 def _merge_support(a: str, b: str) -> str:
@@ -582,15 +626,61 @@ class Resolver:
 
     def match_287g(self, name: str, state: str | None) -> str | None:
         """ICE's support types when the agency is on the 287(g) list, else None."""
+        found = self.match_287g_detail(name, state)
+        return found[0] if found else None
+
+    def match_287g_detail(self, name: str, state: str | None) -> tuple[str, str, str] | None:
+        """(support types, ICE's spelling, how: key or name) when the agency is on the list."""
         if self._ice is None:
             return None
         key = agency_key(name, state)
         if key is not None and key in self._ice.by_key:
-            return self._ice.by_key[key]
+            return self._ice.by_key[key], " / ".join(self._ice.spellings[key]), "key"
         # Names without a type suffix ("Indiana Department of Homeland Security") match as spelled.
         spelled = fold(_split_labels(_FEDERAL_PREFIX.sub("", name).strip())[0])
         supports = [support for listed_state, support in self._ice.by_name.get(spelled, []) if listed_state == state]
-        return "; ".join(supports) if supports else None
+        if supports:
+            ice_names = [n for s, n, _ in self._ice.rows if s == state and fold(n) == spelled]
+            return "; ".join(supports), " / ".join(ice_names) or name, "name"
+        return None
+
+    def near_misses_287g(self, unmatched: Iterable[tuple[int, str, str]]) -> list[tuple[int, str, str, float]]:
+        """ICE entries of the same state that resemble an unmatched agency's name but did not match.
+
+        Returns (agency id, ICE's spelling, support, similarity) for similarity >= 0.8 on the folded
+        names without state codes and type words, among entries sharing a distinctive word.
+        """
+        if self._ice is None:
+            return []
+        index: dict[tuple[str, str], list[int]] = {}
+        cores, types = [], []
+        for i, (state, ice_name, _support) in enumerate(self._ice.rows):
+            core = _core_words(ice_name, state)
+            key = agency_key(ice_name, state)
+            types.append(key[2] if key else None)
+            cores.append(" ".join(core))
+            for word in core:
+                index.setdefault((state, word), []).append(i)
+        out = []
+        for agency_id, name, state in unmatched:
+            core = _core_words(name, state)
+            text = " ".join(core)
+            key = agency_key(name, state)
+            own_type = key[2] if key else None
+            seen: set[int] = set()
+            for word in core:
+                seen.update(index.get((state, word), []))
+            best = None
+            for i in seen:
+                if own_type and types[i] and own_type != types[i]:
+                    continue  # a city's police and the county's sheriff share a place name, not an identity
+                ratio = difflib.SequenceMatcher(None, text, cores[i]).ratio()
+                if ratio >= 0.8 and (best is None or ratio > best[1]):
+                    best = (i, ratio)
+            if best is not None:
+                _, ice_name, support = self._ice.rows[best[0]]
+                out.append((agency_id, ice_name, support, round(best[1], 2)))
+        return out
 
     def _with_287g(self, name: str, info: AgencyInfo) -> AgencyInfo:
         if self._ice is None:
@@ -636,6 +726,7 @@ class ResolveReport:
     by_method: dict[str, int]
     unknown: list[str]
     matched_287g: int
+    near_misses_287g: int = 0
 
 
 _REDO = (None, "unknown", "heuristic", "registry", "287g")
@@ -675,6 +766,7 @@ def resolve_store(db: sqlite_utils.Database, resolver: Resolver) -> ResolveRepor
             full_updates,
         )
         db.conn.executemany("UPDATE agencies SET is_287g = ?, support_287g = ? WHERE id = ?", flag_updates)
+    near = _record_287g_matches(db, resolver) if resolver.checks_287g else 0
     by_method: Counter[str] = Counter()
     unknown, matched = [], 0
     for name, resolved_by, is_287g in db.execute("SELECT name, resolved_by, is_287g FROM agencies ORDER BY name"):
@@ -688,4 +780,39 @@ def resolve_store(db: sqlite_utils.Database, resolver: Resolver) -> ResolveRepor
         by_method=dict(sorted(by_method.items())),
         unknown=unknown,
         matched_287g=matched,
+        near_misses_287g=near,
     )
+
+
+UNRESOLVED_SQL = "COALESCE(resolved_by, 'unknown') = 'unknown'"
+
+
+def unresolved_count(db: sqlite_utils.Database) -> int:
+    """Agencies nothing resolved: the same count `audit run` lists and the report shows."""
+    return db.execute(f"SELECT COUNT(*) FROM agencies WHERE {UNRESOLVED_SQL}").fetchone()[0]
+
+
+def _record_287g_matches(db: sqlite_utils.Database, resolver: Resolver) -> int:
+    """Write `agency_287g`: each match with ICE's spelling, and the near-misses; returns near-misses."""
+    rows, unmatched = [], []
+    for agency_id, name, state, level, is_287g in db.execute(
+            "SELECT id, name, state, level, is_287g FROM agencies WHERE state IS NOT NULL"):
+        if level == "federal":
+            continue
+        detail = resolver.match_287g_detail(name, state)
+        if detail is None:
+            for spelling, in db.execute("SELECT name FROM agency_names WHERE agency_id = ? AND name != ?", [agency_id, name]):
+                detail = resolver.match_287g_detail(spelling, state)
+                if detail:
+                    break
+        if detail is not None:
+            rows.append((agency_id, detail[1], detail[0], detail[2], 1.0))
+        elif is_287g != 1:
+            unmatched.append((agency_id, name, state))
+    near = resolver.near_misses_287g(unmatched)
+    rows += [(agency_id, ice_name, support, "near_miss", ratio) for agency_id, ice_name, support, ratio in near]
+    with db.conn:
+        db.execute("DELETE FROM agency_287g")
+        db.conn.executemany(
+            "INSERT INTO agency_287g (agency_id, ice_name, support, how, similarity) VALUES (?, ?, ?, ?, ?)", rows)
+    return len(near)

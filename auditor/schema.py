@@ -191,6 +191,14 @@ _TABLES: list[tuple[str, dict, dict]] = [
         {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")], "not_null": {"agency_id", "year", "status"}},
     ),
     # --- auditor output -------------------------------------------------------------------------
+    # How each agency met ICE's 287(g) list in the last run that was given one: `key` and `name` are
+    # matches (ICE's spelling kept), `near_miss` an entry of the same state that resembles an
+    # agency left unmatched, for a person to check.
+    (
+        "agency_287g",
+        {"agency_id": int, "ice_name": str, "support": str, "how": str, "similarity": float},
+        {"foreign_keys": [("agency_id", "agencies", "id")], "not_null": {"agency_id", "how"}},
+    ),
     (
         "runs",
         {"id": int, "started_at": str, "finished_at": str, "version": str, "ruleset_hash": str, "params": str, "summary": str},

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from auditor.agencies import unresolved_count
 from auditor.errors import InputError
 
 EXAMPLES_PER_RULE = 200
@@ -131,7 +132,7 @@ def _counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
         "releases": _scalar(db, "SELECT COUNT(*) FROM releases"),
         "rejected_rows": _scalar(db, "SELECT COUNT(*) FROM rejects"),
         "agencies": _scalar(db, "SELECT COUNT(*) FROM agencies"),
-        "unresolved_agencies": _scalar(db, "SELECT COUNT(*) FROM agencies WHERE level = 'unknown'"),
+        "unresolved_agencies": unresolved_count(db),  # the same count `audit run` lists
         "finding_rows": _scalar(db, "SELECT COUNT(*) FROM findings WHERE run_id = ?", [run_id]),
         "searches_with_findings": _scalar(db, "SELECT COUNT(*) FROM temp.report_flagged"),
         "truth_searches": _scalar(db, "SELECT COUNT(*) FROM truth"),
@@ -384,7 +385,7 @@ def _notes(report: Report, cap: int) -> list[str]:
         notes.append(f"Example tables show at most {cap} findings per rule: " + ", ".join(capped)
                      + ". The CSV report lists every per-search finding.")
     if report.counts["unresolved_agencies"]:
-        notes.append(f"{report.counts['unresolved_agencies']} agencies are unresolved (state and level unknown); "
+        notes.append(f"{report.counts['unresolved_agencies']} agencies are unresolved (nothing in their names was recognized); "
                      "rules that depend on them cannot fire. Give `audit run --overrides`.")
     if report.counts["releases"] == 0:
         notes.append("No releases: the searches were written by the simulator, so findings cite "
