@@ -119,7 +119,7 @@ class RequesterReader:
                                    if not _bare_type(c, self))
                 evidence = reason[match.start():max(end, match.end())].strip()
                 if position == "after":
-                    evidence = reason[start:min(len(reason), end + 12)].strip()
+                    evidence = reason.strip()[:100]  # the cue follows the name: the reason is the evidence
                 if start not in found or found[start].confidence < confidence:
                     found[start] = Mention(name, evidence, confidence, start, candidates if position == "after" else ())
         return [found[k] for k in sorted(found)]

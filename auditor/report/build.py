@@ -14,6 +14,8 @@ from typing import Any
 import sqlite_utils
 
 from auditor.agencies import unresolved_count
+from auditor.agreements import agreements_287g
+from auditor.behalf import on_whose_behalf
 from auditor.errors import InputError
 
 EXAMPLES_PER_RULE = 200
@@ -40,6 +42,9 @@ class Report:
     # Exposure by owner, misuse disclosed versus logged, and record-keeping gaps (auditor.exposure,
     # auditor.disclosure); each list is empty when the store has nothing to say about it.
     accountability: dict[str, Any] = field(default_factory=dict)
+    # On whose behalf searches were done (auditor.behalf) and 287(g) agreements (auditor.agreements).
+    behalf: dict[str, Any] = field(default_factory=dict)
+    agreements_287g: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +107,8 @@ def build_report(
             findings=_findings(db, run_id, examples_per_rule),
             score=_score(db),
             accountability=accountability(db),
+            behalf=on_whose_behalf(db),
+            agreements_287g=agreements_287g(db),
         )
     finally:
         db.execute("DROP TABLE IF EXISTS temp.report_flagged")
