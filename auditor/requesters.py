@@ -65,6 +65,7 @@ class RequesterReader:
         words = sorted(types.get("words", []), key=len, reverse=True)
         capitals = types.get("capitals", [])
         self.stop_words = {w.lower() for w in types.get("stop_words", [])}
+        not_agencies = types.get("not_agencies", [])
         self.aliases = [Alias(a["alias"], a.get("state"), a["name"]) for a in data.get("aliases", [])]
         self.generic = [(re.compile(g["regex"], re.IGNORECASE), g["kind"]) for g in data.get("generic", [])]
         alias_words = sorted({a.alias for a in self.aliases}, key=len, reverse=True)
@@ -85,7 +86,12 @@ class RequesterReader:
         for cue in data.get("cues", []):
             position, confidence = cue["position"], float(cue["confidence"])
             if position == "before":
-                named = rf"(?P<name>{self._name}|(?i:{self._generic_alt}))" if self._generic_alt else rf"(?P<name>{self._name})"
+                name = self._name
+                if cue.get("acronyms"):
+                    # Any capitals acronym after `assist` or `per` (`assist PADTF`), except known non-agencies.
+                    exclude = "".join(rf"(?!{re.escape(w)}\b)" for w in not_agencies)
+                    name = rf"(?:{name}|{exclude}[A-Z][A-Z&]{{2,6}}\b)"
+                named = rf"(?P<name>{name}|(?i:{self._generic_alt}))" if self._generic_alt else rf"(?P<name>{name})"
                 pattern = re.compile(rf"(?:{cue['regex']})(?-i:{named})", re.IGNORECASE)
             elif position == "after":
                 after = cue["regex"].lstrip("^")
@@ -129,7 +135,7 @@ def _bare_type(name: str, reader: RequesterReader) -> bool:
     """A type word alone (`PD`, `Sheriff`) names no agency; generics and aliases do."""
     if any(p.fullmatch(name) for p, _ in reader.generic) or any(a.alias == name for a in reader.aliases):
         return False
-    if re.fullmatch(r"[A-Z]{1,5}(?:PD|SO|SD)", name) and len(name) > 2:
+    if re.fullmatch(r"[A-Z][A-Z&]{2,6}", name):
         return False
     return reader._type_only.fullmatch(name) is not None
 

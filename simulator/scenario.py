@@ -69,6 +69,7 @@ class Agency:
     focal: bool = False  # an owner whose audit logs the scenario exports
     lat: float | None = None
     lon: float | None = None
+    aliases: tuple[str, ...] = ()  # how officers write it in a reason (`STIC`, `the fusion center`)
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ _SPEC: dict[str, Any] = {
         "focal": ("bool", False, False),
         "lat": ("coord", False, None),
         "lon": ("coord", False, None),
+        "aliases": ("strs", False, []),
     }], True, None),
     "groups": ([{
         "key": ("str", True, None),
@@ -526,7 +528,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         end=meta["end"],
         narrative=meta["narrative"].strip(),
         sources=tuple(meta["sources"]),
-        agencies=tuple(Agency(**a) for a in doc["agencies"]),
+        agencies=tuple(Agency(**{**a, "aliases": tuple(a["aliases"])}) for a in doc["agencies"]),
         groups=tuple(Group(**g) for g in doc["groups"]),
         cameras=tuple(doc["cameras"]),
         shares=tuple(doc["shares"]),
