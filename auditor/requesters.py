@@ -178,8 +178,8 @@ def initials(name: str, state: str | None) -> str | None:
     if key is None:
         return None
     _, place, key_type = key
-    if key_type not in ("PD", "SO"):
-        return None
+    if key_type not in ("PD", "SO") or re.search(r"\bstate (police|patrol)\b", fold(name)):
+        return None  # the state police goes by its own abbreviation (`ISP`), an alias
     letters = "".join(w[0] for w in place.split() if w)
     if key_type == "SO" and not letters.endswith("C"):
         letters += "C"  # Flock writes `Lake County IL SO` and `Lake IL SO`; both read LCSO
