@@ -58,7 +58,7 @@ _TYPE_WORDS = {
     "office", "division", "bureau", "unit", "investigations", "detectives", "patrol", "rtcc", "sd",
     # Prosecutors, spelled as releases spell them (`Lake County IN Prosector`, `... PA DA's Office`).
     "prosecutor", "prosecutors", "prosecutor's", "prosector", "prosecuting", "attorney", "attorney's",
-    "attorneys", "da's", "das", "coroner", "corrections", "correctional", "jail", "detention",
+    "attorneys", "da's", "das", "coroner", "corrections", "correctional", "jail", "detention", "major",
 }
 # Type words that may follow a LEADING state code (`TX DPS`, `WA State Patrol`): only state-level
 # ones, so `LA County Sheriff` (Los Angeles) and `OR Police` stay unread.
@@ -82,8 +82,10 @@ _FEDERAL_PREFIX = re.compile(r"^\s*\[\s*federal\s*\]\s*", re.IGNORECASE)
 # Kind of agency from the words of its name, most specific first; each yields (kind, default level).
 # Matched on folded text (lower case, punctuation gone). A university's police is the university's.
 _KIND_PATTERNS: list[tuple[re.Pattern[str], str, str | None]] = [
-    (re.compile(r"\b(fusion cent(er|re)|regional intelligence cent\w*|intelligence center)\b"), "fusion center", None),
-    (re.compile(r"\b(task force|hidta)\b"), "task force", None),
+    # `... Regional Intelligence and Investigation Cent` (a sharing list cuts names at 60 characters).
+    (re.compile(r"\b(fusion cent(er|re)|regional intelligence cent\w*|intelligence center"
+                r"|intelligence and investigation cent\w*)\b"), "fusion center", None),
+    (re.compile(r"\b(task force|hidta|major crimes unit)\b"), "task force", None),
     (re.compile(r"\b(probations?|parole)\b"), "probation", "county"),
     (re.compile(r"\b(state police|highway patrol|state patrol|state troopers|bureau of investigation"
                 r"|law enforcement division|department of law enforcement|law enforcement agency)\b"),
