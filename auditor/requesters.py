@@ -82,6 +82,7 @@ class RequesterReader:
         )
         self._generic_alt = "|".join(g["regex"] for g in data.get("generic", []))
         self._type_only = re.compile(rf"(?:(?i:{type_alt})|(?-i:{cap_alt}))")
+        self._type_suffix = re.compile(rf"\s(?:(?i:{type_alt})|(?-i:{cap_alt}))$")
         self.cues: list[tuple[str, re.Pattern[str], float]] = []
         for cue in data.get("cues", []):
             position, confidence = cue["position"], float(cue["confidence"])
@@ -121,14 +122,22 @@ class RequesterReader:
                     continue
                 if _bare_type(name, self):
                     continue  # "assist PD" names no agency
-                candidates = tuple(c for c in (" ".join(words[i:]) for i in range(1, len(words)))
-                                   if not _bare_type(c, self))
+                candidates = self._shorter_readings(name)
                 evidence = reason[match.start():max(end, match.end())].strip()
                 if position == "after":
                     evidence = reason.strip()[:100]  # the cue follows the name: the reason is the evidence
                 if start not in found or found[start].confidence < confidence:
                     found[start] = Mention(name, evidence, confidence, start, candidates if position == "after" else ())
         return [found[k] for k in sorted(found)]
+
+
+    def _shorter_readings(self, name: str) -> tuple[str, ...]:
+        """`HT case Peoria PD` -> (`case Peoria PD`, `Peoria PD`): fewer place words, the type kept whole."""
+        suffix = self._type_suffix.search(name)
+        if suffix is None:
+            return ()
+        place = name[:suffix.start()].split()
+        return tuple(" ".join(place[i:]) + " " + suffix.group(0).strip() for i in range(1, len(place)))
 
 
 def _bare_type(name: str, reader: RequesterReader) -> bool:
@@ -221,7 +230,7 @@ class MentionResolver:
                     break
                 found = self._resolve(shorter, state, searcher_id)
             if found.agency_id is None and found.how == "unresolved":
-                found = Resolution(None, _shortest_name(mention), "unresolved", 0.3)
+                found = Resolution(None, mention.text, "unresolved", 0.3)  # as written: nothing is cut away
             self._memo[memo_key] = found
         return self._memo[memo_key]
 
@@ -278,7 +287,3 @@ class MentionResolver:
             return self._named(entries[0], "generic", 0.6)
         return Resolution(None, f"{STATE_NAMES.get(state, state)} {kind}", "unresolved", 0.3)
 
-
-def _shortest_name(mention: Mention) -> str:
-    """What an unresolved mention is kept as: its shortest reading that still has a place word."""
-    return mention.candidates[-1] if mention.candidates else mention.text
