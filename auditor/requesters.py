@@ -120,7 +120,7 @@ class RequesterReader:
                 name = reason[start:end].strip(" ,.;:-")
                 if not name or name.lower() in self.stop_words:
                     continue
-                if _bare_type(name, self):
+                if self.is_bare_type(name):
                     continue  # "assist PD" names no agency
                 candidates = self._shorter_readings(name)
                 evidence = reason[match.start():max(end, match.end())].strip()
@@ -130,6 +130,13 @@ class RequesterReader:
                     found[start] = Mention(name, evidence, confidence, start, candidates if position == "after" else ())
         return [found[k] for k in sorted(found)]
 
+    def is_bare_type(self, name: str) -> bool:
+        """A type word alone (`PD`, `Sheriff`) names no agency; generics, aliases and acronyms do."""
+        if any(p.fullmatch(name) for p, _ in self.generic) or any(a.alias == name for a in self.aliases):
+            return False
+        if re.fullmatch(r"[A-Z][A-Z&]{2,6}", name):
+            return False
+        return self._type_only.fullmatch(name) is not None
 
     def _shorter_readings(self, name: str) -> tuple[str, ...]:
         """`HT case Peoria PD` -> (`case Peoria PD`, `Peoria PD`): fewer place words, the type kept whole."""
@@ -138,15 +145,6 @@ class RequesterReader:
             return ()
         place = name[:suffix.start()].split()
         return tuple(" ".join(place[i:]) + " " + suffix.group(0).strip() for i in range(1, len(place)))
-
-
-def _bare_type(name: str, reader: RequesterReader) -> bool:
-    """A type word alone (`PD`, `Sheriff`) names no agency; generics and aliases do."""
-    if any(p.fullmatch(name) for p, _ in reader.generic) or any(a.alias == name for a in reader.aliases):
-        return False
-    if re.fullmatch(r"[A-Z][A-Z&]{2,6}", name):
-        return False
-    return reader._type_only.fullmatch(name) is not None
 
 
 @functools.lru_cache(maxsize=1)

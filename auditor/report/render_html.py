@@ -280,7 +280,8 @@ def _behalf(report: Report) -> str:
         if b["beneficiaries_total"] > len(b["beneficiaries"]):
             out.append(f"<p class=\"note\">{len(b['beneficiaries'])} of {b['beneficiaries_total']:,} shown.</p>")
     if b["unresolved"]:
-        out.append(f"<h3>Named but not resolved ({b['unresolved_total']:,} names)</h3>"
+        names = f"{b['unresolved_total']:,} name" + ("" if b["unresolved_total"] == 1 else "s")
+        out.append(f"<h3>Named but not resolved ({names})</h3>"
                    + _table([("name", "name as written"), ("searches", "searches"), ("searchers", "searchers"),
                              ("confidence", "confidence"), ("example", "evidence")], b["unresolved"],
                             {"searches", "searchers"}))
