@@ -14,9 +14,8 @@ from typing import Any
 import sqlite_utils
 
 from auditor.agencies import unresolved_count
-from auditor.agreements import agreements_287g
-from auditor.behalf import on_whose_behalf
 from auditor.errors import InputError
+from auditor.report.behalf_sections import agreements_section, behalf_section
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
@@ -42,7 +41,7 @@ class Report:
     # Exposure by owner, misuse disclosed versus logged, and record-keeping gaps (auditor.exposure,
     # auditor.disclosure); each list is empty when the store has nothing to say about it.
     accountability: dict[str, Any] = field(default_factory=dict)
-    # On whose behalf searches were done (auditor.behalf) and 287(g) agreements (auditor.agreements).
+    # Sections built by auditor.report.behalf_sections: on whose behalf, and 287(g) agreements.
     behalf: dict[str, Any] = field(default_factory=dict)
     agreements_287g: dict[str, Any] = field(default_factory=dict)
 
@@ -107,8 +106,8 @@ def build_report(
             findings=_findings(db, run_id, examples_per_rule),
             score=_score(db),
             accountability=accountability(db),
-            behalf=on_whose_behalf(db),
-            agreements_287g=agreements_287g(db),
+            behalf=behalf_section(db),
+            agreements_287g=agreements_section(db),
         )
     finally:
         db.execute("DROP TABLE IF EXISTS temp.report_flagged")

@@ -262,65 +262,15 @@ def _accountability(report: Report) -> str:
     return "<h2 id=\"accountability\">Exposure, disclosures and record-keeping</h2>" + "".join(out)
 
 
-def _behalf(report: Report) -> str:
-    """On whose behalf: beneficiaries other than the searcher, and named requesters left unresolved."""
-    b = report.behalf or {}
-    if not b:
+def _tables_section(section: dict[str, Any]) -> str:
+    """A section of paragraphs and tables (auditor.report.behalf_sections), under its title."""
+    if not section:
         return ""
-    basis = ", ".join(f"{k} {v:,}" for k, v in b["by_basis"].items()) or "none"
-    intro = (f"Of {b['searches']:,} searches, {b['for_others']:,} were done for another agency (by evidence: "
-             f"{basis}); {b['named_unresolved']:,} name a requester no agency of the store or the registry matches "
-             f"(kept as written, low confidence); the other {b['for_themselves']:,} show no one but the searcher.")
-    out = [f"<h2 id=\"behalf\">On whose behalf</h2><p class=\"note\">{_e(intro)}</p>"]
-    if b["beneficiaries"]:
-        out.append(_table([("beneficiary", "on behalf of"), ("state", "state"), ("level", "level"), ("kind", "kind"),
-                           ("basis_words", "evidence"), ("searches", "searches"), ("searchers", "searchers"),
-                           ("confidence", "confidence"), ("example", "example")],
-                          b["beneficiaries"], {"searches", "searchers"}))
-        if b["beneficiaries_total"] > len(b["beneficiaries"]):
-            out.append(f"<p class=\"note\">{len(b['beneficiaries'])} of {b['beneficiaries_total']:,} shown.</p>")
-    if b["unresolved"]:
-        names = f"{b['unresolved_total']:,} name" + ("" if b["unresolved_total"] == 1 else "s")
-        out.append(f"<h3>Named but not resolved ({names})</h3>"
-                   + _table([("name", "name as written"), ("searches", "searches"), ("searchers", "searchers"),
-                             ("confidence", "confidence"), ("example", "evidence")], b["unresolved"],
-                            {"searches", "searchers"}))
-    return "".join(out)
-
-
-def _agreements(report: Report) -> str:
-    """287(g): partners and searchers holding agreements, whose data reached them, how ICE's list matched."""
-    g = report.agreements_287g or {}
-    if not g:
-        return ""
-    if not g["checked"]:
-        return ("<h2 id=\"agreements-287g\">287(g) agreements</h2><p class=\"note\">Not checked: run "
-                "<code>audit run --ice-287g FILE</code> with ICE's published list.</p>")
-    types = ", ".join(f"{k} {v:,}" for k, v in g["by_agreement_type"].items())
-    intro = (f"{g['agencies_287g']:,} agencies in the store hold a 287(g) agreement with ICE ({types}): "
-             f"{g['partners_287g']:,} of {g['partners_total']:,} sharing partners and {g['searchers_287g']:,} "
-             f"searchers ({g['searches_by_287g']:,} searches). {g['note']} Source: {g['source']}.")
-    out = [f"<h2 id=\"agreements-287g\">287(g) agreements</h2><p class=\"note\">{_e(intro)}</p>"]
-    if g["partners"]:
-        out.append("<h3>Sharing partners with 287(g) agreements</h3>" + _table(
-            [("agency", "agency"), ("state", "state"), ("kind", "kind"), ("agreement", "agreement type"),
-             ("shares", "shares")], g["partners"], {"shares"}))
-    if g["searchers"]:
-        out.append("<h3>Searchers with 287(g) agreements</h3>" + _table(
-            [("agency", "agency"), ("state", "state"), ("kind", "kind"), ("agreement", "agreement type"),
-             ("searches", "searches"), ("of_others_data", "of others' data"),
-             ("immigration_related", "immigration-related"), ("owners_reached", "owners reached")],
-            g["searchers"], {"searches", "of_others_data", "immigration_related", "owners_reached"}))
-    if g["owners"]:
-        out.append("<h3>Owners whose data reached a 287(g) agency</h3>" + _table(
-            [("owner", "owner"), ("state", "state"), ("searches", "searches"), ("agencies_287g", "287(g) agencies"),
-             ("note", "law")], g["owners"], {"searches", "agencies_287g"}))
-    matched = (f"ICE's list matched {g['matched_by_key']:,} agencies by place and type and {g['matched_by_name']:,} "
-               f"by name; {g['near_misses_total']:,} near-misses were left unmatched for a person to check.")
-    out.append(f"<p class=\"note\">{_e(matched)}</p>")
-    if g["near_misses"]:
-        out.append(_table([("agency", "agency in the store"), ("state", "state"), ("ice_name", "ICE's entry"),
-                           ("agreement", "agreement type"), ("similarity", "similarity")], g["near_misses"]))
+    out = [f"<h2 id=\"{_e(section['id'])}\">{_e(section['title'])}</h2>"]
+    out += [f"<p class=\"note\">{_e(p)}</p>" for p in section.get("paragraphs", [])]
+    for table in section.get("tables", []):
+        out.append(f"<h3 id=\"{_e(table['id'])}\">{_e(table['caption'])}</h3>"
+                   + _table([tuple(c) for c in table["columns"]], table["rows"], set(table.get("numeric", ()))))
     return "".join(out)
 
 
@@ -336,7 +286,8 @@ def render_html(report: Report) -> str:
         f"<title>proxytrace report: {_e(report.store)}</title><style>{_stylesheet()}</style></head><body>",
         _header(report),
         f"<ul class=\"note\">{notes}</ul>" if notes else "",
-        _releases(report), _rules(report), _charts(report), _flows(report), _behalf(report), _agreements(report),
+        _releases(report), _rules(report), _charts(report), _flows(report),
+        _tables_section(report.behalf), _tables_section(report.agreements_287g),
         _accountability(report), _findings(report),
         _score(report),
         f"<p class=\"muted\">Generated by proxytrace {_e(report.run['version'])} from run #{report.run['id']}.</p>",

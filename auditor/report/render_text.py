@@ -80,8 +80,8 @@ def render_markdown(report: Report) -> str:
     lines += _table([("owner", "owner"), ("scope", "scope"), ("searcher", "searcher"), ("searcher_state", "state"),
                      ("beneficiary", "acts for"), ("door", "door"), ("searches", "searches"),
                      ("searches_with_findings", "searches with findings")], f["flows"])
-    lines += _behalf_md(report)
-    lines += _agreements_md(report)
+    lines += _tables_section_md(report.behalf)
+    lines += _tables_section_md(report.agreements_287g)
     lines += _accountability_md(report)
     lines += ["## Findings and their sources", ""]
     for section in report.findings:
@@ -102,48 +102,15 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _behalf_md(report: Report) -> list[str]:
-    b = report.behalf or {}
-    if not b:
+def _tables_section_md(section: dict[str, Any]) -> list[str]:
+    """A section of paragraphs and tables (auditor.report.behalf_sections), under its title."""
+    if not section:
         return []
-    basis = ", ".join(f"{k} {v:,}" for k, v in b["by_basis"].items()) or "none"
-    lines = ["## On whose behalf", "",
-             f"Of {b['searches']:,} searches, {b['for_others']:,} were done for another agency (by evidence: {basis}); "
-             f"{b['named_unresolved']:,} name a requester nothing resolves; the other {b['for_themselves']:,} show no "
-             "one but the searcher.", ""]
-    if b["beneficiaries"]:
-        lines += _table([("beneficiary", "on behalf of"), ("state", "state"), ("kind", "kind"),
-                         ("basis_words", "evidence"), ("searches", "searches"), ("searchers", "searchers"),
-                         ("confidence", "confidence"), ("example", "example")], b["beneficiaries"])
-    if b["unresolved"]:
-        lines += ["### Named but not resolved", ""] + _table(
-            [("name", "name as written"), ("searches", "searches"), ("searchers", "searchers"),
-             ("example", "evidence")], b["unresolved"])
-    return lines
-
-
-def _agreements_md(report: Report) -> list[str]:
-    g = report.agreements_287g or {}
-    if not g:
-        return []
-    if not g["checked"]:
-        return ["## 287(g) agreements", "", "Not checked: run `audit run --ice-287g FILE` with ICE's list.", ""]
-    lines = ["## 287(g) agreements", "",
-             f"{g['agencies_287g']:,} agencies hold a 287(g) agreement: {g['partners_287g']:,} of "
-             f"{g['partners_total']:,} sharing partners and {g['searchers_287g']:,} searchers "
-             f"({g['searches_by_287g']:,} searches). {md_cell(g['note'])} Source: {md_cell(g['source'])}.", ""]
-    if g["partners"]:
-        lines += ["### Sharing partners with 287(g) agreements", ""] + _table(
-            [("agency", "agency"), ("state", "state"), ("agreement", "agreement type")], g["partners"])
-    if g["searchers"]:
-        lines += ["### Searchers with 287(g) agreements", ""] + _table(
-            [("agency", "agency"), ("state", "state"), ("agreement", "agreement type"), ("searches", "searches"),
-             ("of_others_data", "of others' data"), ("immigration_related", "immigration-related")], g["searchers"])
-    lines += [f"ICE's list matched {g['matched_by_key']:,} agencies by place and type and {g['matched_by_name']:,} "
-              f"by name; {g['near_misses_total']:,} near-misses left unmatched.", ""]
-    if g["near_misses"]:
-        lines += _table([("agency", "agency in the store"), ("state", "state"), ("ice_name", "ICE's entry"),
-                         ("similarity", "similarity")], g["near_misses"])
+    lines = [f"## {md_cell(section['title'])}", ""]
+    for paragraph in section.get("paragraphs", []):
+        lines += [md_cell(paragraph), ""]
+    for table in section.get("tables", []):
+        lines += [f"### {md_cell(table['caption'])}", ""] + _table([tuple(c) for c in table["columns"]], table["rows"])
     return lines
 
 
