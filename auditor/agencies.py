@@ -62,7 +62,7 @@ _TYPE_WORDS = {
 }
 # Type words that may follow a LEADING state code (`TX DPS`, `WA State Patrol`): only state-level
 # ones, so `LA County Sheriff` (Los Angeles) and `OR Police` stay unread.
-_LEADING_TYPE_WORDS = {"dps", "state", "highway"}
+_LEADING_TYPE_WORDS = {"dps", "state", "highway", "dci", "bci", "fwc", "doc"}
 # Local type words that, before a federal acronym, make the name a local agency's unit
 # (`Maricopa County AZ SO HSI Task Force` is the sheriff's office, not HSI).
 _LOCAL_BEFORE_FEDERAL = {"so", "sd", "pd", "county", "parish", "sheriff", "sheriffs", "sheriff's", "police"}
@@ -88,6 +88,7 @@ _KIND_PATTERNS: list[tuple[re.Pattern[str], str, str | None]] = [
     (re.compile(r"\b(task force|hidta|major crimes unit)\b"), "task force", None),
     (re.compile(r"\b(probations?|parole)\b"), "probation", "county"),
     (re.compile(r"\b(state police|highway patrol|state patrol|state troopers|bureau of investigation"
+                r"|division of criminal investigation|bureau of criminal investigation|dci|bci"
                 r"|law enforcement division|department of law enforcement|law enforcement agency)\b"),
      "state police", "state"),
     (re.compile(r"\b(isd|cisd|usd|school district|public schools|schools|school)\b"), "school", "local"),
@@ -351,7 +352,7 @@ def _shape_info(bare: str, labelled_code: str | None, federal_prefix: bool) -> A
             public = starts_with_state or "state university" in folded or _state_named_in(bare) is not None
             level = "state" if public else "unknown"
         elif level is None or kind in ("corrections", "other"):
-            level = "state" if starts_with_state else level
+            level = "state" if starts_with_state or code_at == 0 else level  # `LA DOC` is Louisiana's
         level = level or "unknown"
     elif _TRIBAL.search(folded):
         kind, level = "unknown", "tribal"
@@ -484,7 +485,7 @@ def load_287g(path: Path) -> Ice287gList:
             # One agency can appear twice (jail and sheriff rows): merge its support types.
             listing.by_key[key] = _merge_support(listing.by_key.get(key, ""), support)
             listing.spellings.setdefault(key, []).append(row["agency"])
-        listing.by_name.setdefault(fold(row["agency"]), []).append((state, support))
+        listing.by_name.setdefault(state_agency_name(row["agency"], state), []).append((state, support))
         listing.rows.append((state, row["agency"], support))
     return listing
 
@@ -501,6 +502,24 @@ def _core_words(name: str, state: str) -> list[str]:
     words = fold(_unhyphenate(_FEDERAL_PREFIX.sub("", name))).split()
     state_words = set(fold(STATE_NAMES.get(state, "")).split()) | {state.lower()}
     return [w for w in words if w not in _GENERIC_WORDS and w not in state_words]
+
+
+# Abbreviations of state agencies as vendors write them, spelled out as ICE's list does.
+_STATE_AGENCY_WORDS = {
+    "dci": "division of criminal investigation", "fwc": "fish and wildlife conservation commission",
+    "dps": "department of public safety", "doc": "department of corrections", "dept": "department",
+    "bci": "bureau of criminal investigation", "dle": "department of law enforcement",
+}
+
+
+def state_agency_name(name: str, state: str | None) -> str:
+    """A state agency's name folded for matching ICE's spelling: `IA DCI` and `Iowa Division of
+    Criminal Investigation` both read `iowa division of criminal investigation`."""
+    words = fold(name).split()
+    if state and words and words[0] == state.lower() and state in STATE_NAMES:
+        words = fold(STATE_NAMES[state]).split() + words[1:]
+    words = [w for w in " ".join(_STATE_AGENCY_WORDS.get(w, w) for w in words).split() if w != "the"]
+    return " ".join(words)
 
 
 def _merge_support(a: str, b: str) -> str:
@@ -639,10 +658,10 @@ class Resolver:
         if key is not None and key in self._ice.by_key:
             return self._ice.by_key[key], " / ".join(self._ice.spellings[key]), "key"
         # Names without a type suffix ("Indiana Department of Homeland Security") match as spelled.
-        spelled = fold(_split_labels(_FEDERAL_PREFIX.sub("", name).strip())[0])
+        spelled = state_agency_name(_split_labels(_FEDERAL_PREFIX.sub("", name).strip())[0], state)
         supports = [support for listed_state, support in self._ice.by_name.get(spelled, []) if listed_state == state]
         if supports:
-            ice_names = [n for s, n, _ in self._ice.rows if s == state and fold(n) == spelled]
+            ice_names = [n for s, n, _ in self._ice.rows if s == state and state_agency_name(n, state) == spelled]
             return "; ".join(supports), " / ".join(ice_names) or name, "name"
         return None
 

@@ -40,6 +40,8 @@ def test_a_leading_state_label_and_a_trailing_unit_keep_their_dashes(resolver):
     ("Alaska DOC", "Warrant Service Officer"),  # ICE: Department of Correction (singular)
     ("Florida Fish and Wildlife Conservation Commission", "Task Force Model"),  # ICE writes `&`
     ("Iowa Division of Criminal Investigation", "Task Force Model"),
+    ("IA DCI", "Task Force Model"),  # the vendor's abbreviation of the same division
+    ("Florida FWC", "Task Force Model"),
     ("Hendricks County IN Prosecutor", "Task Force Model"),
     ("Knox County TN SO", "Jail Enforcement Model"),  # ICE writes a curly apostrophe
     ("Jefferson Co TX SO", "Jail Enforcement Model"),
