@@ -41,9 +41,6 @@ COMPONENT_KIND = {"ICE": "ICE", "ERO": "ICE", "HSI": "HSI", "CBP": "CBP", "USBP"
 # How an agency's attributes were found (`agencies.resolved_by`).
 RESOLUTION_METHODS = ("scenario", "registry", "heuristic", "287g", "override", "unknown")
 
-# Reason tags that mean no meaningful purpose was logged.
-NO_PURPOSE_TAGS = ("vague", "case_number_only", "missing")
-
 
 def fold_kind(kind: str) -> str | None:
     """A kind as the vocabulary spells it (`Fusion Center` -> `fusion center`), None if unknown."""
