@@ -149,3 +149,17 @@ def test_the_report_lists_beneficiaries_and_unresolved_names_escaped(store_build
     html = render_html(report)
     assert "O&#x27;Hare&amp;Co PD" in html and "O'Hare&Co" not in html
     assert "## On whose behalf" in render_markdown(report)
+
+
+def test_explain_shows_who_a_search_was_for_or_the_name_it_gives(store_builder):
+    from click.testing import CliRunner
+
+    from auditor.cli import audit
+
+    db = _store(store_builder, ["assist Springfield PD", "assist Hooterville PD"])
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    ids = dict(db.execute("SELECT r.text, s.id FROM searches s JOIN reasons r ON r.id = s.reason_id"))
+    named = CliRunner().invoke(audit, ["explain", "--db", path, str(ids["assist Springfield PD"])])
+    assert "acts for Springfield IL PD (reason)" in named.output
+    unresolved = CliRunner().invoke(audit, ["explain", "--db", path, str(ids["assist Hooterville PD"])])
+    assert "names 'Hooterville PD' as requester, unresolved (confidence 0.30)" in unresolved.output
