@@ -15,6 +15,7 @@ never guessed.
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -25,17 +26,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.schema import LEVELS
-
-# The schema's kinds plus fire, school, university (named in the brief) and three for public bodies
-# that are not police: prosecutors, corrections, and "other" (e.g. a Department of Human Services).
-KINDS = (
-    "police", "sheriff", "state police", "fusion center", "task force", "probation", "fire", "school",
-    "university", "prosecutor", "corrections", "ICE", "HSI", "CBP", "USBP", "other federal", "private",
-    "other", "unknown",
-)
-DHS_IMMIGRATION = ("ICE", "ERO", "HSI", "CBP", "USBP")
-METHODS = ("scenario", "registry", "heuristic", "287g", "override", "unknown")
+from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, fold_kind
 
 STATE_NAMES: dict[str, str] = {
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -65,10 +56,13 @@ _TYPE_WORDS = {
     "constables", "marshal", "marshal's", "marshals", "probation", "university", "college", "schools",
     "school", "public", "fusion", "task", "narcotics", "drug", "airport", "port", "parks", "county",
     "office", "division", "bureau", "unit", "investigations", "detectives", "patrol", "rtcc", "sd",
+    # Prosecutors, spelled as releases spell them (`Lake County IN Prosector`, `... PA DA's Office`).
+    "prosecutor", "prosecutors", "prosecutor's", "prosector", "prosecuting", "attorney", "attorney's",
+    "attorneys", "da's", "das", "coroner", "corrections", "correctional", "jail", "detention", "major",
 }
 # Type words that may follow a LEADING state code (`TX DPS`, `WA State Patrol`): only state-level
 # ones, so `LA County Sheriff` (Los Angeles) and `OR Police` stay unread.
-_LEADING_TYPE_WORDS = {"dps", "state", "highway"}
+_LEADING_TYPE_WORDS = {"dps", "state", "highway", "dci", "bci", "fwc", "doc"}
 # Local type words that, before a federal acronym, make the name a local agency's unit
 # (`Maricopa County AZ SO HSI Task Force` is the sheriff's office, not HSI).
 _LOCAL_BEFORE_FEDERAL = {"so", "sd", "pd", "county", "parish", "sheriff", "sheriffs", "sheriff's", "police"}
@@ -88,10 +82,13 @@ _FEDERAL_PREFIX = re.compile(r"^\s*\[\s*federal\s*\]\s*", re.IGNORECASE)
 # Kind of agency from the words of its name, most specific first; each yields (kind, default level).
 # Matched on folded text (lower case, punctuation gone). A university's police is the university's.
 _KIND_PATTERNS: list[tuple[re.Pattern[str], str, str | None]] = [
-    (re.compile(r"\b(fusion cent(er|re)|regional intelligence cent\w*|intelligence center)\b"), "fusion center", None),
-    (re.compile(r"\b(task force|hidta)\b"), "task force", None),
+    # `... Regional Intelligence and Investigation Cent` (a sharing list cuts names at 60 characters).
+    (re.compile(r"\b(fusion cent(er|re)|regional intelligence cent\w*|intelligence center"
+                r"|intelligence and investigation cent\w*)\b"), "fusion center", None),
+    (re.compile(r"\b(task force|hidta|major crimes unit)\b"), "task force", None),
     (re.compile(r"\b(probations?|parole)\b"), "probation", "county"),
     (re.compile(r"\b(state police|highway patrol|state patrol|state troopers|bureau of investigation"
+                r"|division of criminal investigation|bureau of criminal investigation|dci|bci"
                 r"|law enforcement division|department of law enforcement|law enforcement agency)\b"),
      "state police", "state"),
     (re.compile(r"\b(isd|cisd|usd|school district|public schools|schools|school)\b"), "school", "local"),
@@ -100,8 +97,8 @@ _KIND_PATTERNS: list[tuple[re.Pattern[str], str, str | None]] = [
     (re.compile(r"\b(dps|department of public safety|public safety)\b"), "dps", "local"),
     (re.compile(r"\b(so|sd|sheriffs|sheriff|sherriffs?|sherrifs?|sherifs?)\b"), "sheriff", "county"),  # misspelled in releases
     (re.compile(r"\b(fd|fire|fire rescue)\b"), "fire", "local"),
-    (re.compile(r"\b(da|district attorneys?|das|attorneys? office|attorney general|prosecutors?"
-                r"|state attorney)\b"), "prosecutor", "county"),
+    (re.compile(r"\b(da|district attorneys?|das|attorneys? office|attorney general|prosecutors?|prosectors?"
+                r"|prosecuting attorneys?|state attorney)\b"), "prosecutor", "county"),
     (re.compile(r"\b(doc|corrections?|correctional|jail|detention|prison)\b"), "corrections", None),
     (re.compile(r"\bconstables?\b"), "police", "county"),
     (re.compile(r"\bmarshals?\b"), "police", "local"),
@@ -190,11 +187,31 @@ def _state_code_in(tokens: list[str]) -> tuple[str | None, int | None]:
             continue
         if found[1] == i - 1 and found[1] > 0:
             continue  # `Orange County CA SD`: the second code is the type (Sheriff's Department)
-        before_type = i < last and tokens[i + 1].lower() in _TYPE_WORDS
-        type_later = any(t.lower() in _TYPE_WORDS for t in tokens[i + 1:])
+        before_type = i < last and _type_word(tokens[i + 1])
+        type_later = any(_type_word(t) for t in tokens[i + 1:])
         if i == last or before_type or (token not in _AMBIGUOUS_CODES and type_later):
             found = (token, i)
     return found
+
+
+def _type_word(token: str) -> bool:
+    """Whether a token starts the type part of an org name (curly apostrophes read as straight)."""
+    return token.lower().replace("’", "'") in _TYPE_WORDS
+
+
+# `Windsor- IL- PD`, `Ocala-FL-PD`: the parts of a Flock name joined by hyphens instead of spaces.
+_HYPHENATED = re.compile(r"^[^-]+(?:\s*-\s*[^-]+){2,}$")
+
+
+def _unhyphenate(bare: str) -> str:
+    """Join a hyphen-separated name (`Windsor- IL- PD`) with spaces when a middle part is a state code;
+    `AZ - BENSON PD` and `CITY OF PERRIS CA - RCSD` keep their dashes (labels and units)."""
+    if not _HYPHENATED.match(bare):
+        return bare
+    parts = [p.strip() for p in bare.split("-")]
+    if any(p in STATE_NAMES for p in parts[1:-1]) and all(parts):
+        return " ".join(parts)
+    return bare
 
 
 def _state_named_in(name: str) -> str | None:
@@ -277,7 +294,7 @@ def heuristic_info(name: str) -> AgencyInfo | None:
     if _PLACEHOLDER.match(name):
         return None
     federal_prefix = bool(_FEDERAL_PREFIX.match(name))
-    bare = _FEDERAL_PREFIX.sub("", name).strip()
+    bare = _unhyphenate(_FEDERAL_PREFIX.sub("", name).strip())
     main, labelled_code = _split_labels(bare)
     info = _shape_info(main, labelled_code, federal_prefix)
     if info is None and main != bare:
@@ -335,7 +352,7 @@ def _shape_info(bare: str, labelled_code: str | None, federal_prefix: bool) -> A
             public = starts_with_state or "state university" in folded or _state_named_in(bare) is not None
             level = "state" if public else "unknown"
         elif level is None or kind in ("corrections", "other"):
-            level = "state" if starts_with_state else level
+            level = "state" if starts_with_state or code_at == 0 else level  # `LA DOC` is Louisiana's
         level = level or "unknown"
     elif _TRIBAL.search(folded):
         kind, level = "unknown", "tribal"
@@ -354,23 +371,25 @@ def _shape_info(bare: str, labelled_code: str | None, federal_prefix: bool) -> A
 # Type suffixes at the end of a folded name, mapped to one key type, so ICE's "Autauga County
 # Sheriff's Office" and Flock's "Autauga County AL SO" meet at ("AL", "autauga", "SO").
 _SUFFIXES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(sheriffs? (office|department|dept)|sheriff office|sheriff|so)$"), "SO"),
+    (re.compile(r"\b(sheriffs? (office|department|dept)|sheriff office|sheriff|so|(?<=county )sd)$"), "SO"),
     (re.compile(r"\b(police (department|dept|departement|services department|services)|police|pd)$"), "PD"),
     (re.compile(r"\b(department of public safety|public safety department|public safety|dps)$"), "DPS"),
     (re.compile(r"\b(state highway patrol|highway patrol|state patrol|state police|state troopers)$"), "HP"),
     (re.compile(r"\b(fire department|fire dept|fire rescue|fire|fd)$"), "FD"),
     (re.compile(r"\b(district attorneys office|district attorney|das office|da)$"), "DA"),
-    (re.compile(r"\b(department of corrections|corrections department|corrections|doc)$"), "DOC"),
+    # ICE writes `Department of Corrections` and `Department of Correction`; Flock `DOC`.
+    (re.compile(r"\b(department of corrections?|corrections? department|corrections?|doc)$"), "DOC"),
+    (re.compile(r"\b(prosecutors? office|prosecuting attorneys? office|prosecutor|prosector)$"), "DA"),
     (re.compile(r"\b(marshals office|marshal)$"), "MARSHAL"),
 ]
-_PLACE_ABBREVIATIONS = {"st": "saint", "ft": "fort", "mt": "mount", "twp": "township"}
+_PLACE_ABBREVIATIONS = {"st": "saint", "ft": "fort", "mt": "mount", "twp": "township", "co": "county"}
 
 
 def agency_key(name: str, state: str | None) -> tuple[str, str, str] | None:
     """The (state, place, type) key that ICE's and a vendor's spellings of one agency share."""
     if not state:
         return None
-    segment, _ = _split_labels(_FEDERAL_PREFIX.sub("", name).strip())
+    segment, _ = _split_labels(_unhyphenate(_FEDERAL_PREFIX.sub("", name).strip()))
     # ICE appends units after a dash or comma ("Texas Department of Public Safety- Criminal Investigations").
     segment = re.split(r"\s+-\s*|\s*-\s+|,", segment)[0]
     words = fold(segment).split()
@@ -445,6 +464,8 @@ class Ice287gList:
     by_key: dict[tuple[str, str, str], str] = field(default_factory=dict)
     by_name: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # folded name -> (state, support)
     entries: int = 0
+    spellings: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)  # key -> ICE's names
+    rows: list[tuple[str, str, str]] = field(default_factory=list)  # (state, ICE's name, support)
 
 
 def load_287g(path: Path) -> Ice287gList:
@@ -463,8 +484,42 @@ def load_287g(path: Path) -> Ice287gList:
         if key is not None:
             # One agency can appear twice (jail and sheriff rows): merge its support types.
             listing.by_key[key] = _merge_support(listing.by_key.get(key, ""), support)
-        listing.by_name.setdefault(fold(row["agency"]), []).append((state, support))
+            listing.spellings.setdefault(key, []).append(row["agency"])
+        listing.by_name.setdefault(state_agency_name(row["agency"], state), []).append((state, support))
+        listing.rows.append((state, row["agency"], support))
     return listing
+
+
+# Words that say what kind of body an agency is rather than which one: left out when comparing names.
+_GENERIC_WORDS = {
+    "county", "city", "of", "the", "and", "police", "department", "dept", "sheriff", "sheriffs", "office", "so",
+    "pd", "sd", "state", "division", "commission", "bureau", "services", "service", "town", "village", "da",
+}
+
+
+def _core_words(name: str, state: str) -> list[str]:
+    """The distinctive words of a name: folded, without its state code, name and generic words."""
+    words = fold(_unhyphenate(_FEDERAL_PREFIX.sub("", name))).split()
+    state_words = set(fold(STATE_NAMES.get(state, "")).split()) | {state.lower()}
+    return [w for w in words if w not in _GENERIC_WORDS and w not in state_words]
+
+
+# Abbreviations of state agencies as vendors write them, spelled out as ICE's list does.
+_STATE_AGENCY_WORDS = {
+    "dci": "division of criminal investigation", "fwc": "fish and wildlife conservation commission",
+    "dps": "department of public safety", "doc": "department of corrections", "dept": "department",
+    "bci": "bureau of criminal investigation", "dle": "department of law enforcement",
+}
+
+
+def state_agency_name(name: str, state: str | None) -> str:
+    """A state agency's name folded for matching ICE's spelling: `IA DCI` and `Iowa Division of
+    Criminal Investigation` both read `iowa division of criminal investigation`."""
+    words = fold(name).split()
+    if state and words and words[0] == state.lower() and state in STATE_NAMES:
+        words = fold(STATE_NAMES[state]).split() + words[1:]
+    words = [w for w in " ".join(_STATE_AGENCY_WORDS.get(w, w) for w in words).split() if w != "the"]
+    return " ".join(words)
 
 
 def _merge_support(a: str, b: str) -> str:
@@ -495,10 +550,9 @@ def _validated(path: Path | str, line: int, row: dict[str, str]) -> _Entry:
         raise InputError(f"{path}: line {line}: unknown level {level!r} (one of {', '.join(LEVELS)})")
     kind = row.get("kind") or None
     if kind is not None:
-        by_fold = {k.lower(): k for k in KINDS}
-        if kind.lower() not in by_fold:
+        if fold_kind(kind) is None:
             raise InputError(f"{path}: line {line}: unknown kind {kind!r} (one of {', '.join(KINDS)})")
-        kind = by_fold[kind.lower()]
+        kind = fold_kind(kind)
     component = (row.get("dhs_component") or "").upper() or None
     if component is not None and component not in DHS_IMMIGRATION:
         raise InputError(f"{path}: line {line}: unknown dhs_component {component!r} (one of {', '.join(DHS_IMMIGRATION)})")
@@ -582,17 +636,72 @@ class Resolver:
             return entry
         return None
 
+    def registry_entry(self, name: str) -> _Entry | None:
+        """The shipped registry's entry for a name (longest whole-word prefix), or None."""
+        return None if _PLACEHOLDER.match(name) else self._registry_entry(name)
+
+    def registry_of_kind(self, kind: str, state: str) -> list[str]:
+        """Registry names of one kind in one state (`fusion center`, `IL`), full names first."""
+        names = [e.name for e in self._registry.values() if e.kind == kind and e.state == state]
+        return sorted(names, key=lambda n: (-len(n), n))
+
     def match_287g(self, name: str, state: str | None) -> str | None:
         """ICE's support types when the agency is on the 287(g) list, else None."""
+        found = self.match_287g_detail(name, state)
+        return found[0] if found else None
+
+    def match_287g_detail(self, name: str, state: str | None) -> tuple[str, str, str] | None:
+        """(support types, ICE's spelling, how: key or name) when the agency is on the list."""
         if self._ice is None:
             return None
         key = agency_key(name, state)
         if key is not None and key in self._ice.by_key:
-            return self._ice.by_key[key]
+            return self._ice.by_key[key], " / ".join(self._ice.spellings[key]), "key"
         # Names without a type suffix ("Indiana Department of Homeland Security") match as spelled.
-        spelled = fold(_split_labels(_FEDERAL_PREFIX.sub("", name).strip())[0])
+        spelled = state_agency_name(_split_labels(_FEDERAL_PREFIX.sub("", name).strip())[0], state)
         supports = [support for listed_state, support in self._ice.by_name.get(spelled, []) if listed_state == state]
-        return "; ".join(supports) if supports else None
+        if supports:
+            ice_names = [n for s, n, _ in self._ice.rows if s == state and state_agency_name(n, state) == spelled]
+            return "; ".join(supports), " / ".join(ice_names) or name, "name"
+        return None
+
+    def near_misses_287g(self, unmatched: Iterable[tuple[int, str, str]]) -> list[tuple[int, str, str, float]]:
+        """ICE entries of the same state that resemble an unmatched agency's name but did not match.
+
+        Returns (agency id, ICE's spelling, support, similarity) for similarity >= 0.8 on the folded
+        names without state codes and type words, among entries sharing a distinctive word.
+        """
+        if self._ice is None:
+            return []
+        index: dict[tuple[str, str], list[int]] = {}
+        cores, types = [], []
+        for i, (state, ice_name, _support) in enumerate(self._ice.rows):
+            core = _core_words(ice_name, state)
+            key = agency_key(ice_name, state)
+            types.append(key[2] if key else None)
+            cores.append(" ".join(core))
+            for word in core:
+                index.setdefault((state, word), []).append(i)
+        out = []
+        for agency_id, name, state in unmatched:
+            core = _core_words(name, state)
+            text = " ".join(core)
+            key = agency_key(name, state)
+            own_type = key[2] if key else None
+            seen: set[int] = set()
+            for word in core:
+                seen.update(index.get((state, word), []))
+            best = None
+            for i in seen:
+                if own_type and types[i] and own_type != types[i]:
+                    continue  # a city's police and the county's sheriff share a place name, not an identity
+                ratio = difflib.SequenceMatcher(None, text, cores[i]).ratio()
+                if ratio >= 0.8 and (best is None or ratio > best[1]):
+                    best = (i, ratio)
+            if best is not None:
+                _, ice_name, support = self._ice.rows[best[0]]
+                out.append((agency_id, ice_name, support, round(best[1], 2)))
+        return out
 
     def _with_287g(self, name: str, info: AgencyInfo) -> AgencyInfo:
         if self._ice is None:
@@ -625,7 +734,7 @@ def is_dhs_immigration(info_or_row: AgencyInfo | dict[str, Any] | Any) -> bool:
         component, kind = info_or_row.get("dhs_component"), info_or_row.get("kind")
     else:
         component, kind = getattr(info_or_row, "dhs_component", None), getattr(info_or_row, "kind", None)
-    return component in DHS_IMMIGRATION or kind in ("ICE", "HSI", "CBP", "USBP")
+    return component in DHS_IMMIGRATION or kind in DHS_KINDS
 
 
 # --- the store ----------------------------------------------------------------------------------------
@@ -638,6 +747,7 @@ class ResolveReport:
     by_method: dict[str, int]
     unknown: list[str]
     matched_287g: int
+    near_misses_287g: int = 0
 
 
 _REDO = (None, "unknown", "heuristic", "registry", "287g")
@@ -677,6 +787,7 @@ def resolve_store(db: sqlite_utils.Database, resolver: Resolver) -> ResolveRepor
             full_updates,
         )
         db.conn.executemany("UPDATE agencies SET is_287g = ?, support_287g = ? WHERE id = ?", flag_updates)
+    near = _record_287g_matches(db, resolver) if resolver.checks_287g else 0
     by_method: Counter[str] = Counter()
     unknown, matched = [], 0
     for name, resolved_by, is_287g in db.execute("SELECT name, resolved_by, is_287g FROM agencies ORDER BY name"):
@@ -690,4 +801,39 @@ def resolve_store(db: sqlite_utils.Database, resolver: Resolver) -> ResolveRepor
         by_method=dict(sorted(by_method.items())),
         unknown=unknown,
         matched_287g=matched,
+        near_misses_287g=near,
     )
+
+
+UNRESOLVED_SQL = "COALESCE(resolved_by, 'unknown') = 'unknown'"
+
+
+def unresolved_count(db: sqlite_utils.Database) -> int:
+    """Agencies nothing resolved: the same count `audit run` lists and the report shows."""
+    return db.execute(f"SELECT COUNT(*) FROM agencies WHERE {UNRESOLVED_SQL}").fetchone()[0]
+
+
+def _record_287g_matches(db: sqlite_utils.Database, resolver: Resolver) -> int:
+    """Write `agency_287g`: each match with ICE's spelling, and the near-misses; returns near-misses."""
+    rows, unmatched = [], []
+    for agency_id, name, state, level, is_287g in db.execute(
+            "SELECT id, name, state, level, is_287g FROM agencies WHERE state IS NOT NULL"):
+        if level == "federal":
+            continue
+        detail = resolver.match_287g_detail(name, state)
+        if detail is None:
+            for spelling, in db.execute("SELECT name FROM agency_names WHERE agency_id = ? AND name != ?", [agency_id, name]):
+                detail = resolver.match_287g_detail(spelling, state)
+                if detail:
+                    break
+        if detail is not None:
+            rows.append((agency_id, detail[1], detail[0], detail[2], 1.0))
+        elif is_287g != 1:
+            unmatched.append((agency_id, name, state))
+    near = resolver.near_misses_287g(unmatched)
+    rows += [(agency_id, ice_name, support, "near_miss", ratio) for agency_id, ice_name, support, ratio in near]
+    with db.conn:
+        db.execute("DELETE FROM agency_287g")
+        db.conn.executemany(
+            "INSERT INTO agency_287g (agency_id, ice_name, support, how, similarity) VALUES (?, ?, ?, ?, ?)", rows)
+    return len(near)

@@ -58,6 +58,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
            WHERE b.search_id = ?""",
         [search_id],
     ).fetchone()
+    named = db.execute("SELECT name, evidence, confidence FROM beneficiary_names WHERE search_id = ?",
+                       [search_id]).fetchone() if db["beneficiary_names"].exists() else None
     citer = Citer()
     findings = []
     for rid, title, sev, stored, path, door, scope, state, has_owner in db.execute(
@@ -102,6 +104,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
         "owners": owners,
         "traces": traces,
         "beneficiary": dict(zip(("agency", "basis", "evidence"), beneficiary)) if beneficiary else None,
+        # A requester the reason names that no agency matched: kept as written.
+        "named_unresolved": dict(zip(("name", "evidence", "confidence"), named)) if named else None,
         "tags": tags,
         "findings": findings,
         "sources": source_of(db, search_id),

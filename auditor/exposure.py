@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping
 
 import sqlite_utils
 
-from auditor.graph import IMMIGRATION_ENFORCERS
+from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.measures import Candidate
 
 LEVEL_ORDER = ("local", "county", "state", "federal", "tribal", "private", "unknown")

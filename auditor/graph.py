@@ -16,10 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 import sqlite_utils
 
-DHS_IMMIGRATION = ("ICE", "ERO", "HSI", "CBP", "USBP")
-# Components whose involvement makes a search immigration-related even with a vague reason. HSI is
-# left out on purpose: it works criminal cases too (DOMAIN.md §5), so it marks a beneficiary only.
-IMMIGRATION_ENFORCERS = ("ICE", "ERO", "CBP", "USBP")
+from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, IMMIGRATION_ENFORCERS  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

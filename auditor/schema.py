@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.vocabulary import LEVELS  # noqa: F401  (defined in the vocabulary; importable from here too)
 
 # 2: provenance as runs (sighting_runs, owner_runs) behind the `sightings` and `search_owners` views,
 #    a vectorizable fallback-key hash, grouped findings behind the `findings` view.
@@ -26,7 +27,6 @@ SCHEMA_VERSION = 2
 # comma-joined, in `searches.redacted` and leave the field NULL.
 REDACTION_MARKERS = ("***", "REDACTED", "(b)(6)", "(b)(7)(c)", "(b)(7)(C)")
 
-LEVELS = ("local", "county", "state", "federal", "tribal", "private", "unknown")
 SCOPES = ("own", "direct", "statewide", "national", "none found")
 
 _TABLES: list[tuple[str, dict, dict]] = [
@@ -222,6 +222,14 @@ _TABLES: list[tuple[str, dict, dict]] = [
         {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")], "not_null": {"agency_id", "year", "status"}},
     ),
     # --- auditor output -------------------------------------------------------------------------
+    # How each agency met ICE's 287(g) list in the last run that was given one: `key` and `name` are
+    # matches (ICE's spelling kept), `near_miss` an entry of the same state that resembles an
+    # agency left unmatched, for a person to check.
+    (
+        "agency_287g",
+        {"agency_id": int, "ice_name": str, "support": str, "how": str, "similarity": float},
+        {"foreign_keys": [("agency_id", "agencies", "id")], "not_null": {"agency_id", "how"}},
+    ),
     (
         "runs",
         {"id": int, "started_at": str, "finished_at": str, "version": str, "ruleset_hash": str, "params": str, "summary": str},
@@ -246,8 +254,15 @@ _TABLES: list[tuple[str, dict, dict]] = [
     # Who a search was really for, where that is not the searcher itself.
     (
         "beneficiaries",
-        {"search_id": int, "beneficiary_id": int, "basis": str, "evidence": str},
+        {"search_id": int, "beneficiary_id": int, "basis": str, "evidence": str, "confidence": float},
         {"pk": "search_id", "foreign_keys": [("search_id", "searches", "id"), ("beneficiary_id", "agencies", "id")]},
+    ),
+    # An agency a reason names as requester that no agency of the store or the registry matches:
+    # kept as the text written, with low confidence, and counted (the search stays traced to itself).
+    (
+        "beneficiary_names",
+        {"search_id": int, "name": str, "evidence": str, "confidence": float},
+        {"pk": "search_id", "foreign_keys": [("search_id", "searches", "id")]},
     ),
     # One row per distinct owner -> scope -> searcher -> beneficiary path.
     (

@@ -20,10 +20,11 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.graph import IMMIGRATION_ENFORCERS, build_graph, load_agencies
+from auditor.graph import build_graph, load_agencies
 from auditor.rules import Rule, load_rules
 from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql, search_facts, trace_facts
 from auditor.scan import reason_classes, stored_tag_sets
+from auditor.vocabulary import IMMIGRATION_ENFORCERS
 
 # Truth purposes whose tag is not `crime:<purpose>`.
 _PURPOSE_TAG = {
@@ -119,9 +120,19 @@ class Score:
     by_rule: dict[str, Counts] = field(default_factory=dict)
     hidden_truth_rules: list[str] = field(default_factory=list)  # rules judged against hidden facts
     by_purpose: dict[str, Counts] = field(default_factory=dict)
+    # Who each search was for: inferred beneficiary against the true one, over searches done for
+    # another agency (truth) or given one (inference); `beyond_dhs` counts only true beneficiaries
+    # that are not DHS components (a neighbour PD, a fusion center, a task force).
+    beneficiary: Counts = field(default_factory=Counts)
+    beneficiary_beyond_dhs: Counts = field(default_factory=Counts)
+    beneficiary_by_basis: dict[str, Counts] = field(default_factory=dict)
+    named_unresolved: int = 0  # searches whose reason names a requester nothing resolved
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
+        out["beneficiary"] = self.beneficiary.row()
+        out["beneficiary_beyond_dhs"] = self.beneficiary_beyond_dhs.row()
+        out["beneficiary_by_basis"] = {k: v.row() for k, v in self.beneficiary_by_basis.items()}
         out["stated"] = self.stated.row()
         out["inference_precision"] = {k: v.row() for k, v in self.inference_precision.items()}
         out["by_rule"] = {k: v.row() for k, v in self.by_rule.items()}
@@ -249,14 +260,62 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
                 inference[inferred_basis].tp += n
             else:
                 inference[inferred_basis].fp += n
+    benef, beyond, by_basis, unresolved_named = _score_beneficiaries(db, agencies)
     db.conn.commit()  # end the read transaction the temp tables opened
     return Score(
+        beneficiary=benef, beneficiary_beyond_dhs=beyond, beneficiary_by_basis=by_basis,
+        named_unresolved=unresolved_named,
         searches=total, immigration_related=related_total, stated=stated, by_dhs_searcher=by_dhs_searcher,
         disguised=disguised,
         disguised_caught=caught, inference_precision=inference, by_rule=by_rule,
         hidden_truth_rules=sorted(r.id for r in rules if depends_on_hidden_truth(r)),
         by_purpose=dict(sorted(by_purpose.items())),
     )
+
+
+# DHS components count as one beneficiary per family: `per ICE` names ICE for a search the truth
+# says was for ICE ERO San Diego; HSI is part of ICE, Border Patrol part of CBP.
+_FAMILY = {"ICE": "ICE", "ERO": "ICE", "HSI": "ICE", "CBP": "CBP", "USBP": "CBP"}
+
+
+def _score_beneficiaries(db: sqlite_utils.Database, agencies) -> tuple[Counts, Counts, dict[str, Counts], int]:
+    """Inferred beneficiaries against the truth, over distinct (truth, searcher, inferred) groups."""
+    overall, beyond, by_basis, unresolved = Counts(), Counts(), {}, 0
+
+    def same(a: int | None, b: int | None) -> bool:
+        if a == b:
+            return True
+        fa = _FAMILY.get(agencies[a].dhs_component) if a in agencies else None
+        fb = _FAMILY.get(agencies[b].dhs_component) if b in agencies else None
+        return fa is not None and fa == fb
+
+    for true_b, searcher_id, inferred, basis, named, n in db.execute(
+        """SELECT COALESCE(t.beneficiary_id, s.searcher_id), s.searcher_id, b.beneficiary_id, b.basis,
+                  bn.search_id IS NOT NULL, COUNT(*)
+           FROM searches s JOIN truth t ON t.search_id = s.id
+           LEFT JOIN beneficiaries b ON b.search_id = s.id
+           LEFT JOIN beneficiary_names bn ON bn.search_id = s.id
+           GROUP BY 1, 2, 3, 4, 5"""
+    ):
+        unresolved += n if named else 0
+        for_other = true_b != searcher_id
+        dhs = true_b in agencies and agencies[true_b].dhs_component is not None
+        targets = [overall] + ([beyond] if for_other and not dhs else [])
+        if inferred is not None:
+            hit = same(inferred, true_b)
+            c = by_basis.setdefault(basis, Counts())
+            for counts in targets + [c]:
+                if hit:
+                    counts.tp += n
+                else:
+                    counts.fp += n
+            if not hit and for_other:
+                for counts in targets:
+                    counts.fn += n
+        elif for_other:
+            for counts in targets:
+                counts.fn += n
+    return overall, beyond, dict(sorted(by_basis.items())), unresolved
 
 
 def format_score(score: Score) -> str:
@@ -274,6 +333,14 @@ def format_score(score: Score) -> str:
         + f" -> {sum(v for k, v in score.disguised_caught.items() if k != 'reason'):,} of {score.disguised:,}",
         "Inference precision: " + ", ".join(
             f"{k} {pct(c.precision)} ({c.tp:,} of {c.tp + c.fp:,})" for k, c in score.inference_precision.items()),
+        f"Beneficiary inference (who a search was for, searches): precision {pct(score.beneficiary.precision)}, "
+        f"recall {pct(score.beneficiary.recall)} (tp {score.beneficiary.tp:,}, fp {score.beneficiary.fp:,}, "
+        f"fn {score.beneficiary.fn:,}); beyond DHS (a town, a county, a fusion center, a task force): precision "
+        f"{pct(score.beneficiary_beyond_dhs.precision)}, recall {pct(score.beneficiary_beyond_dhs.recall)} "
+        f"(tp {score.beneficiary_beyond_dhs.tp:,}, fn {score.beneficiary_beyond_dhs.fn:,}); "
+        f"named but unresolved {score.named_unresolved:,}",
+        "By evidence: " + ", ".join(f"{k} {pct(c.precision)} ({c.tp:,} of {c.tp + c.fp:,})"
+                                    for k, c in score.beneficiary_by_basis.items()),
         "",
         f"{'rule (traced search-owner pairs)':<34} {'precision':>9} {'recall':>7} {'tp':>9} {'fp':>7} {'fn':>7}",
     ]

@@ -1,16 +1,22 @@
 """Who each search was really for: the acts-for inferences behind a trace's beneficiary.
 
-Three kinds of evidence, strongest first; a search keeps the first that applies:
+Four kinds of evidence, strongest first; a search keeps the first that applies:
 
 1. ``reason``: the reason names a DHS immigration component (`HSI assist`, `per ICE ERO`);
-2. ``287g``: the searcher holds a 287(g) agreement with ICE and the reason states an immigration
+2. ``reason``: the reason names any other agency as requester (`assist Springfield PD`,
+   `per Greene County SO`, `STIC request`, `for LCSO`), resolved against the store's agencies and
+   the registry in the searcher's state (:mod:`auditor.requesters`); a name nothing matches is
+   kept as text in ``beneficiary_names`` with low confidence;
+3. ``287g``: the searcher holds a 287(g) agreement with ICE and the reason states an immigration
    purpose without naming a component;
-3. ``plate_relay``: a DHS component searched a plate (or someone searched it for one), and within
+4. ``plate_relay``: a DHS component searched a plate (or someone searched it for one), and within
    the relay window another agency searched the same plate giving no meaningful purpose, or only
    an unnamed assist (`task force`, `federal assist`).
 
-All three are set-based SQL over the store; the relay join starts from the few DHS-linked searches
-and uses the (plate, time) index, so its cost does not grow with the number of unrelated rows.
+All are set-based: names are read once per distinct reason and resolved once per distinct
+(reason, searcher), then joined back to searches in SQL; the relay join starts from the few
+DHS-linked searches and uses the (plate, time) index, so its cost does not grow with the number
+of unrelated rows.
 """
 from __future__ import annotations
 
@@ -18,24 +24,25 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from auditor.agencies import Resolver
 from auditor.measures import NO_PURPOSE_SQL
+from auditor.requesters import MentionResolver, RequesterReader, StoreAgency, default_reader
+from auditor.schema import ensure_agency
+from auditor.vocabulary import COMPONENT_AGENCIES, COMPONENT_KIND as _KIND
 
-# The agencies a reason can name, as rows the trace can point at.
-COMPONENT_AGENCIES = {
-    "ICE": "U.S. Immigration and Customs Enforcement (ICE)",
-    "ERO": "ICE Enforcement and Removal Operations (ERO)",
-    "HSI": "Homeland Security Investigations (HSI)",
-    "CBP": "U.S. Customs and Border Protection (CBP)",
-    "USBP": "U.S. Border Patrol (USBP)",
-}
-_KIND = {"ICE": "ICE", "ERO": "ICE", "HSI": "HSI", "CBP": "CBP", "USBP": "USBP"}
+# Confidence of each basis, as stored in `beneficiaries.confidence` (named agencies carry their own).
+CONFIDENCE = {"reason": 0.9, "287g": 0.7, "plate_relay": 0.5}
 
 
 @dataclass(frozen=True)
 class BeneficiaryReport:
-    by_reason: int
+    """Searches given a beneficiary, by evidence (de-duplicated searches)."""
+
+    by_reason: int  # a DHS component named in the reason
+    by_named_agency: int  # another agency named in the reason and resolved
     by_287g: int
     by_plate_relay: int
+    named_unresolved: int  # an agency named but not resolved: kept as text in beneficiary_names
 
 
 def ensure_component_agencies(db: sqlite_utils.Database) -> dict[str, int]:
@@ -60,18 +67,23 @@ def ensure_component_agencies(db: sqlite_utils.Database) -> dict[str, int]:
     return ids
 
 
-def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -> BeneficiaryReport:
-    """Fill `beneficiaries` (searches done for someone other than the searcher). Needs reason_tags."""
+def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0,
+                        reader: RequesterReader | None = None) -> BeneficiaryReport:
+    """Fill `beneficiaries` (searches done for someone other than the searcher) and
+    `beneficiary_names` (named requesters nothing resolves). Needs reason_tags."""
+    if "confidence" not in db["beneficiaries"].columns_dict:
+        db.execute("ALTER TABLE beneficiaries ADD COLUMN confidence FLOAT")  # a store from before the column
     components = ensure_component_agencies(db)
     db.execute("DELETE FROM beneficiaries")
+    db.execute("DELETE FROM beneficiary_names")
     db.execute("DROP TABLE IF EXISTS temp.component_map")
     db.execute("CREATE TEMP TABLE component_map (component TEXT PRIMARY KEY, agency_id INTEGER)")
     db.conn.executemany("INSERT INTO temp.component_map VALUES (?, ?)", list(components.items()))
 
     # 1. The reason names a component. A DHS searcher naming its own agency acts for itself.
     db.execute(
-        """INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence)
-           SELECT s.id, cm.agency_id, 'reason', 'reason names ' || rt.value || ': "' || rt.evidence || '"'
+        """INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence, confidence)
+           SELECT s.id, cm.agency_id, 'reason', 'reason names ' || rt.value || ': "' || rt.evidence || '"', rt.confidence
            FROM reason_tags rt
            JOIN temp.component_map cm ON cm.component = rt.value
            JOIN searches s ON s.reason_id = rt.reason_id
@@ -82,11 +94,14 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -
     )
     by_reason = db.execute("SELECT COUNT(*) FROM beneficiaries").fetchone()[0]
 
-    # 2. A 287(g) agency stating an immigration purpose acts under its agreement with ICE.
+    by_named, unresolved = _named_agencies(db, reader or default_reader())
+
+    # 3. A 287(g) agency stating an immigration purpose acts under its agreement with ICE.
     db.execute(
-        """INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence)
+        f"""INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence, confidence)
            SELECT s.id, ?, '287g',
-                  'searcher holds a 287(g) agreement (' || COALESCE(a.support_287g, 'listed') || ') and states an immigration purpose'
+                  'searcher holds a 287(g) agreement (' || COALESCE(a.support_287g, 'listed') || ') and states an immigration purpose',
+                  {CONFIDENCE["287g"]}
            FROM reason_tags rt
            JOIN searches s ON s.reason_id = rt.reason_id
            JOIN agencies a ON a.id = s.searcher_id
@@ -95,7 +110,7 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -
     )
     by_287g = db.execute("SELECT COUNT(*) FROM beneficiaries WHERE basis = '287g'").fetchone()[0]
 
-    # 3. Plate relay: anchors are searches by a DHS component or already known to be for one.
+    # 4. Plate relay: anchors are searches by a DHS component or already known to be for one.
     db.execute("DROP TABLE IF EXISTS temp.relay_anchor")
     db.execute(
         """CREATE TEMP TABLE relay_anchor AS
@@ -117,10 +132,10 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -
     )
     window = f"{relay_days * 86400:.0f} seconds"
     db.execute(
-        f"""INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence)
+        f"""INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence, confidence)
             SELECT s.id, r.dhs_id, 'plate_relay',
                    'plate ' || s.plate || ' searched by ' || ra.name || ' (search ' || r.search_id || ') at '
-                   || r.time || ', within {relay_days:g} days'
+                   || r.time || ', within {relay_days:g} days', {CONFIDENCE["plate_relay"]}
             FROM relay_anchor r
             JOIN agencies ra ON ra.id = r.searcher_id
             JOIN searches s ON s.plate = r.plate
@@ -133,4 +148,86 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0) -
             ORDER BY s.id, ABS(julianday(s.time) - julianday(r.time))"""
     )
     by_relay = db.execute("SELECT COUNT(*) FROM beneficiaries WHERE basis = 'plate_relay'").fetchone()[0]
-    return BeneficiaryReport(by_reason, by_287g, by_relay)
+    return BeneficiaryReport(by_reason, by_named, by_287g, by_relay, unresolved)
+
+
+def _named_agencies(db: sqlite_utils.Database, reader: RequesterReader) -> tuple[int, int]:
+    """Step 2: agencies a reason names as requester. Returns (searches resolved, searches unresolved).
+
+    Names are read once per distinct reason; each distinct (reason, searcher) is resolved once in
+    the searcher's state; the results are joined back to the searches in SQL.
+    """
+    mentions = {}
+    for reason_id, text in db.execute("SELECT id, text FROM reasons"):
+        found = reader.mentions(text)
+        if found:
+            mentions[reason_id] = found
+    if not mentions:
+        return 0, 0
+    db.execute("DROP TABLE IF EXISTS temp.named_reason")
+    db.execute("CREATE TEMP TABLE named_reason (reason_id INTEGER PRIMARY KEY)")
+    db.conn.executemany("INSERT INTO temp.named_reason VALUES (?)", [(r,) for r in mentions])
+    pairs = db.execute(
+        """SELECT DISTINCT s.reason_id, s.searcher_id, a.state FROM searches s
+           JOIN temp.named_reason n ON n.reason_id = s.reason_id
+           JOIN agencies a ON a.id = s.searcher_id"""
+    ).fetchall()
+    agencies = [StoreAgency(*row) for row in db.execute("SELECT id, name, state, kind FROM agencies")]
+    spellings = dict(db.execute("SELECT name, agency_id FROM agency_names").fetchall())
+    registry = Resolver()
+    resolver = MentionResolver(agencies, spellings, reader, registry)
+    created: dict[str, int] = {}
+    resolved_rows, unresolved_rows = [], []
+    for reason_id, searcher_id, state in pairs:
+        for mention in mentions[reason_id]:
+            found = resolver.resolve(mention, state, searcher_id)
+            agency_id = found.agency_id
+            if agency_id is None and found.how == "registry-new":
+                agency_id = created.get(found.name) or _create_registry_agency(db, registry, found.name)
+                created[found.name] = agency_id
+            if agency_id == searcher_id:
+                continue  # the searcher names itself (`Springfield PD case`): its own work
+            if agency_id is not None:
+                how = "registry" if found.how == "registry-new" else found.how
+                evidence = f'reason names {found.name} ({how}): "{mention.evidence}"'
+                resolved_rows.append((reason_id, searcher_id, agency_id, evidence, round(found.confidence * mention.confidence, 3)))
+            else:
+                unresolved_rows.append((reason_id, searcher_id, found.name, f'reason names "{mention.evidence}"; '
+                                        "no agency of the store or the registry matches", found.confidence))
+            break  # the first name a reason gives (resolved or not) is the requester
+    db.execute("DROP TABLE IF EXISTS temp.named_beneficiary")
+    db.execute("CREATE TEMP TABLE named_beneficiary (reason_id INTEGER, searcher_id INTEGER, beneficiary_id INTEGER, "
+               "evidence TEXT, confidence REAL, PRIMARY KEY (reason_id, searcher_id))")
+    db.conn.executemany("INSERT INTO temp.named_beneficiary VALUES (?, ?, ?, ?, ?)", resolved_rows)
+    before = db.execute("SELECT COUNT(*) FROM beneficiaries").fetchone()[0]
+    db.execute(
+        """INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence, confidence)
+           SELECT s.id, nb.beneficiary_id, 'reason', nb.evidence, nb.confidence
+           FROM temp.named_beneficiary nb
+           JOIN searches s ON s.reason_id = nb.reason_id AND s.searcher_id = nb.searcher_id"""
+    )
+    by_named = db.execute("SELECT COUNT(*) FROM beneficiaries").fetchone()[0] - before
+    db.execute("DROP TABLE IF EXISTS temp.named_unresolved")
+    db.execute("CREATE TEMP TABLE named_unresolved (reason_id INTEGER, searcher_id INTEGER, name TEXT, evidence TEXT, "
+               "confidence REAL, PRIMARY KEY (reason_id, searcher_id))")
+    db.conn.executemany("INSERT INTO temp.named_unresolved VALUES (?, ?, ?, ?, ?)", unresolved_rows)
+    db.execute(
+        """INSERT OR IGNORE INTO beneficiary_names (search_id, name, evidence, confidence)
+           SELECT s.id, nu.name, nu.evidence, nu.confidence FROM temp.named_unresolved nu
+           JOIN searches s ON s.reason_id = nu.reason_id AND s.searcher_id = nu.searcher_id
+           WHERE s.id NOT IN (SELECT search_id FROM beneficiaries)"""
+    )
+    unresolved = db.execute("SELECT COUNT(*) FROM beneficiary_names").fetchone()[0]
+    return by_named, unresolved
+
+
+def _create_registry_agency(db: sqlite_utils.Database, registry: Resolver, name: str) -> int:
+    """An agency the registry knows but the store lacks (the state's fusion center), as a row."""
+    agency_id = ensure_agency(db, name)
+    info = registry.resolve(name)
+    db.execute(
+        "UPDATE agencies SET state = ?, level = ?, kind = ?, dhs_component = ?, resolved_by = ?, confidence = ? "
+        "WHERE id = ? AND (resolved_by IS NULL OR resolved_by = 'unknown')",
+        [info.state, info.level, info.kind, info.dhs_component, info.resolved_by, info.confidence, agency_id],
+    )
+    return agency_id

@@ -33,7 +33,8 @@ def _format_summary(name: str, out: Path, seed: int, scale: float, summary: Summ
         f"  immigration-related searches   {summary.immigration_related:>8,}",
         f"  disguised searches             {summary.disguised:>8,}",
         f"    of them immigration-related  {summary.disguised_immigration:>8,}",
-        f"  proxy searches (side door)     {summary.proxy:>8,}",
+        f"  searches done for another agency {summary.proxy:>6,}",
+        f"    of them for DHS (side door)  {summary.side_door:>8,}",
         f"  searches by DHS components     {summary.federal:>8,}",
         f"  misuse searches                {summary.misuse:>8,}",
     ]

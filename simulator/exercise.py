@@ -33,7 +33,8 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.grade import KEY_FORMAT, NO_RULE, beneficiary_spellings
-from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, load_agencies, scope_of
+from auditor.graph import Agency, build_graph, load_agencies, scope_of
+from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.report.render_csv import safe_cell
 from auditor.rules import SEVERITIES, Rule, load_rules
 from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql

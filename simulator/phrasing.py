@@ -22,6 +22,7 @@ class Phrasebook:
         self.vague: list[str] = data["vague"]["free"]
         self.disguise: list[str] = data["disguise"]["free"]
         self.beneficiary: dict[str, list[str]] = {k: v["free"] for k, v in data["beneficiary"].items()}
+        self.requests: list[str] = data["requests"]["free"]
         self.prompts: list[str] = data["prompts"]["free"]
         self._categories = [p["category"] for p in self.purposes.values()]
 
@@ -64,6 +65,15 @@ class Phrasebook:
         if dropdown:
             category = self.purposes[purpose]["category"]
             return f"{category} - {text}"
+        return text
+
+    def for_agency(self, rng: random.Random, spoken: str, purpose: str, dropdown: bool) -> str:
+        """A reason naming the local, state or task-force agency the search is for (`assist Peoria PD`)."""
+        text = rng.choice(self.requests).format(agency=spoken)
+        if rng.random() < 0.35:
+            text = f"{rng.choice(self.purposes[purpose]['free'])} - {text}"
+        if dropdown:
+            return f"{self.purposes[purpose]['category']} - {text}"
         return text
 
     def prompt(self, rng: random.Random) -> str:

@@ -19,15 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
-from auditor.schema import LEVELS
+from auditor.vocabulary import DHS_COMPONENTS, GENERATED_KINDS, KINDS, LEVELS
 from scenarios import scenario_dir
 
 SYSTEMS = ("alpr", "clets")
-KINDS = (
-    "police", "sheriff", "state police", "fusion center", "task force", "probation", "ICE", "HSI", "CBP", "USBP",
-    "other federal", "private", "other",
-)
-DHS_COMPONENTS = ("ICE", "ERO", "HSI", "CBP", "USBP")
 SEARCH_TYPES = ("lookup", "search", "freeform", "visual", "query")
 QUERY_TYPES = ("registration", "driver_license", "criminal_history", "restraining_order", "wanted_person")
 SHARE_SCOPES = ("direct", "statewide", "national")
@@ -74,6 +69,7 @@ class Agency:
     focal: bool = False  # an owner whose audit logs the scenario exports
     lat: float | None = None
     lon: float | None = None
+    aliases: tuple[str, ...] = ()  # how officers write it in a reason (`STIC`, `the fusion center`)
 
 
 @dataclass(frozen=True)
@@ -208,6 +204,7 @@ _SPEC: dict[str, Any] = {
         "focal": ("bool", False, False),
         "lat": ("coord", False, None),
         "lon": ("coord", False, None),
+        "aliases": ("strs", False, []),
     }], True, None),
     "groups": ([{
         "key": ("str", True, None),
@@ -399,9 +396,8 @@ def _check_world(c: _Checker, doc: dict[str, Any]) -> None:
             if st not in states:
                 raise c.fail(f"{p}.states.{st}", f"unknown state {st!r}")
         for kind in g["kinds"]:
-            if kind not in ("police", "sheriff", "state police", "task force", "probation", "fusion center"):
-                raise c.fail(f"{p}.kinds.{kind}", "generated agencies are police, sheriff, state police, "
-                             "task force, probation or fusion center")
+            if kind not in GENERATED_KINDS:
+                raise c.fail(f"{p}.kinds.{kind}", f"generated agencies are {', '.join(GENERATED_KINDS)}")
 
     def ref(key: str, where: str) -> None:
         if key not in keys:
@@ -532,7 +528,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         end=meta["end"],
         narrative=meta["narrative"].strip(),
         sources=tuple(meta["sources"]),
-        agencies=tuple(Agency(**a) for a in doc["agencies"]),
+        agencies=tuple(Agency(**{**a, "aliases": tuple(a["aliases"])}) for a in doc["agencies"]),
         groups=tuple(Group(**g) for g in doc["groups"]),
         cameras=tuple(doc["cameras"]),
         shares=tuple(doc["shares"]),

@@ -179,7 +179,9 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
         purpose = rng.choices(list(p.purposes), list(p.purposes.values()))[0]
         # Requests from a federal partner name a person: the plate is one the cameras really saw.
         plate = m.read_plate(reach) or random_plate(rng, agency.state or "CA")
-        relay = rng.random() < p.relay_rate
+        federal = beneficiary.dhs_component is not None
+        # Only a DHS component looks the plate up itself first; a neighbour PD just asks.
+        relay = federal and rng.random() < p.relay_rate
         if relay:
             # The component looks the plate up itself first (national lookup), then asks a local agency.
             lead = max(0, t - rng.randint(2 * 3600, 4 * 86400))
@@ -190,12 +192,18 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
                          narrative=f"{beneficiary.name} looked the plate up before asking {agency.name}",
                          plate=plate, search_type="lookup", behaviour=None, user=m.officer(beneficiary),
                          case_number=None)
-        disguised = relay or rng.random() < p.disguise_rate
-        if disguised:
+        hidden = relay or rng.random() < p.disguise_rate
+        # Hiding a request is disguise when it hides a federal immigration beneficiary or purpose; an
+        # unnamed assist for a neighbour is only sloppy.
+        disguised = hidden and (federal or purpose == "immigration")
+        if hidden:
             reason = m.phrases.cover(rng, dropdown)
             story = f"{agency.name} searched for {beneficiary.name}; the reason hides it"
+        elif federal:
+            reason = m.phrases.for_beneficiary(rng, beneficiary.dhs_component, purpose, dropdown)
+            story = f"{agency.name} searched for {beneficiary.name} and said so"
         else:
-            reason = m.phrases.for_beneficiary(rng, beneficiary.dhs_component or "ICE", purpose, dropdown)
+            reason = m.phrases.for_agency(rng, spoken_name(rng, beneficiary), purpose, dropdown)
             story = f"{agency.name} searched for {beneficiary.name} and said so"
         if relay:
             story += " (plate relay)"
@@ -235,6 +243,17 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
     yield m.emit(agency, t, reason, purpose=purpose, beneficiary_id=beneficiary_id, disguised=disguised, misuse=None,
                  narrative=f"{agency.name}: {purpose.replace('_', ' ')} ({door})", plate=plate,
                  search_type=search_type, behaviour=b, user=user, case_number=case)
+
+
+def spoken_name(rng: random.Random, agency: AgencyRow) -> str:
+    """How an officer writes another agency in a reason: an alias the scenario gives (`STIC`), the
+    vendor's name without its state code (`Peoria PD` for `Peoria IL PD`), or the vendor's name."""
+    choices = list(agency.aliases)
+    words = agency.name.split()
+    if agency.state and agency.state in words[1:]:
+        choices.append(" ".join(w for i, w in enumerate(words) if not (i and w == agency.state)))
+    choices.append(agency.name)
+    return rng.choice(choices)
 
 
 def _misuse(m: SearchMaker, agency: AgencyRow, misuse: Misuse, scale: float) -> Iterator[Generated]:

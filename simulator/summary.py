@@ -23,7 +23,8 @@ class Summary:
     immigration_related: int
     disguised: int
     disguised_immigration: int
-    proxy: int  # searches run for another agency (side door)
+    proxy: int  # searches run for another agency (a neighbour, a fusion center, a DHS component)
+    side_door: int  # of those, run for a DHS immigration component by a non-federal searcher
     federal: int  # searches by DHS components themselves (back door where no direct share)
     misuse: int
 
@@ -47,6 +48,10 @@ def summarize(db: sqlite_utils.Database) -> Summary:
         disguised_immigration=one(f"SELECT count(*) FROM truth t WHERE disguised = 1 AND ({IMMIGRATION_RELATED})"),
         proxy=one("SELECT count(*) FROM truth t JOIN searches s ON s.id = t.search_id "
                   "WHERE t.beneficiary_id != s.searcher_id"),
+        side_door=one("SELECT count(*) FROM truth t JOIN searches s ON s.id = t.search_id "
+                      "JOIN agencies b ON b.id = t.beneficiary_id JOIN agencies a ON a.id = s.searcher_id "
+                      "WHERE t.beneficiary_id != s.searcher_id AND b.dhs_component IS NOT NULL "
+                      "AND a.level != 'federal'"),
         federal=one("SELECT count(*) FROM searches s JOIN agencies a ON a.id = s.searcher_id "
                     "WHERE a.dhs_component IS NOT NULL"),
         misuse=one("SELECT count(*) FROM truth WHERE misuse_kind IS NOT NULL"),

@@ -37,6 +37,7 @@ class AgencyRow:
     officers: tuple[int, int]  # (first index into the officer name pool, how many officers)
     case_format: str
     focal: bool = False
+    aliases: tuple[str, ...] = ()  # how officers write its name in a reason, besides the vendor's spelling
 
     def as_row(self) -> tuple:
         """The `agencies` table tuple."""
@@ -129,13 +130,13 @@ def build_world(scenario: Scenario, seed: int) -> World:
     used_names: set[str] = set()
 
     def add(name: str, state: str | None, level: str, kind: str, dhs: str | None, is_287g: bool,
-            support: str | None, focal: bool = False) -> int:
+            support: str | None, focal: bool = False, aliases: tuple[str, ...] = ()) -> int:
         agency_id = len(agencies) + 1
         staff = rng.randint(4, 60) if level != "federal" else rng.randint(8, 40)
         first = rng.randrange(len(officers) - staff)
         offset = places[state]["utc_offset"] if state else -5  # federal users: Eastern working hours
         agencies.append(AgencyRow(agency_id, name, state, level, kind, dhs, int(is_287g), support, offset,
-                                  (first, staff), rng.choice(CASE_FORMATS), focal))
+                                  (first, staff), rng.choice(CASE_FORMATS), focal, aliases))
         used_names.add(name)
         return agency_id
 
@@ -145,7 +146,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         need[m.actors] = max(need.get(m.actors, 0), 3 * m.officers)
     for a in scenario.agencies:
         members[a.key] = [add(a.name, a.state, a.level, a.kind, a.dhs_component, a.is_287g, a.support_287g,
-                              a.focal)]
+                              a.focal, a.aliases)]
     for g in scenario.groups:
         ids = []
         kinds, weights = list(g.kinds), list(g.kinds.values())

@@ -61,3 +61,21 @@ def test_the_same_findings_come_out(both_stores):
         if rule_id == "exposure.dhs_reach":
             continue  # reads sharing *settings* (national lookup), which a sharing-list export does not carry
         assert imp_summary.findings_by_rule[rule_id]["searches"] == counts["searches"], rule_id
+
+
+def test_marion_grove_exported_logs_say_on_whose_behalf_searches_were_done(tmp_path):
+    """The nationwide path on the real-log route: an Illinois owner's exported Network Audit."""
+    simulate(load_scenario("marion_grove"), tmp_path / "sim.db", seed=2, scale=0.4)
+    logs = export_owner_logs(open_store(tmp_path / "sim.db"), tmp_path / "logs")
+    db = open_store(tmp_path / "imported.db", create=True)
+    import_files(db, logs)
+    summary = run_audit(db)
+    named = {name for (name,) in db.execute(
+        "SELECT DISTINCT a.name FROM beneficiaries b JOIN agencies a ON a.id = b.beneficiary_id WHERE b.basis = 'reason'")}
+    # The fusion center resolves through the registry and the state police by its abbreviation.
+    assert {"Illinois Statewide Terrorism and Intelligence Center", "Illinois State Police"} <= named
+    # The task force never searched, so the release does not know it: its name is kept as written.
+    assert db.execute("SELECT COUNT(*) FROM beneficiary_names WHERE name = 'Prairie Area Drug Task Force'"
+                      ).fetchone()[0] > 0
+    assert summary.findings_by_rule["il.625_ilcs_5_2_130"]["searches"] > 0
+    assert all(r["searches"] == 0 for rule, r in summary.findings_by_rule.items() if rule.startswith("ca."))

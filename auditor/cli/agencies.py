@@ -32,6 +32,13 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
         click.echo(f"  {method:<10} {count}")
     if resolver.checks_287g:
         click.echo(f"on ICE's 287(g) list: {report.matched_287g}")
+        near = db.execute(
+            """SELECT a.name, g.ice_name, g.similarity FROM agency_287g g JOIN agencies a ON a.id = g.agency_id
+               WHERE g.how = 'near_miss' ORDER BY g.similarity DESC, a.name""").fetchall()
+        if near:
+            click.echo(f"near-misses left unmatched ({len(near)}; check them, add an override if one is the same agency):")
+            for name, ice_name, similarity in near:
+                click.echo(f"  {name}  ~  {ice_name} ({similarity:.2f})")
     if report.unknown:
         click.echo("unknown names (add them to an override file):")
         for name in report.unknown:

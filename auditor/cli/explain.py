@@ -28,6 +28,9 @@ def format_explanation(e: dict) -> str:
     if e["beneficiary"]:
         b = e["beneficiary"]
         lines.append(f"  acts for {b['agency']} ({b['basis']}): {b['evidence']}")
+    elif e.get("named_unresolved"):
+        n = e["named_unresolved"]
+        lines.append(f"  names {n['name']!r} as requester, unresolved (confidence {n['confidence']:.2f}): {n['evidence']}")
     lines.append("Tags:")
     lines += [f"  {t['tag']}" + (f"={t['value']}" if t["value"] else "") + f"  evidence {t['evidence']!r} ({t['basis']}, {t['confidence']:.2f})"
               for t in e["tags"]] or ["  (none)"]

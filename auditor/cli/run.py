@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from auditor.agreements import agreements_287g, summary_line
 from auditor.cli.common import db_option
 from auditor.scan import RunParams, RunSummary, run_audit
 from auditor.schema import open_store
@@ -60,3 +61,4 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:
         click.echo(format_summary(summary))
+        click.echo(summary_line(agreements_287g(db)))

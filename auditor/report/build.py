@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlite_utils
 
+from auditor.agencies import unresolved_count
 from auditor.errors import InputError
 from auditor.jurisdictions import PRACTICE, Citation, Citer, applied
+from auditor.report.behalf_sections import agreements_section, behalf_section
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
@@ -42,6 +44,9 @@ class Report:
     accountability: dict[str, Any] = field(default_factory=dict)
     # Per owner (or searcher, where a release names no owner): whose laws were applied (auditor.jurisdictions).
     jurisdictions: list[dict[str, Any]] = field(default_factory=list)
+    # Sections built by auditor.report.behalf_sections: on whose behalf, and 287(g) agreements.
+    behalf: dict[str, Any] = field(default_factory=dict)
+    agreements_287g: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +111,8 @@ def build_report(
             score=_score(db),
             accountability=accountability(db),
             jurisdictions=jurisdictions_applied(db),
+            behalf=behalf_section(db),
+            agreements_287g=agreements_section(db),
         )
     finally:
         db.execute("DROP TABLE IF EXISTS temp.report_flagged")
@@ -136,7 +143,7 @@ def _counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
         "releases": _scalar(db, "SELECT COUNT(*) FROM releases"),
         "rejected_rows": _scalar(db, "SELECT COUNT(*) FROM rejects"),
         "agencies": _scalar(db, "SELECT COUNT(*) FROM agencies"),
-        "unresolved_agencies": _scalar(db, "SELECT COUNT(*) FROM agencies WHERE level = 'unknown'"),
+        "unresolved_agencies": unresolved_count(db),  # the same count `audit run` lists
         "finding_rows": _scalar(db, "SELECT COUNT(*) FROM findings WHERE run_id = ?", [run_id]),
         "searches_with_findings": _scalar(db, "SELECT COUNT(*) FROM temp.report_flagged"),
         "truth_searches": _scalar(db, "SELECT COUNT(*) FROM truth"),
@@ -457,7 +464,7 @@ def _notes(report: Report, cap: int) -> list[str]:
         notes.append(f"Example tables show at most {cap} findings per rule: " + ", ".join(capped)
                      + ". The CSV report lists every per-search finding.")
     if report.counts["unresolved_agencies"]:
-        notes.append(f"{report.counts['unresolved_agencies']} agencies are unresolved (state and level unknown); "
+        notes.append(f"{report.counts['unresolved_agencies']} agencies are unresolved (nothing in their names was recognized); "
                      "rules that depend on them cannot fire. Give `audit run --overrides`.")
     if report.counts["releases"] == 0:
         notes.append("No releases: the searches were written by the simulator, so findings cite "

@@ -80,6 +80,8 @@ def render_markdown(report: Report) -> str:
     lines += _table([("owner", "owner"), ("scope", "scope"), ("searcher", "searcher"), ("searcher_state", "state"),
                      ("beneficiary", "acts for"), ("door", "door"), ("searches", "searches"),
                      ("searches_with_findings", "searches with findings")], f["flows"])
+    lines += _tables_section_md(report.behalf)
+    lines += _tables_section_md(report.agreements_287g)
     lines += _accountability_md(report)
     lines += _jurisdictions_md(report)
     lines += ["## Findings and their sources", ""]
@@ -99,6 +101,18 @@ def render_markdown(report: Report) -> str:
         lines += ["## Self-scoring against simulator truth", "", "```json",
                   json.dumps(report.score, indent=2).replace("```", "'''"), "```", ""]
     return "\n".join(lines)
+
+
+def _tables_section_md(section: dict[str, Any]) -> list[str]:
+    """A section of paragraphs and tables (auditor.report.behalf_sections), under its title."""
+    if not section:
+        return []
+    lines = [f"## {md_cell(section['title'])}", ""]
+    for paragraph in section.get("paragraphs", []):
+        lines += [md_cell(paragraph), ""]
+    for table in section.get("tables", []):
+        lines += [f"### {md_cell(table['caption'])}", ""] + _table([tuple(c) for c in table["columns"]], table["rows"])
+    return lines
 
 
 def _accountability_md(report: Report) -> list[str]:
