@@ -2,6 +2,7 @@
 
     pip install '.[bench]' && python -m benchmarks.compare                 # 10M searches, medians of 3
     python -m benchmarks.compare --searches 1000000 --runs 3 --memory-check    # a quicker look
+    python -m benchmarks.compare --searches 10000000 --runs 1 --growth-from 1000000  # + growth factors
 
 Generates (or reuses, keyed by searches and seed, under ``benchmarks/.data/``) El Cajon's synthetic
 2025 Network Audit (:mod:`simulator.bulk`), then times each phase in its own subprocess so peak
@@ -287,6 +288,32 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def growth(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
+    """How much each phase's time grows from the small run to the large one, against the rows' growth.
+
+    A factor near the rows' factor is linear; above it, the phase's cost grows faster than the data.
+    """
+    rows = large["searches"] / small["searches"]
+    by_phase = {}
+    small_rows = {r["phase"]: r for r in small["table"]}
+    for r in large["table"]:
+        if r["phase"] in small_rows and small_rows[r["phase"]]["seconds"]:
+            by_phase[r["phase"]] = round(r["seconds"] / small_rows[r["phase"]]["seconds"], 2)
+    audit = {k: round(v / small["audit_seconds_by_phase"][k], 2)
+             for k, v in large.get("audit_seconds_by_phase", {}).items()
+             if small.get("audit_seconds_by_phase", {}).get(k)}
+    return {"from": small["searches"], "to": large["searches"], "rows_factor": round(rows, 2),
+            "phases": by_phase, "audit_phases": audit}
+
+
+def format_growth(g: dict[str, Any]) -> str:
+    lines = [f"Growth from {g['from']:,} to {g['to']:,} searches (rows x{g['rows_factor']}): time factor per phase"]
+    lines += [f"  {name:<24} x{factor}" for name, factor in g["phases"].items()]
+    if g["audit_phases"]:
+        lines.append("  audit phases: " + ", ".join(f"{k} x{v}" for k, v in g["audit_phases"].items()))
+    return "\n".join(lines)
+
+
 def format_memory(mem: dict[str, Any]) -> str:
     return ("Audit peak memory: " + ", ".join(
         f"{n:,} searches {p['peak_rss_mb']:,} MB ({p['seconds']} s)" for n, p in mem["audit_peak_by_searches"].items())
@@ -321,6 +348,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also audit 1M searches and compare the audit's peak memory with --searches")
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory check (skips the timed comparison; for a quick 10M look)")
+    parser.add_argument("--growth-from", type=int, metavar="N",
+                        help="also run the comparison at N searches and report each phase's growth factor to --searches")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.worker:
@@ -337,7 +366,16 @@ def main(argv: list[str] | None = None) -> None:
     result = compare(args.searches, args.runs, args.seed)
     if args.memory_check:
         result["memory"] = memory_check(args.searches, args.seed)
-    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    if args.growth_from:
+        small = compare(args.growth_from, 3, args.seed)  # medians of 3 at the small size, as the issue asks
+        result["small"] = small
+        result["growth"] = growth(small, result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(format_report(result))
+    if args.growth_from:
+        print("\n" + format_report(result["small"]) + "\n\n" + format_growth(result["growth"]))
 
 
 if __name__ == "__main__":

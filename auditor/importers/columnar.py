@@ -44,8 +44,7 @@ FAST_PATH_BYTES = 4 << 20  # smaller files are read by the careful path: a child
 _ASCII_WS = " \t\n\r\x0b\x0c"
 # Characters Python's str.strip() removes besides ASCII whitespace: a cell with one at its edge goes
 # to the careful path, so the C trim below always agrees with strip().
-_EXTRA_WS = r"\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-_EDGE = f"^[{_EXTRA_WS}]|[{_EXTRA_WS}]$"
+_EXTRA_WS = pa.array([c for c in map(chr, range(0x3001)) if c.isspace() and c not in _ASCII_WS])
 _MARKERS = pa.array(sorted(MARKERS))
 _STORE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 _COLUMNS = ("id", "uuid", "time", "searcher_id", "user", "reason_id", "case_number", "plate", "search_type",
@@ -208,8 +207,9 @@ class ColumnarLoader(SearchLoader):
         trimmed = pc.utf8_trim(column, _ASCII_WS)
         length = pc.utf8_length(trimmed)
         short = pc.less_equal(length, MARKER_LEN)
-        doubt = pc.or_(pc.match_substring_regex(trimmed, _EDGE),
-                       pc.and_(short, pc.invert(pc.string_is_ascii(trimmed))))
+        edge = pc.or_(pc.is_in(pc.utf8_slice_codeunits(trimmed, 0, 1), value_set=_EXTRA_WS),
+                      pc.is_in(pc.utf8_slice_codeunits(trimmed, -1, 1 << 30), value_set=_EXTRA_WS))
+        doubt = pc.or_(edge, pc.and_(short, pc.invert(pc.string_is_ascii(trimmed))))
         marker = pc.and_(short, pc.is_in(pc.ascii_upper(trimmed), value_set=_MARKERS))
         blank = pc.equal(length, 0)
         value = pc.if_else(pc.or_(blank, marker), pa.scalar(None, pa.string()), trimmed)
