@@ -26,6 +26,7 @@ from auditor import __version__
 from auditor.agencies import Resolver, resolve_store
 from auditor.graph import IMMIGRATION_ENFORCERS, Agency, build_graph, door_of, load_agencies, path_text, scope_of
 from auditor.measures import MEASURES
+from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor.schema import create_indexes, create_schema
 from auditor.trace import infer_beneficiaries
@@ -70,6 +71,8 @@ class RunSummary:
     searches_by_tag: dict[str, int]
     findings_by_rule: dict[str, dict[str, Any]]
     seconds: dict[str, float] = field(default_factory=dict)
+    # What the report and the summary views read instead of recomputing (auditor.overview).
+    overview: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -365,4 +368,5 @@ def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds) -> RunS
         searches_by_tag=dict(sorted(by_tag.items(), key=lambda kv: -kv[1])),
         findings_by_rule=by_rule,
         seconds=seconds,
+        overview=describe_run(db, run_id),
     )
