@@ -68,7 +68,7 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
     enforcers = {i for i, a in agencies.items() if a["dhs_component"] in IMMIGRATION_ENFORCERS}
     _mark(db, run_id)
     try:
-        who, when = _who_and_when(db, enforcers)
+        who, when, owner_months = _who_and_when(db, enforcers)
         how, why = _how_and_why(db)
     finally:
         for name in ("overview_flagged", "overview_immigration_reason", "overview_immigration_search"):
@@ -77,7 +77,7 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
         "SELECT COUNT(*) FROM (SELECT search_id FROM search_owners GROUP BY search_id HAVING COUNT(*) > 1)"
     ).fetchone()[0]
     agency_rows, state_rows = _agencies(who, when, agencies), _states(when, agencies)
-    write_summary_tables(db, run_id, agency_rows, state_rows)
+    write_summary_tables(db, run_id, agency_rows, state_rows, _owner_months(owner_months, agencies))
     overview = {
         "totals": _totals(db, run_id, when, who, agencies, multi_owner),
         "owners": _owners(who, agencies),
@@ -125,11 +125,12 @@ _SEARCH_FACTS = """
 """
 
 
-def _who_and_when(db: sqlite_utils.Database, enforcers: set[int]) -> tuple[list[tuple], list[tuple]]:
+def _who_and_when(db: sqlite_utils.Database, enforcers: set[int]) -> tuple[list[tuple], list[tuple], Counter]:
     """One pass over searches x owners, counted in C (collections.Counter over the cursor).
 
     who:  (owner, searcher, beneficiary, basis, immigration-related, has findings, searches)
     when: (searcher, beneficiary, month, immigration-related, has findings, searches), each search once
+    months: (owner, searcher, month, immigration-related, has findings) -> searches, per owner
     """
     cube = Counter(db.execute(
         f"""SELECT so.owner_id, {_SEARCH_FACTS} FROM searches s
@@ -142,13 +143,15 @@ def _who_and_when(db: sqlite_utils.Database, enforcers: set[int]) -> tuple[list[
             JOIN searches s ON s.id = m.search_id LEFT JOIN beneficiaries b ON b.search_id = s.id""").fetchall()
     who: Counter = Counter()
     when: Counter = Counter()
+    months: Counter = Counter()
     for (owner, searcher, beneficiary, basis, month, imm, flagged), n in cube.items():
         imm = bool(imm) or beneficiary in enforcers
         who[(owner, searcher, beneficiary, basis, imm, bool(flagged))] += n
         when[(searcher, beneficiary, month, imm, bool(flagged))] += n
+        months[(owner, searcher, month, imm, bool(flagged))] += n
     for searcher, beneficiary, basis, month, imm, flagged, n in extra:
         when[(searcher, beneficiary, month, bool(imm) or beneficiary in enforcers, bool(flagged))] -= n
-    return [(*k, n) for k, n in who.items()], [(*k, n) for k, n in when.items() if n]
+    return [(*k, n) for k, n in who.items()], [(*k, n) for k, n in when.items() if n], months
 
 
 def _how_and_why(db: sqlite_utils.Database) -> tuple[Counter, list[tuple]]:
@@ -442,11 +445,30 @@ def _score(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None:
     return _plain(score_store(db, mass_networks=mass))
 
 
-SUMMARY_TABLES = ("agency_summary", "state_summary")
+SUMMARY_TABLES = ("agency_summary", "state_summary", "month_summary")
+
+
+def _owner_months(cube: Counter, agencies: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per owner and month: searches of its data, and those by out-of-state or federal agencies."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for (owner_id, searcher_id, month, imm, flagged), n in cube.items():
+        owner = agencies.get(owner_id) or {}
+        r = rows.setdefault((owner_id, month), {
+            "owner_id": owner_id, "owner": owner.get("name"), "owner_state": owner.get("state"), "month": month,
+            "searches": 0, "out_of_state": 0, "immigration_related": 0, "with_findings": 0, "own_searches": 0})
+        r["searches"] += n
+        r["immigration_related"] += n if imm else 0
+        r["with_findings"] += n if flagged else 0
+        state = _state_of(agencies.get(searcher_id))
+        if searcher_id is not None and searcher_id == owner_id:
+            r["own_searches"] += n
+        elif owner_id is not None and state not in (owner.get("state"), "unknown"):
+            r["out_of_state"] += n
+    return sorted(rows.values(), key=lambda r: (str(r["owner"]), str(r["month"])))
 
 
 def write_summary_tables(db: sqlite_utils.Database, run_id: int, agency_rows: list[dict[str, Any]],
-                         state_rows: list[dict[str, Any]]) -> None:
+                         state_rows: list[dict[str, Any]], month_rows: list[dict[str, Any]]) -> None:
     """Replace the per-agency and per-state summary tables with this run's figures.
 
     Materialized rather than views: a view would group every search on each page a reader opens.
@@ -463,3 +485,7 @@ def write_summary_tables(db: sqlite_utils.Database, run_id: int, agency_rows: li
         "state": str, "searchers": int, "searches": int, "with_findings": int, "immigration_related": int,
         "for_another_agency": int, "run_id": int}, pk="state")
     db["state_summary"].insert_all(({**r, "run_id": run_id} for r in state_rows), batch_size=5000)
+    db["month_summary"].create({
+        "owner_id": int, "owner": str, "owner_state": str, "month": str, "searches": int, "out_of_state": int,
+        "immigration_related": int, "with_findings": int, "own_searches": int, "run_id": int})
+    db["month_summary"].insert_all(({**r, "run_id": run_id} for r in month_rows), batch_size=5000)

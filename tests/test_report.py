@@ -341,3 +341,95 @@ def test_report_refuses_a_store_changed_since_its_audit(store_builder, tmp_path)
     path = db.conn.execute("PRAGMA database_list").fetchone()[2]
     result = CliRunner().invoke(audit, ["report", "--db", path, "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 2 and "changed since the last audit" in result.output
+
+
+# --- the reader's view: headline first, every search described, the map ---------------------------
+
+def test_the_report_opens_with_the_headline_and_ends_with_the_rules_that_found_nothing(audited):
+    report = build_report(audited)
+    ids = [s["id"] for s in report.sections]
+    assert ids[0] == "headline" and ids[-1] == "rules"
+    silent = report.section("rules")["silent_rules"]
+    assert silent and "wa.rcw_10_93_160" in silent
+    page = render_html(report)
+    assert page.index('id="headline"') < page.index('id="searches"') < page.index('id="findings"') \
+        < page.index('id="rules"')
+
+
+def test_headline_sentences_say_the_key_counts_and_link_to_sections_and_evidence(audited):
+    headline = build_report(audited).section("headline")
+    text = " ".join(s["text"] for s in headline["sentences"])
+    searches = audited.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
+    assert f"The store holds {searches:,} searches (de-duplicated)" in text
+    assert "the data of 2 owners: El Cajon CA PD (39), Escondido CA PD (1)" in text
+    # ICE+ERO x3 and removal order; `HSI assist` names a beneficiary, not an immigration purpose.
+    assert "4 searches (10%) were immigration-related" in text
+    assert "1 federal agency made 1 search." in text
+    assert "on behalf of" in text and "Cal. Civ. Code § 1798.90.55(b) (SB 34)" in text
+    sb34 = next(s for s in headline["sentences"] if "SB 34" in s["text"])
+    assert sb34["section"] == "findings" and sb34["evidence"][0]["href"] == "#rule-ca.sb34.sharing"
+    page = _html(audited)
+    assert '<a href="#rule-ca.sb34.sharing">rule ca.sb34.sharing</a>' in page
+
+
+def test_charts_count_every_search_with_the_searches_with_findings_inside(audited):
+    searches = audited.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
+    flagged = audited.execute("SELECT COUNT(DISTINCT search_id) FROM findings").fetchone()[0]
+    charts = {c["id"]: c for c in build_report(audited).section("searches")["charts"]}
+    assert {"chart-purposes", "chart-searchers", "chart-states", "chart-months", "chart-types",
+            "chart-networks"} <= set(charts)
+    for key in ("chart-states", "chart-months", "chart-types", "chart-networks"):
+        bars = charts[key]["bars"]
+        assert sum(b["searches"] for b in bars) == searches, key
+        assert sum(b["with_findings"] for b in bars) == flagged, key
+    own = next(b for b in charts["chart-searchers"]["bars"] if b["label"].startswith("El Cajon CA PD"))
+    assert own["searches"] == 25 and own["with_findings"] == 25  # all `investigation`: no meaningful purpose
+
+
+def test_the_map_marks_the_owner_state_and_titles_every_state_with_its_figures(audited):
+    from auditor.report.svg import STATE_TILES
+
+    page = _html(audited)
+    svg = re.search(r'<svg[^>]*class="chart map".*?</svg>', page, flags=re.S).group(0)
+    titles = dict(re.findall(r'<g class="state" data-state="(\w\w)"><title>([^<]*)</title>', svg))
+    assert set(titles) == set(STATE_TILES)
+    assert titles["TX"] == "TX: 5 searches, 5 with findings, 3 immigration-related"
+    assert titles["CA"].endswith("(the owner's state)")
+    assert titles["WY"] == "WY: 0 searches"
+    assert 'data-state="CA"><title>' in svg and 'stroke="#c0392b"' in svg
+    assert "federal: 1 searches, 1 immigration-related" in page
+
+
+def test_the_report_reads_the_stored_run_instead_of_recomputing(audited):
+    summary = json.loads(audited.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0])
+    summary["overview"]["immigration"]["searches"] = 4242
+    summary["findings_by_rule"]["ca.sb34.sharing"]["searches"] = 777
+    audited.execute("UPDATE runs SET summary = ? WHERE id = (SELECT MAX(id) FROM runs)", [json.dumps(summary)])
+    text = " ".join(s["text"] for s in build_report(audited).section("headline")["sentences"])
+    assert "4,242 searches" in text and "777 searches: California ALPR data" in text
+
+
+def test_a_run_from_before_the_overview_asks_for_a_new_run(audited, tmp_path):
+    audited.execute("UPDATE runs SET summary = '{}'")
+    audited.conn.commit()
+    result = _report_cli("--db", _store_path(audited), "--out", str(tmp_path / "r.html"))
+    assert result.exit_code == 2 and "run `audit run" in result.output
+
+
+def test_write_report_replaces_the_file_atomically_and_leaves_no_partial(audited, tmp_path):
+    from auditor.report import write_report
+
+    out = tmp_path / "r.html"
+    out.write_text("old report")
+    report = write_report(audited, out, store="s.db")
+    assert out.read_text().startswith("<!DOCTYPE html>") and report.counts["searches"] == 39
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_tables_are_capped_and_say_where_the_full_data_is(audited):
+    report = build_report(audited, examples_per_rule=1)
+    findings = report.section("findings")
+    assert all(r["shown"] <= 1 for r in findings["rules"])
+    assert "`finding_list`" in findings["paragraphs"][0] and "audit serve" in findings["paragraphs"][0]
+    caption = report.section("searches")["tables"][0]["caption"]
+    assert "agency_summary" in caption

@@ -156,6 +156,11 @@ def _share(part: int, whole: int) -> str:
     return f"{share:.1%}" if share < 0.01 else f"{share:.0%}"
 
 
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 search`, `2 searches`: a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def _short_citation(citation: str) -> str:
     return citation.split(";")[0].strip()
 
@@ -178,26 +183,28 @@ def headline_section(ctx: Context) -> dict[str, Any]:
     source = (f"from {t['release_rows']:,} rows of {t['releases']:,} released file{'s' if t['releases'] != 1 else ''}"
               f" ({t['rejected_rows']:,} rows rejected at import)" if t["releases"]
               else "written by the simulator (no released files)")
-    say(f"The store holds {t['searches']:,} searches (de-duplicated), {source}.", "releases",
+    say(f"The store holds {_count(t['searches'], 'search', 'searches')} (de-duplicated), {source}.", "releases",
         ("releases", "#releases"))
     owners = o["owners"]
     if owners:
         first = owners[0]
         state = f" ({first['state']})" if first["state"] else ""
         if len(owners) == 1:
-            say(f"They searched the data of one owner, {first['owner']}{state}: {first['searches']:,} searches, "
+            say(f"The searches touched the data of one owner, {first['owner']}{state}: "
+                f"{_count(first['searches'], 'search', 'searches')}, "
                 f"{first['out_of_state']:,} of them ({_share(first['out_of_state'], first['searches'])}) by agencies "
                 "outside its state or federal.", "map", ("map", "#map"), ("flows", "#flows"))
         else:
-            say(f"They searched the data of {len(owners):,} owners: " + _names(owners, "owner", "searches") + ".",
+            say(f"The searches touched the data of {len(owners):,} owners: " + _names(owners, "owner", "searches") + ".",
                 "map", ("map", "#map"))
     elif t["searches"]:
         say("No release names whose data was searched (an own-search log): the owners are not known.", "map")
     states = [s for s in o["states"] if s["state"] not in ("federal", "unknown")]
     federal = next((s for s in o["states"] if s["state"] == "federal"), None)
-    say(f"{t['searchers']:,} agencies searched, from {t['searcher_states']:,} state{'s' if t['searcher_states'] != 1 else ''}"
+    say(f"{_count(t['searchers'], 'agency', 'agencies')} searched, from {_count(t['searcher_states'], 'state')}"
         + (f" (most: {_names(states, 'state', 'searches')})" if states else "")
-        + (f"; {federal['searchers']:,} federal agencies made {federal['searches']:,} searches" if federal else "")
+        + (f"; {_count(federal['searchers'], 'federal agency', 'federal agencies')} made "
+           f"{_count(federal['searches'], 'search', 'searches')}" if federal else "")
         + ".", "searches", ("searchers", "#chart-searchers"), ("states", "#chart-states"))
     imm = o["immigration"]
     if imm["searches"]:
@@ -210,21 +217,22 @@ def headline_section(ctx: Context) -> dict[str, Any]:
         if imm["stated_by_others"]:
             parts.append(f"{imm['stated_by_others']:,} run by other agencies giving an immigration reason "
                          "with no beneficiary named")
-        say(f"{imm['searches']:,} searches ({_share(imm['searches'], t['searches'])}) were immigration-related, "
-            f"by {imm['searchers']:,} agencies (most: {_names(imm['by_searcher'], 'agency', 'searches')}): "
+        say(f"{_count(imm['searches'], 'search', 'searches')} ({_share(imm['searches'], t['searches'])}) "
+            f"{'was' if imm['searches'] == 1 else 'were'} immigration-related, "
+            f"by {_count(imm['searchers'], 'agency', 'agencies')} (most: {_names(imm['by_searcher'], 'agency', 'searches')}): "
             + "; ".join(parts) + ".", "immigration", ("immigration-related searches", "#immigration"),
             *[(f"rule {r}", f"#rule-{r}") for r in ("ca.sb54.immigration", "door.side", "door.back")
               if _found(ctx, r)])
     else:
         say("No search was immigration-related by its reason, an inference or its beneficiary.", "immigration")
     if t["for_another_agency"]:
-        say(f"{t['for_another_agency']:,} searches were made for another agency: "
+        say(f"{_count(t['for_another_agency'], 'search was', 'searches were')} made for another agency: "
             + _names(o["on_behalf"]["by_beneficiary"], "agency", "searches") + ".", "flows", ("flows", "#flows"))
     found = [r for r in ctx.rules if r["finding_rows"]]
     for r in found[:8]:
-        unit = "searches" if r["scope"] == "search" else f"finding{'s' if r['finding_rows'] != 1 else ''}"
-        n = r["searches"] if r["scope"] == "search" else r["finding_rows"]
-        say(f"{n:,} {unit}: {r['title']} ({_short_citation(r['citation'])}).", "findings",
+        n = (_count(r["searches"], "search", "searches") if r["scope"] == "search"
+             else _count(r["finding_rows"], "finding"))
+        say(f"{n}: {r['title']} ({_short_citation(r['citation'])}).", "findings",
             (f"rule {r['rule_id']}", f"#rule-{r['rule_id']}"))
     if len(found) > 8:
         more = len(found) - 8
