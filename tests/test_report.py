@@ -5,8 +5,6 @@ import csv
 import io
 import json
 import re
-import shutil
-import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -287,25 +285,6 @@ def test_no_truth_means_no_score_section(audited):
     assert "Self-scoring" not in render_html(report)
 
 
-# Documented headless-browser check: renders the HTML in Chromium when it is installed (never
-# installed by the tests). It proves the page parses and renders with networking disabled.
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH")
-def test_headless_chromium_renders_the_report(audited, tmp_path):
-    out = tmp_path / "report.html"
-    assert _report_cli("--db", _store_path(audited), "--out", str(out)).exit_code == 0
-    done = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", out.as_uri()],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-500:]
-    assert "proxytrace audit report" in done.stdout
-    assert "<svg" in done.stdout and "&lt;script&gt;alert(1)&lt;/script&gt;" in done.stdout
-
-
 @pytest.mark.realdata
 def test_findings_from_a_real_release_cite_its_file_and_row(tmp_path):
     from auditor.importers.release import import_files
@@ -394,7 +373,7 @@ def test_the_map_marks_the_owner_state_and_titles_every_state_with_its_figures(a
     titles = dict(re.findall(r'<g class="state" data-state="(\w\w)"><title>([^<]*)</title>', svg))
     assert set(titles) == set(STATE_TILES)
     assert titles["TX"] == "TX: 5 searches, 5 with findings, 3 immigration-related"
-    assert titles["CA"].endswith("(the owner's state)")
+    assert titles["CA"].endswith("(the owner&#x27;s state)")  # escaped like every label
     assert titles["WY"] == "WY: 0 searches"
     assert 'data-state="CA"><title>' in svg and 'stroke="#c0392b"' in svg
     assert "federal: 1 searches, 1 immigration-related" in page
@@ -419,11 +398,13 @@ def test_a_run_from_before_the_overview_asks_for_a_new_run(audited, tmp_path):
 def test_write_report_replaces_the_file_atomically_and_leaves_no_partial(audited, tmp_path):
     from auditor.report import write_report
 
-    out = tmp_path / "r.html"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    out = folder / "r.html"
     out.write_text("old report")
     report = write_report(audited, out, store="s.db")
     assert out.read_text().startswith("<!DOCTYPE html>") and report.counts["searches"] == 39
-    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    assert [p.name for p in folder.iterdir()] == ["r.html"]
 
 
 def test_tables_are_capped_and_say_where_the_full_data_is(audited):
