@@ -94,7 +94,7 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
         "immigration": _immigration(when, agencies),
         "on_behalf": _on_behalf(who, agencies),
     }
-    overview["accountability"] = _accountability(db)
+    overview["accountability"] = _accountability(db, [o["owner_id"] for o in overview["owners"]])
     overview["score"] = _score(db, run_id)
     return overview
 
@@ -407,12 +407,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _accountability(db: sqlite_utils.Database, top: int = 15) -> dict[str, Any]:
-    """Exposure per owner, disclosures beside the log, and the record-keeping gaps of the worst agencies."""
+def _accountability(db: sqlite_utils.Database, owner_ids: list[int], top: int = 15) -> dict[str, Any]:
+    """Exposure of the owners whose data was searched (the largest first), disclosures beside the log,
+    and the record-keeping gaps of the worst agencies."""
     from auditor.disclosure import compare_disclosures, record_gaps
     from auditor.exposure import exposure_table
 
-    exposure = [asdict(e) for e in exposure_table(db)]
+    order = {owner_id: i for i, owner_id in enumerate(owner_ids[:STORED_ROWS])}
+    exposure = sorted((asdict(e) for e in exposure_table(db, order)), key=lambda e: order[e["owner_id"]])
     disclosures = []
     for c in compare_disclosures(db):
         row = asdict(c)

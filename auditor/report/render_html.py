@@ -97,8 +97,8 @@ def _map(section: dict[str, Any]) -> str:
                                         "searches": sum(v["searches"] for v in section["by_state"].values())}]}
     out.append('<div class="maps">')
     for m in section["maps"]:
-        whose = f"of {m['owner']}'s data" if m["owner"] else "by searcher's state"
-        title = f"Searches {whose}, by searcher's state"
+        title = (f"Searches of {m['owner']}'s data, by searcher's state" if m["owner"]
+                 else "All searches, by searcher's state")
         outside = {k: v for k, v in m["by_state"].items() if k not in STATE_TILES}
         extra = "; ".join(f"{k}: {v['searches']:,} searches, {v.get('immigration_related', 0):,} immigration-related"
                           for k, v in outside.items())
