@@ -4,17 +4,17 @@ The report and the Datasette views read what this stage stored instead of recomp
 
     describe_run(db, run_id)   -> plain dict, stored in runs.summary["overview"]
 
-Four grouped passes over the searches (SQLite GROUP BYs over integer keys), each yielding distinct
-values only, never rows:
+Three passes over the searches, each counting distinct values only (``collections.Counter`` over
+the cursor, or a GROUP BY that follows an index), never holding rows:
 
-    who   (owner, searcher, beneficiary, immigration-related, has findings)  -> map, flows, searchers
-    when  (searcher, beneficiary, month, immigration-related, has findings)  -> months, states, agencies
-    how   (search type, networks-searched band, immigration-related, has findings)
-    why   (reason, has findings)                                             -> purposes
+    who/when  (owner, searcher, beneficiary, basis, month, immigration-related, has findings)
+              -> the map, flows, searchers, states, months, agencies, month_summary
+    how       (search type, networks-searched band, has findings)
+    why       (reason, has findings), grouped along the reason index      -> purposes
 
 Every count is of de-duplicated searches; a search of several owners' data counts once per owner in
-the owner-keyed figures (they say so). Lists an agency-by-agency table would make long are stored
-whole where they are bounded by agencies (a few thousand), and capped by the report.
+the owner-keyed figures (they say so). Agency-keyed lists are stored whole in the summary tables
+(agency_summary, state_summary, month_summary) and capped (STORED_ROWS) in the run summary.
 It also stores the accountability tables and, for simulated stores, the self-score, which a report
 used to recompute on every write.
 """
@@ -383,13 +383,11 @@ def _on_behalf(who, agencies) -> dict[str, Any]:
     """Searches done for another agency, by beneficiary and by how that was inferred (basis)."""
     by_beneficiary: dict[int, int] = defaultdict(int)
     by_basis: dict[str, int] = defaultdict(int)
-    seen: set = set()
     for owner_id, searcher_id, beneficiary_id, basis, _, _, n in who:
         if beneficiary_id is None or beneficiary_id == searcher_id:
             continue
         by_beneficiary[beneficiary_id] += n
         by_basis[basis or "unknown"] += n
-        seen.add(owner_id)
     return {
         "by_beneficiary": [{"agency": agencies[b]["name"], "dhs_component": agencies[b]["dhs_component"],
                             "searches": n} for b, n in sorted(by_beneficiary.items(),

@@ -329,7 +329,7 @@ def immigration_section(ctx: Context) -> dict[str, Any]:
     return {
         "id": "immigration", "title": "Immigration-related searches", "kind": "tables",
         "paragraphs": [
-            f"{imm['searches']:,} searches are immigration-related: the reason says so (`ICE`, `HSI assist`, "
+            f"{imm['searches']:,} searches are immigration-related: the reason says so (`ICE`, `ICE+ERO`, "
             "`imigration`, ...), an inference tagged it (a 287(g) partner), or it was run by or for a DHS "
             f"immigration enforcer (ICE, ERO, CBP, USBP). {imm['by_dhs_itself']:,} were run by DHS components "
             f"themselves, {imm['for_dhs_by_others']:,} by other agencies on their behalf, "

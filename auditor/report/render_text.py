@@ -130,7 +130,9 @@ def render_markdown(report: Report) -> str:
              f"rows; run #{report.run['id']}.", ""]
     lines += [f"> {md_cell(note)}" for note in report.notes] + ([""] if report.notes else [])
     for section in report.sections:
-        lines += [f"## {md_cell(section['title'])}", ""] + RENDERERS.get(section.get("kind"), _generic)(section)
+        # An explicit anchor: the headline links to section ids, not to GitHub's heading slugs.
+        lines += [f'<a id="{escape(section["id"], quote=True)}"></a>', "", f"## {md_cell(section['title'])}", ""]
+        lines += RENDERERS.get(section.get("kind"), _generic)(section)
     return "\n".join(lines)
 
 
