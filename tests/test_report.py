@@ -414,3 +414,19 @@ def test_tables_are_capped_and_say_where_the_full_data_is(audited):
     assert "`finding_list`" in findings["paragraphs"][0] and "audit serve" in findings["paragraphs"][0]
     caption = report.section("searches")["tables"][0]["caption"]
     assert "agency_summary" in caption
+
+
+def test_markdown_headline_links_land_on_section_anchors(audited):
+    from auditor.report import render_markdown
+
+    text = render_markdown(build_report(audited))
+    targets = set(re.findall(r"\]\(#([\w.-]+)\)", text))
+    anchors = set(re.findall(r'<a id="([\w.-]+)"></a>', text))
+    assert targets and targets <= anchors
+
+
+def test_json_report_lists_the_sections_in_reading_order(audited, tmp_path):
+    out = tmp_path / "r.json"
+    assert _report_cli("--db", _store_path(audited), "--out", str(out)).exit_code == 0
+    sections = [s["id"] for s in json.loads(out.read_text())["sections"]]
+    assert sections[:3] == ["headline", "searches", "map"] and sections[-1] == "rules"

@@ -202,7 +202,8 @@ def headline_section(ctx: Context) -> dict[str, Any]:
     states = [s for s in o["states"] if s["state"] not in ("federal", "unknown")]
     federal = next((s for s in o["states"] if s["state"] == "federal"), None)
     say(f"{_count(t['searchers'], 'agency', 'agencies')} searched, from {_count(t['searcher_states'], 'state')}"
-        + (f" (most: {_names(states, 'state', 'searches')})" if states else "")
+        + (f" (most: {_names(states, 'state', 'searches')})" if len(states) > 1
+           else f" ({states[0]['state']})" if states else "")
         + (f"; {_count(federal['searchers'], 'federal agency', 'federal agencies')} made "
            f"{_count(federal['searches'], 'search', 'searches')}" if federal else "")
         + ".", "searches", ("searchers", "#chart-searchers"), ("states", "#chart-states"))

@@ -76,6 +76,10 @@ def _charts(section: dict[str, Any]) -> list[str]:
 
 def _map(section: dict[str, Any]) -> list[str]:
     lines = _generic({"paragraphs": section.get("paragraphs", [])})
+    if not section["maps"] and section.get("by_state"):  # no owners known: all searches by state
+        rows = [{"state": k, **v} for k, v in section["by_state"].items()]
+        return lines + _table([("state", "state"), ("searches", "searches"), ("with_findings", "with findings"),
+                               ("immigration_related", "immigration-related")], rows)
     for m in section["maps"]:
         rows = [{"state": k, **v} for k, v in m["by_state"].items()]
         lines += [f"### Searches of {md_cell(m['owner'])}'s data ({md_cell(m['owner_state'] or 'state unknown')}), "
