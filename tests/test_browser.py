@@ -11,7 +11,7 @@ from auditor.report import build_report, render_html
 from auditor.scan import run_audit
 from tests.browser import CHROMIUM, Browser
 from tests.test_report import AGENCIES, SEARCHES
-from tests.test_serve import served, store  # noqa: F401  (fixtures)
+from tests.test_serve import served, store  # noqa: F401  (fixtures used below)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 
@@ -62,7 +62,7 @@ def test_log_text_stays_text_and_no_request_leaves_the_report(report_page):
     assert [u for u in report_page.requests if not u.startswith(("file:", "data:"))] == []
 
 
-def test_a_datasette_page_shows_the_readable_findings_and_stays_local(served, browser):  # noqa: F811
+def test_a_datasette_page_shows_the_readable_findings_and_stays_local(served, browser):  # noqa: F811 (fixture)
     base, path = served
     from auditor.serve import database_name
 

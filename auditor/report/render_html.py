@@ -166,29 +166,6 @@ def _score_cell(value: Any) -> str:
     return _n(value)
 
 
-def _score(report: Report) -> str:
-    score = report.score
-    if not score:
-        return ""
-    scalars, tables = [], []
-    for key, value in score.items():
-        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-            columns = list(dict.fromkeys(k for v in value.values() for k in v))
-            head = f"<tr><th>{_e(key.replace('_', ' '))}</th>" + "".join(f"<th class=\"n\">{_e(c)}</th>" for c in columns)
-            body = "".join(
-                f"<tr><td>{_e(name)}</td>" + "".join(f"<td class=\"n\">{_score_cell(row.get(c))}</td>" for c in columns)
-                + "</tr>" for name, row in value.items())
-            tables.append(f"<h3>{_e(key.replace('_', ' '))}</h3><table><thead>{head}</tr></thead><tbody>{body}</tbody></table>")
-        elif isinstance(value, dict):
-            shown = ", ".join(f"{k} {_score_cell(v)}" for k, v in value.items())
-            scalars.append(f"<tr><th>{_e(key.replace('_', ' '))}</th><td>{_e(shown) if shown else '(none)'}</td></tr>")
-        else:
-            scalars.append(f"<tr><th>{_e(key.replace('_', ' '))}</th><td>{_score_cell(value)}</td></tr>")
-    return ("<h2 id=\"score\">Self-scoring against simulator truth</h2><p class=\"note\">Precision and recall of the audit "
-            "against the simulator's ground truth; per-rule counts are traced (search, owner) pairs, per-purpose "
-            f"counts are searches.</p><table>{''.join(scalars)}</table>{''.join(tables)}")
-
-
 def _score(section: dict[str, Any]) -> str:
     score = section["score"]
     scalars, tables = [], []
