@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import sqlite_utils
 
@@ -68,10 +68,11 @@ def _reachers(db: sqlite_utils.Database, owner_id: int, state: str | None) -> li
     ).fetchall()
 
 
-def exposure_table(db: sqlite_utils.Database) -> list[Exposure]:
+def exposure_table(db: sqlite_utils.Database, owner_ids: Iterable[int] | None = None) -> list[Exposure]:
     """One row per owner of cameras (or with shares): potential reach and logged use by others.
 
     The immigration-related count uses the tags and beneficiaries of the latest audit run.
+    ``owner_ids`` limits the table to those owners (a sharing list can name thousands).
     """
     owners = db.execute(
         """SELECT a.id, a.name, a.state,
@@ -81,6 +82,9 @@ def exposure_table(db: sqlite_utils.Database) -> list[Exposure]:
               OR EXISTS (SELECT 1 FROM shares sh WHERE sh.owner_id = a.id)
            ORDER BY a.name"""
     ).fetchall()
+    if owner_ids is not None:
+        wanted = set(owner_ids)
+        owners = [o for o in owners if o[0] in wanted]
     enforcers = ", ".join(f"'{c}'" for c in IMMIGRATION_ENFORCERS)
     out = []
     for owner_id, name, state, cameras in owners:

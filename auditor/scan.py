@@ -35,6 +35,7 @@ from auditor.facts import (
 from auditor.graph import Agency, build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys
 from auditor.measures import MEASURES
+from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor import isolated
 from auditor.schema import create_indexes, create_schema, store_path
@@ -64,6 +65,8 @@ class RunSummary:
     searches_by_tag: dict[str, int]
     findings_by_rule: dict[str, dict[str, Any]]
     seconds: dict[str, float] = field(default_factory=dict)
+    # What the report and the summary views read instead of recomputing (auditor.overview).
+    overview: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -247,10 +250,11 @@ def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequ
 
 
 def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
-                  classes: Sequence[tuple[str, ...]], keys: KeyPass) -> dict[str, int]:
+                  classes: Sequence[tuple[str, ...]], keys: KeyPass) -> dict[str, tuple[int, int]]:
     """Trace each distinct path and apply the search rules once per distinct key.
 
-    Writes `traces`, `scan_keys` and `finding_groups`; returns de-duplicated searches per rule.
+    Writes `traces`, `scan_keys` and `finding_groups`; returns per rule (de-duplicated searches,
+    rows of the `findings` view).
     Rules see an agency through its attributes, not its id: verdicts are memoized per *signature*
     of the trace facts the rules read, so they stay few however many agencies searched.
     """
@@ -262,7 +266,8 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
     signatures: dict[tuple, tuple] = {}
     key_rows, groups = [], []
     rules_of: dict[int, tuple[str, ...]] = {}
-    per_rule = {r.id: 0 for r in rules}
+    per_rule = {r.id: 0 for r in rules}  # de-duplicated searches
+    rows_of = {r.id: 0 for r in rules}  # rows of the findings view: a search with two owners has two
     for key, key_id in keys.ids.items():
         path = (key.owner_id, key.searcher_id, key.beneficiary_id, key.basis)
         trace_id, tfacts = tracer.get(*path)
@@ -283,6 +288,7 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
         for rule_id, severity in verdict:
             groups.append((run_id, rule_id, severity, key_id))
             per_rule[rule_id] += n
+            rows_of[rule_id] += n
     # A search with several owners has a key per owner: count it once per rule.
     for key_ids in keys.several.values():
         seen: dict[str, int] = {}
@@ -296,7 +302,7 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
         f"VALUES ({', '.join('?' * (len(SearchKey._fields) + 4))})", key_rows)
     db.conn.executemany("INSERT INTO finding_groups (run_id, rule_id, severity, key_id) VALUES (?, ?, ?, ?)", groups)
     create_indexes(db)
-    return per_rule
+    return {rule_id: (per_rule[rule_id], rows_of[rule_id]) for rule_id in per_rule}
 
 
 def _trace_facts_used(rules: Sequence[Rule]) -> set[str]:
@@ -315,7 +321,8 @@ def _apply_aggregate_rule(db, run_id: int, rule: Rule) -> None:
     )
 
 
-def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds, by_rule: dict[str, int]) -> RunSummary:
+def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds,
+               by_rule: dict[str, tuple[int, int]]) -> RunSummary:
     searches = db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
     by_tag: dict[str, int] = {}
     for reason_id, n in db.execute("SELECT reason_id, COUNT(*) FROM searches GROUP BY reason_id"):
@@ -331,10 +338,10 @@ def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds, by_rule
         [run_id, run_id, run_id],
     ):
         if scope == "search":
-            # Findings of a search rule are counted as the searches they cover (one per search).
-            n_searches = by_rule.get(rule_id, 0)
+            # A search rule's finding rows: one per search and owner; its searches: de-duplicated.
+            n_searches, n_rows = by_rule.get(rule_id, (0, 0))
             findings_by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
-                                         "findings": n_searches, "searches": n_searches, "groups": groups}
+                                         "findings": n_rows, "searches": n_searches, "groups": groups}
         else:
             findings_by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
                                          "findings": agg, "searches": agg_searches}
@@ -349,4 +356,5 @@ def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds, by_rule
         searches_by_tag=dict(sorted(by_tag.items(), key=lambda kv: -kv[1])),
         findings_by_rule=findings_by_rule,
         seconds=seconds,
+        overview=describe_run(db, run_id),
     )

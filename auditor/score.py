@@ -160,10 +160,10 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
     """Score the last `audit run` of a simulated store against its truth table."""
     if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
         raise InputError("this store has no simulator truth to score against (only simulated stores do)")
-    run = db.execute("SELECT id, params FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
-    if run is None:
-        raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
-    if mass_networks is None:
+    if mass_networks is None:  # the run's own parameter; `audit run` passes it while finishing
+        run = db.execute("SELECT id, params FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        if run is None:
+            raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
         import json
 
         mass_networks = json.loads(run[1]).get("mass_networks", 500)

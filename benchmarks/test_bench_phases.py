@@ -60,7 +60,7 @@ def test_keys_and_rules(benchmark, store) -> None:
     traces = store.execute("SELECT COUNT(*) FROM traces").fetchone()[0]
     assert 0 < traces < SEARCHES  # one trace per distinct path, far fewer than searches
     assert store.execute("SELECT COUNT(*) FROM search_keys").fetchone()[0] >= SEARCHES
-    assert per_rule["ca.sb34.sharing"] > 0
+    assert per_rule["ca.sb34.sharing"][0] > 0  # (searches, finding rows)
 
 
 def test_rules_full_run(benchmark, store) -> None:

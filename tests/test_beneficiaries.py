@@ -143,8 +143,9 @@ def test_the_report_lists_beneficiaries_and_unresolved_names_escaped(store_build
 
     db = _store(store_builder, ["assist Springfield PD", "assist O'Hare&Co PD"])
     report = build_report(db)
-    assert report.behalf["figures"]["for_others"] == 1 and report.behalf["figures"]["named_unresolved"] == 1
-    row = report.behalf["figures"]["beneficiaries"][0]
+    figures = report.section("behalf")["figures"]
+    assert figures["for_others"] == 1 and figures["named_unresolved"] == 1
+    row = figures["beneficiaries"][0]
     assert (row["beneficiary"], row["basis"], row["searches"]) == ("Springfield IL PD", "reason", 1)
     html = render_html(report)
     assert "O&#x27;Hare&amp;Co PD" in html and "O'Hare&Co" not in html

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import FLOCK_HEADER, REALDATA, write_flock_csv
 
-from auditor.importers import ImportOptions, columnar, import_file
+from auditor.importers import ImportOptions, columnar, import_file, keys
 from auditor.schema import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "releases"
@@ -24,12 +24,19 @@ ONE = "aaaaaaaa-0000-4000-8000-000000000001"
 
 
 def dump(db) -> dict:
-    """The store's import results by natural keys."""
+    """The store's import results by natural keys.
+
+    The fallback key hashes the store's own agency and reason ids, whose order may differ: what
+    must hold is that each search's key is the hash of its own fields.
+    """
+    db.conn.create_function("fallback_hash", 6, keys.fallback_hash, deterministic=True)
     q = lambda sql: db.execute(sql).fetchall()  # noqa: E731
     return {
         "searches": q("""SELECT s.id, s.uuid, s.time, a.name, s.user, r.text, s.case_number, s.plate, s.search_type,
                          s.networks, s.devices, s.time_frame_start, s.time_frame_end, s.filters, s.text_prompt,
-                         s.moderation, s.system, s.query_type, s.redacted, s.dedup_key
+                         s.moderation, s.system, s.query_type, s.redacted,
+                         s.dedup_key IS NOT NULL AND s.dedup_key = fallback_hash(s.searcher_id, s.time, s.networks,
+                                                   s.time_frame_start, s.time_frame_end, s.reason_id)
                          FROM searches s LEFT JOIN agencies a ON a.id = s.searcher_id
                          LEFT JOIN reasons r ON r.id = s.reason_id ORDER BY s.id"""),
         "sightings": q("""SELECT si.search_id, rl.file_name, si.row_number, si.link_basis FROM sightings si

@@ -10,6 +10,7 @@ from auditor.agreements import agreements_287g, summary_line
 from auditor.cli.common import db_option
 from auditor.scan import RunParams, RunSummary, run_audit
 from auditor.schema import open_store
+from auditor.views import create_views
 
 
 def format_summary(summary: RunSummary) -> str:
@@ -50,13 +51,16 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     """Audit a store: tag reasons, trace each search, apply every rule.
 
     Writes reason_tags, beneficiaries, traces, findings and a runs row (replacing the previous
-    run's findings) and prints counts of searches and findings by rule.
+    run's findings), the overview the report reads, the agency_summary, state_summary and
+    month_summary tables and the readable views finding_list and search_list, and prints counts of
+    searches and findings by rule.
     """
     db = open_store(db_path)
     progress = None
     if sys.stderr.isatty() and not as_json:
         progress = lambda msg: click.echo(f"… {msg}", err=True)  # noqa: E731
     summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
+    create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:

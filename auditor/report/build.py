@@ -1,28 +1,39 @@
-"""Gather what a report shows from an audited store, as plain data.
+"""Gather what a report shows from an audited store, as plain data: a list of sections.
 
-Every figure is an SQL aggregate (GROUP BY over integer keys); Python only sees distinct values
-(rules, agencies, months, traced flows) and capped example rows, never one row per search. Each
-count carries its unit in its name: ``searches`` are de-duplicated searches, ``rows`` are rows of a
-release or of the findings table.
+The report reads what `audit run` stored (``runs.summary``: counts, findings by rule, the
+overview of every search from :mod:`auditor.overview`, accountability tables and the self-score)
+and queries the store only for capped example rows. It recomputes nothing, so writing the report of
+a 10M-search store takes seconds and its size is bounded by the caps.
+
+A section is a dict ``{"id", "title", "kind", ...}``. ``paragraphs`` (plain sentences) and
+``tables`` (``{"caption", "columns": [[key, label], ...], "rows", "numeric": [key, ...]}``) are
+rendered by every format as they are; a renderer may also draw a kind of its own (charts, the map,
+the flows). A new section is one builder function added to :data:`SECTIONS`.
+Every count carries its unit in its name: ``searches`` are de-duplicated searches, ``rows`` rows
+of a release or of the findings table.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, is_dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
 
 import sqlite_utils
 
-from auditor.agencies import unresolved_count
 from auditor.errors import InputError
-from auditor.jurisdictions import PRACTICE, Citation, Citer, applied
+from auditor.jurisdictions import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
 TOP_FLOWS = 15
+TOP_TABLE = 50  # rows of an agency-by-agency table; the full list is in the store
+MAPS = 6  # owners drawn on the map, largest first
 NO_OWNER = "(owner not in release)"
-NO_TAG = "(no purpose tag)"
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+FULL_DATA = ("the full lists are in the store: the `agency_summary`, `state_summary`, `finding_list` and "
+             "`search_list` tables and views (`audit serve --db STORE` opens them in Datasette), and the CSV "
+             "report lists every per-search finding")
 
 
 @dataclass
@@ -32,24 +43,30 @@ class Report:
     store: str
     run: dict[str, Any]
     counts: dict[str, int]
-    releases: list[dict[str, Any]]
-    rules: list[dict[str, Any]]
-    charts: dict[str, dict[str, Any]]
-    flows: dict[str, Any]
-    findings: list[dict[str, Any]]
-    score: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] = field(default_factory=list)  # every rule with the run's counts
+    sections: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # Exposure by owner, misuse disclosed versus logged, and record-keeping gaps (auditor.exposure,
-    # auditor.disclosure); each list is empty when the store has nothing to say about it.
-    accountability: dict[str, Any] = field(default_factory=dict)
-    # Per owner (or searcher, where a release names no owner): whose laws were applied (auditor.jurisdictions).
-    jurisdictions: list[dict[str, Any]] = field(default_factory=list)
-    # Sections built by auditor.report.behalf_sections: on whose behalf, and 287(g) agreements.
-    behalf: dict[str, Any] = field(default_factory=dict)
-    agreements_287g: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, section_id: str) -> dict[str, Any] | None:
+        """The section with this id, or None when the store had nothing for it."""
+        return next((s for s in self.sections if s["id"] == section_id), None)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Context:
+    """What section builders read: the store (for capped examples) and the last run's stored results."""
+
+    db: sqlite_utils.Database
+    store: str
+    run: dict[str, Any]
+    overview: dict[str, Any]
+    rules: list[dict[str, Any]]
+    examples_per_rule: int = EXAMPLES_PER_RULE
+    top_bars: int = TOP_BARS
+    top_flows: int = TOP_FLOWS
 
 
 def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any]:
@@ -77,6 +94,9 @@ def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any
         raise InputError(f"{store}: the store changed since the last audit (run {run['id']} saw {audited[0]:,} "
                          f"searches in {audited[1]} releases, now {now[0]:,} in {now[1]}); "
                          f"run `audit run --db {store}` again")
+    if not run["summary"].get("overview"):
+        raise InputError(f"{store}: run {run['id']} was made by an older proxytrace that stored no overview; "
+                         f"run `audit run --db {store}` again")
     return run
 
 
@@ -88,103 +108,52 @@ def build_report(
     top_bars: int = TOP_BARS,
     top_flows: int = TOP_FLOWS,
 ) -> Report:
-    """Build the report of the store's latest audit run.
+    """Build the report of the store's latest audit run from what that run stored.
 
     ``examples_per_rule`` caps each rule's table of example findings (the report states the cap and
     the full count); ``top_bars`` and ``top_flows`` cap the charts and the flow picture likewise.
     """
     run = latest_run(db, store)
-    run_id = run["id"]
-    _mark_flagged(db, run_id)
-    citer = Citer()
-    try:
-        counts = _counts(db, run_id)
-        report = Report(
-            store=store,
-            run={k: run[k] for k in ("id", "started_at", "finished_at", "version", "ruleset_hash", "params")},
-            counts=counts,
-            releases=_releases(db),
-            rules=_rules(db, run_id, citer),
-            charts=_charts(db, run_id, top_bars),
-            flows=_flows(db, top_flows),
-            findings=_findings(db, run_id, examples_per_rule, citer),
-            score=_score(db),
-            accountability=accountability(db),
-            jurisdictions=jurisdictions_applied(db),
-            behalf=behalf_section(db),
-            agreements_287g=agreements_section(db),
-        )
-    finally:
-        db.execute("DROP TABLE IF EXISTS temp.report_flagged")
-    report.notes = _notes(report, examples_per_rule)
+    overview = run["summary"]["overview"]
+    ctx = Context(db, store, run, overview, _rules(db, run), examples_per_rule, top_bars, top_flows)
+    counts = dict(overview["totals"])
+    counts["searches_with_findings"] = counts.pop("with_findings")
+    report = Report(
+        store=store,
+        run={k: run[k] for k in ("id", "started_at", "finished_at", "version", "ruleset_hash", "params")},
+        counts=counts,
+        rules=ctx.rules,
+    )
+    for builder in SECTIONS:
+        section = builder(ctx)
+        if section:
+            report.sections.append(section)
+    report.notes = _notes(report, ctx)
     return report
 
 
-def _mark_flagged(db: sqlite_utils.Database, run_id: int) -> None:
-    # The distinct searches with at least one per-search finding, keyed for joins; it lives in the
-    # temp schema, so a report never writes to the store.
-    db.execute("DROP TABLE IF EXISTS temp.report_flagged")
-    db.execute("CREATE TEMP TABLE report_flagged (search_id INTEGER PRIMARY KEY)")
-    db.execute(
-        "INSERT INTO temp.report_flagged SELECT DISTINCT search_id FROM findings "
-        "WHERE run_id = ? AND search_id IS NOT NULL",
-        [run_id],
-    )
-
-
-def _scalar(db: sqlite_utils.Database, sql: str, params: list[Any] | None = None) -> int:
-    return db.execute(sql, params or []).fetchone()[0] or 0
-
-
-def _counts(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
-    return {
-        "searches": _scalar(db, "SELECT COUNT(*) FROM searches"),
-        "release_rows": _scalar(db, "SELECT COUNT(*) FROM sightings"),
-        "releases": _scalar(db, "SELECT COUNT(*) FROM releases"),
-        "rejected_rows": _scalar(db, "SELECT COUNT(*) FROM rejects"),
-        "agencies": _scalar(db, "SELECT COUNT(*) FROM agencies"),
-        "unresolved_agencies": unresolved_count(db),  # the same count `audit run` lists
-        "finding_rows": _scalar(db, "SELECT COUNT(*) FROM findings WHERE run_id = ?", [run_id]),
-        "searches_with_findings": _scalar(db, "SELECT COUNT(*) FROM temp.report_flagged"),
-        "truth_searches": _scalar(db, "SELECT COUNT(*) FROM truth"),
-    }
-
-
-def _releases(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    keys = ("id", "file_name", "format", "audit_kind", "producer", "rows_read", "rows_imported", "rows_rejected",
-            "status", "sha256")
-    rows = db.execute(
-        """SELECT r.id, r.file_name, r.format, r.audit_kind, a.name, r.rows_read, r.rows_imported, r.rows_rejected,
-                  r.status, r.sha256
-           FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id ORDER BY r.id"""
-    )
-    return [dict(zip(keys, row)) for row in rows]
-
-
-# Whose state each finding is judged by: the owner of the searched data where the trace names one,
-# else the searcher (a release that names no owner); for an aggregate finding, its agency.
-_SUBJECT_STATE_SQL = "COALESCE(oa.state, sa.state, ga.state)"
-_SUBJECT_JOINS = """
-    LEFT JOIN traces t ON t.id = f.trace_id
-    LEFT JOIN agencies oa ON oa.id = t.owner_id
-    LEFT JOIN agencies sa ON sa.id = t.searcher_id AND t.owner_id IS NULL
-    LEFT JOIN agencies ga ON ga.id = f.agency_id
+# The state a finding is judged by: the owner's for a search finding that names one, else the
+# searcher's; an aggregate finding's agency (auditor.jurisdictions.Citer resolves the citation).
+_GROUP_CITATIONS_SQL = """
+    SELECT g.rule_id, COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+           SUM(k.searches)
+    FROM finding_groups g JOIN scan_keys k ON k.id = g.key_id JOIN traces t ON t.id = k.trace_id
+    LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
+    WHERE g.run_id = ? GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT f.rule_id, ga.state, 1, COUNT(*) FROM aggregate_findings f LEFT JOIN agencies ga ON ga.id = f.agency_id
+    WHERE f.run_id = ? GROUP BY 1, 2
 """
-
-
-def _jurisdiction_label(citation: Citation) -> str:
-    return "elsewhere" if citation.jurisdiction == PRACTICE else citation.jurisdiction.upper()
 
 
 def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer,
                     stored: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each."""
+    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each.
+
+    Read from the grouped findings (a key's search count), so it costs the distinct keys, not rows.
+    """
     out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    for rule_id, state, has_owner, n in db.execute(
-        f"""SELECT f.rule_id, {_SUBJECT_STATE_SQL}, t.owner_id IS NOT NULL, COUNT(*)
-            FROM findings f {_SUBJECT_JOINS} WHERE f.run_id = ? GROUP BY 1, 2, 3""",
-        [run_id],
-    ):
+    for rule_id, state, has_owner, n in db.execute(_GROUP_CITATIONS_SQL, [run_id, run_id]):
         c = citer(rule_id, state, bool(has_owner), stored.get(rule_id))
         entry = out.setdefault(rule_id, {}).setdefault(
             (c.jurisdiction, c.text), {"jurisdiction": c.jurisdiction, "citation": c.text, "law_ids": list(c.law_ids),
@@ -194,180 +163,261 @@ def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer,
             for rule_id, v in out.items()}
 
 
-def _rules(db: sqlite_utils.Database, run_id: int, citer: Citer | None = None) -> list[dict[str, Any]]:
-    # Per-search rules count distinct searches; an aggregate finding carries how many searches it
-    # covers, and two findings of one aggregate rule can cover the same search (a user and a plate).
-    rows = db.execute(
-        """SELECT r.rule_id, r.title, r.severity, r.citation, r.scope, COUNT(f.id),
-                  COUNT(DISTINCT f.search_id), COALESCE(SUM(CASE WHEN f.search_id IS NULL THEN f.searches END), 0)
-           FROM rules r LEFT JOIN findings f ON f.rule_id = r.rule_id AND f.run_id = ?
-           GROUP BY r.rule_id
-           ORDER BY CASE r.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END,
-                    COUNT(f.id) = 0, r.rule_id""",
-        [run_id],
-    )
-    rows = rows.fetchall()
+def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None = None) -> list[dict[str, Any]]:
+    """Every rule with the run's stored counts; high severity first, rules that found something first.
+
+    A finding cites the law of the jurisdiction it is judged by: a rule's citations are those its
+    findings carry, per jurisdiction; a rule without findings shows its own.
+    """
+    by_rule = run["summary"].get("findings_by_rule", {})
     citer = citer or Citer()
-    cited = _rule_citations(db, run_id, citer, {r[0]: r[3] for r in rows})
+    rows = db.execute("SELECT rule_id, title, severity, citation, scope FROM rules").fetchall()
+    cited = _rule_citations(db, run["id"], citer, {r[0]: r[3] for r in rows})
     out = []
-    for rule_id, title, severity, citation, scope, n, distinct, covered in rows:
+    for rule_id, title, severity, citation, scope in rows:
+        stored = by_rule.get(rule_id, {})
         aggregate = scope == "aggregate"
-        # A finding cites the law of the jurisdiction it is judged by: the rule's citations are
-        # those its findings carry, per jurisdiction; a rule without findings shows its own.
-        citations = cited.get(rule_id) or [{"jurisdiction": citer(rule_id, None, True, citation).jurisdiction,
-                                            "citation": citer(rule_id, None, True, citation).text,
+        own = citer(rule_id, None, True, citation)
+        citations = cited.get(rule_id) or [{"jurisdiction": own.jurisdiction, "citation": own.text,
                                             "law_ids": [], "sources": [], "finding_rows": 0}]
         if len(citations) > 1:
-            citation = "; ".join(
+            shown = "; ".join(
                 f"{'elsewhere' if c['jurisdiction'] == PRACTICE else c['jurisdiction'].upper()}: {c['citation']}"
                 for c in citations)
         else:
-            citation = citations[0]["citation"]
+            shown = citations[0]["citation"]
         out.append({
-            "rule_id": rule_id, "title": title, "severity": severity, "citation": citation,
-            "citations": citations, "scope": scope,
-            "finding_rows": n,
-            "searches": covered if aggregate else distinct,
+            "rule_id": rule_id, "title": title, "severity": severity, "citation": shown, "stored_citation": citation,
+            "scope": scope, "citations": citations,
+            "finding_rows": stored.get("findings", 0), "searches": stored.get("searches", 0),
             "searches_basis": "sum over findings (may overlap)" if aggregate else "distinct searches",
         })
+    out.sort(key=lambda r: (SEVERITY_ORDER.get(r["severity"], 3), r["finding_rows"] == 0, -r["searches"], r["rule_id"]))
     return out
 
 
-def _bars(rows: list[tuple[str, int]], top: int) -> dict[str, Any]:
-    bars = [{"label": label, "searches": n} for label, n in rows]
+# --- sections -------------------------------------------------------------------------------------
+
+def _share(part: int, whole: int) -> str:
+    if not whole or not part:
+        return "0%"
+    share = part / whole
+    return f"{share:.1%}" if share < 0.01 else f"{share:.0%}"
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 search`, `2 searches`: a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _short_citation(citation: str) -> str:
+    return citation.split(";")[0].strip()
+
+
+def _names(rows: list[dict[str, Any]], key: str, count: str, limit: int = 3) -> str:
+    shown = [f"{r[key]} ({r[count]:,})" for r in rows[:limit]]
+    more = len(rows) - limit
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def headline_section(ctx: Context) -> dict[str, Any]:
+    """The findings in plain sentences, each linked to its section and its evidence."""
+    o, t = ctx.overview, ctx.overview["totals"]
+    sentences = []
+
+    def say(text: str, section: str, *evidence: tuple[str, str]) -> None:
+        sentences.append({"text": text, "section": section,
+                          "evidence": [{"label": label, "href": href} for label, href in evidence]})
+
+    source = (f"from {t['release_rows']:,} rows of {t['releases']:,} released file{'s' if t['releases'] != 1 else ''}"
+              f" ({t['rejected_rows']:,} rows rejected at import)" if t["releases"]
+              else "written by the simulator (no released files)")
+    say(f"The store holds {_count(t['searches'], 'search', 'searches')} (de-duplicated), {source}.", "releases",
+        ("releases", "#releases"))
+    owners = o["owners"]
+    if owners:
+        first = owners[0]
+        state = f" ({first['state']})" if first["state"] else ""
+        if len(owners) == 1:
+            say(f"The searches touched the data of one owner, {first['owner']}{state}: "
+                f"{_count(first['searches'], 'search', 'searches')}, "
+                f"{first['out_of_state']:,} of them ({_share(first['out_of_state'], first['searches'])}) by agencies "
+                "outside its state or federal.", "map", ("map", "#map"), ("flows", "#flows"))
+        else:
+            say(f"The searches touched the data of {len(owners):,} owners: " + _names(owners, "owner", "searches") + ".",
+                "map", ("map", "#map"))
+    elif t["searches"]:
+        say("No release names whose data was searched (an own-search log): the owners are not known.", "map")
+    states = [s for s in o["states"] if s["state"] not in ("federal", "unknown")]
+    federal = next((s for s in o["states"] if s["state"] == "federal"), None)
+    say(f"{_count(t['searchers'], 'agency', 'agencies')} searched, from {_count(t['searcher_states'], 'state')}"
+        + (f" (most: {_names(states, 'state', 'searches')})" if len(states) > 1
+           else f" ({states[0]['state']})" if states else "")
+        + (f"; {_count(federal['searchers'], 'federal agency', 'federal agencies')} made "
+           f"{_count(federal['searches'], 'search', 'searches')}" if federal else "")
+        + ".", "searches", ("searchers", "#chart-searchers"), ("states", "#chart-states"))
+    imm = o["immigration"]
+    if imm["searches"]:
+        parts = []
+        if imm["by_dhs_itself"]:
+            parts.append(f"{imm['by_dhs_itself']:,} run by DHS immigration components themselves")
+        if imm["for_dhs_by_others"]:
+            parts.append(f"{imm['for_dhs_by_others']:,} run by other agencies on behalf of "
+                         + _names(imm["by_beneficiary"], "agency", "searches", 2))
+        if imm["stated_by_others"]:
+            parts.append(f"{imm['stated_by_others']:,} run by other agencies giving an immigration reason "
+                         "with no beneficiary named")
+        say(f"{_count(imm['searches'], 'search', 'searches')} ({_share(imm['searches'], t['searches'])}) "
+            f"{'was' if imm['searches'] == 1 else 'were'} immigration-related, "
+            f"by {_count(imm['searchers'], 'agency', 'agencies')} (most: {_names(imm['by_searcher'], 'agency', 'searches')}): "
+            + "; ".join(parts) + ".", "immigration", ("immigration-related searches", "#immigration"),
+            *[(f"rule {r}", f"#rule-{r}") for r in ("ca.sb54.immigration", "door.side", "door.back")
+              if _found(ctx, r)])
+    else:
+        say("No search was immigration-related by its reason, an inference or its beneficiary.", "immigration")
+    if t["for_another_agency"]:
+        say(f"{_count(t['for_another_agency'], 'search was', 'searches were')} made for another agency: "
+            + _names(o["on_behalf"]["by_beneficiary"], "agency", "searches") + ".", "flows", ("flows", "#flows"))
+    found = [r for r in ctx.rules if r["finding_rows"]]
+    for r in found[:8]:
+        n = (_count(r["searches"], "search", "searches") if r["scope"] == "search"
+             else _count(r["finding_rows"], "finding"))
+        say(f"{n}: {r['title']} ({_short_citation(r['citation'])}).", "findings",
+            (f"rule {r['rule_id']}", f"#rule-{r['rule_id']}"))
+    if len(found) > 8:
+        more = len(found) - 8
+        say(f"{more} more rule{'s' if more != 1 else ''} found something; all are listed under the findings.", "findings",
+            ("findings", "#findings"))
+    silent = len(ctx.rules) - len(found)
+    if silent:
+        say(f"{silent} of {len(ctx.rules)} rules found nothing in this store; they are listed at the end.", "rules",
+            ("rules without findings", "#rules"))
+    return {"id": "headline", "title": "What this audit found", "kind": "headline", "sentences": sentences}
+
+
+def _found(ctx: Context, rule_id: str) -> bool:
+    return any(r["rule_id"] == rule_id and r["finding_rows"] for r in ctx.rules)
+
+
+def _bars(rows: list[dict[str, Any]], top: int, label: Callable[[dict], str] = lambda r: r["label"]) -> dict[str, Any]:
+    bars = [{"label": label(r), "searches": r["searches"], "with_findings": r.get("with_findings", 0),
+             "immigration_related": r.get("immigration_related")} for r in rows]
     return {"bars": bars[:top], "groups": len(bars), "shown": min(top, len(bars)),
             "searches_not_shown": sum(b["searches"] for b in bars[top:])}
 
 
-def _charts(db: sqlite_utils.Database, run_id: int, top: int) -> dict[str, dict[str, Any]]:
-    by_owner = db.execute(
-        f"""SELECT COALESCE(a.name, '{NO_OWNER}'), COUNT(DISTINCT f.search_id) AS n
-            FROM findings f JOIN traces t ON t.id = f.trace_id LEFT JOIN agencies a ON a.id = t.owner_id
-            WHERE f.run_id = ? AND f.search_id IS NOT NULL
-            GROUP BY t.owner_id ORDER BY n DESC, 1""",
-        [run_id],
-    ).fetchall()
-    by_state = db.execute(
-        """SELECT COALESCE(a.state, 'unknown'), COUNT(*) AS n
-           FROM temp.report_flagged fl JOIN searches s ON s.id = fl.search_id
-           LEFT JOIN agencies a ON a.id = s.searcher_id
-           GROUP BY 1 ORDER BY n DESC, 1"""
-    ).fetchall()
-    # Reason tags are counted per distinct reason (searches grouped by reason first); the few
-    # inferred tags per search, only where the reason does not already carry the same tag.
-    by_tag = db.execute(
-        f"""WITH per_reason AS (
-                SELECT s.reason_id, COUNT(*) AS n FROM temp.report_flagged fl JOIN searches s ON s.id = fl.search_id
-                GROUP BY s.reason_id),
-            reason_tag AS (SELECT DISTINCT reason_id, tag FROM reason_tags),
-            inferred AS (
-                SELECT DISTINCT st.search_id, st.tag, s.reason_id FROM temp.report_flagged fl
-                JOIN search_tags st ON st.search_id = fl.search_id JOIN searches s ON s.id = st.search_id)
-            SELECT tag, SUM(n) AS total FROM (
-                SELECT rt.tag, pr.n FROM per_reason pr JOIN reason_tag rt ON rt.reason_id = pr.reason_id
-                UNION ALL
-                SELECT i.tag, 1 FROM inferred i
-                WHERE NOT EXISTS (SELECT 1 FROM reason_tag rt WHERE rt.reason_id = i.reason_id AND rt.tag = i.tag)
-                UNION ALL
-                SELECT '{NO_TAG}', pr.n FROM per_reason pr
-                WHERE NOT EXISTS (SELECT 1 FROM reason_tag rt WHERE rt.reason_id = pr.reason_id)
-                UNION ALL  -- an untagged reason whose search got an inferred tag is not untagged
-                SELECT '{NO_TAG}', -COUNT(DISTINCT i.search_id) FROM inferred i
-                WHERE NOT EXISTS (SELECT 1 FROM reason_tag rt WHERE rt.reason_id = i.reason_id))
-            GROUP BY tag HAVING total > 0 ORDER BY total DESC, tag"""
-    ).fetchall()
-    by_month = db.execute(
-        """SELECT substr(s.time, 1, 7) AS month, COUNT(*) FROM temp.report_flagged fl
-           JOIN searches s ON s.id = fl.search_id GROUP BY month ORDER BY month"""
-    ).fetchall()
-    charts = {
-        "by_owner": {"title": "Searches with findings, by owner of the data searched", **_bars(by_owner, top)},
-        "by_searcher_state": {"title": "Searches with findings, by searcher's state", **_bars(by_state, top)},
-        "by_purpose": {"title": "Searches with findings, by purpose tag", **_bars(by_tag, top)},
-        # Months are a time series: all of them, in order.
-        "by_month": {"title": "Searches with findings, by month (UTC)", **_bars(by_month, len(by_month))},
+def searches_section(ctx: Context) -> dict[str, Any]:
+    """Every search described: purposes, searchers, states, months, search types, networks searched."""
+    o, top = ctx.overview, ctx.top_bars
+    agencies = [a for a in o["agencies"] if a["searches"]]
+    searchers_total = o["totals"]["searchers"]
+    charts = [
+        {"id": "chart-purposes", "title": "Searches by purpose (tags read from the reason)", **_bars(o["purposes"], top),
+         "note": "a search with several tags counts once for each tag; `vague`, `case_number_only` and "
+                 "`missing` mean no meaningful purpose was logged"},
+        {"id": "chart-searchers", "title": "Searches by searcher", **_bars(
+            agencies, top, lambda a: f"{a['agency']} ({a['state'] or ('federal' if a['level'] == 'federal' else '?')})")},
+        {"id": "chart-states", "title": "Searches by searcher's state",
+         **_bars(o["states"], 60, lambda s: s["state"])},
+        {"id": "chart-months", "title": "Searches by month (UTC)", "kind": "columns",
+         **_bars(o["months"], len(o["months"]))},
+        {"id": "chart-types", "title": "Searches by search type", **_bars(o["search_types"], top),
+         "note": "`lookup` searches are often hotlist automation rather than a person typing a plate"},
+        {"id": "chart-networks", "title": "Searches by number of networks searched", **_bars(o["networks"], top),
+         "note": "hundreds or thousands of networks mean a statewide or national lookup"},
+    ]
+    charts[1]["groups"] = searchers_total
+    charts[1]["searches_not_shown"] = o["totals"]["searches"] - sum(b["searches"] for b in charts[1]["bars"])
+    table_rows = agencies[:TOP_TABLE]
+    return {
+        "id": "searches", "title": "Every search described", "kind": "charts", "charts": charts,
+        "paragraphs": [
+            f"{o['totals']['searches']:,} searches, of which {o['totals']['with_findings']:,} "
+            f"({_share(o['totals']['with_findings'], o['totals']['searches'])}) have at least one per-search finding: "
+            "each bar shows all searches, the darker part those with findings."],
+        "tables": [{
+            "id": "searchers", "caption": (f"The {len(table_rows):,} agencies that searched most, of {searchers_total:,}; "
+                                           + FULL_DATA + "."),
+            "columns": [["agency", "searcher"], ["state", "state"], ["level", "level"], ["kind", "kind"],
+                        ["searches", "searches"], ["with_findings", "with findings"],
+                        ["immigration_related", "immigration-related"], ["for_another_agency", "for another agency"]],
+            "rows": table_rows,
+            "numeric": ["searches", "with_findings", "immigration_related", "for_another_agency"]}],
     }
-    charts["by_owner"]["note"] = "a search of several owners' data counts once for each owner"
-    charts["by_purpose"]["note"] = "a search with several tags counts once for each tag"
-    return charts
 
 
-def _flows(db: sqlite_utils.Database, top: int) -> dict[str, Any]:
-    # One GROUP BY over the searches gives every distinct owner -> searcher -> beneficiary flow;
-    # their number is bounded by the traces table, so fetching them all is fetching distinct values.
-    rows = db.execute(
-        """SELECT so.owner_id, s.searcher_id, COALESCE(b.beneficiary_id, s.searcher_id), COUNT(*) AS n,
-                  COUNT(fl.search_id)
-           FROM searches s LEFT JOIN search_owners so ON so.search_id = s.id
-           LEFT JOIN beneficiaries b ON b.search_id = s.id
-           LEFT JOIN temp.report_flagged fl ON fl.search_id = s.id
-           GROUP BY 1, 2, 3 ORDER BY n DESC"""
-    ).fetchall()
-    traced = {
-        (o, s, b): (scope, door)
-        for o, s, b, scope, door in db.execute(
-            "SELECT owner_id, searcher_id, beneficiary_id, scope, door FROM traces")
+def map_section(ctx: Context) -> dict[str, Any] | None:
+    """Searches of each owner's data by the searcher's state, for the tile map."""
+    owners = ctx.overview["owners"]
+    if not owners:
+        return {"id": "map", "title": "Where the searchers are", "kind": "map", "maps": [],
+                "paragraphs": ["No release names whose data was searched (an own-search log has no owner column), "
+                               "so searches are shown by searcher's state only."],
+                "by_state": {s["state"]: s for s in ctx.overview["states"]}}
+    maps = [{"owner": o["owner"], "owner_state": o["state"], "searches": o["searches"],
+             "out_of_state": o["out_of_state"], "immigration_related": o["immigration_related"],
+             "by_state": o["by_state"]} for o in owners[:MAPS]]
+    paragraphs = ["Each tile is a state, shaded by how many searches its agencies made of the owner's data; the owner's "
+                  "state is outlined, and the red figure is the immigration-related searches. Hover a state for its "
+                  "figures. Federal agencies and agencies of unknown state are listed under each map."]
+    if len(owners) > MAPS:
+        paragraphs.append(f"The {MAPS} owners with the most searches are drawn, of {len(owners):,}.")
+    return {"id": "map", "title": "Where the searchers are", "kind": "map", "maps": maps, "paragraphs": paragraphs}
+
+
+def immigration_section(ctx: Context) -> dict[str, Any]:
+    """Immigration-related searches: who ran them, for whom, from where."""
+    imm = ctx.overview["immigration"]
+    rows = imm["by_searcher"][:TOP_TABLE]
+    tables = [{"caption": f"Immigration-related searches by searcher ({len(rows)} of {imm['searchers']:,} agencies).",
+               "columns": [["agency", "searcher"], ["state", "state"], ["searches", "searches"]],
+               "rows": rows, "numeric": ["searches"]}] if rows else []
+    if imm["by_beneficiary"]:
+        tables.append({"caption": "Immigration-related searches run by other agencies, by the DHS component they were for.",
+                       "columns": [["agency", "on behalf of"], ["searches", "searches"]],
+                       "rows": imm["by_beneficiary"][:TOP_TABLE], "numeric": ["searches"]})
+    return {
+        "id": "immigration", "title": "Immigration-related searches", "kind": "tables",
+        "paragraphs": [
+            f"{imm['searches']:,} searches are immigration-related: the reason says so (`ICE`, `ICE+ERO`, "
+            "`imigration`, ...), an inference tagged it (a 287(g) partner), or it was run by or for a DHS "
+            f"immigration enforcer (ICE, ERO, CBP, USBP). {imm['by_dhs_itself']:,} were run by DHS components "
+            f"themselves, {imm['for_dhs_by_others']:,} by other agencies on their behalf, "
+            f"{imm['stated_by_others']:,} by other agencies that named no beneficiary."],
+        "tables": tables,
     }
-    own = [r for r in rows if r[0] is not None and r[0] == r[1]]
-    shared = [r for r in rows if r[0] is None or r[0] != r[1]]
-    # Door flows are usually small next to routine sharing, so up to half the picture is reserved
-    # for the largest of them; the rest goes to the largest flows of any kind.
-    through_door = [i for i, r in enumerate(shared) if traced.get(r[:3], (None, None))[1]][: top // 2]
+
+
+def flows_section(ctx: Context) -> dict[str, Any]:
+    """The largest owner -> searcher -> beneficiary flows, with room kept for door flows."""
+    stored, top = ctx.overview["flows"], ctx.top_flows
+    flows = stored["flows"]
+    through_door = [i for i, f in enumerate(flows) if f["door"]][: top // 2]
     picked = set(through_door)
-    picked.update(i for i in range(len(shared)) if i not in picked and len(picked) < top)
-    shown = [shared[i] for i in sorted(picked)]
-    ids = {i for r in shown for i in r[:3] if i is not None}
-    agencies = {
-        i: (name, state)
-        for i, name, state in db.execute(
-            f"SELECT id, name, state FROM agencies WHERE id IN ({','.join('?' * len(ids))})", sorted(ids))
-    } if ids else {}
-
-    def name(agency_id: int | None) -> str | None:
-        return agencies[agency_id][0] if agency_id in agencies else None
-
-    flows = []
-    for owner_id, searcher_id, beneficiary_id, n, flagged in shown:
-        scope, door = traced.get((owner_id, searcher_id, beneficiary_id), (None, None))
-        flows.append({
-            "owner": name(owner_id) or NO_OWNER,
-            "scope": scope,
-            "searcher": name(searcher_id) or "(unknown searcher)",
-            "searcher_state": (agencies.get(searcher_id) or (None, None))[1],
-            "beneficiary": name(beneficiary_id) if beneficiary_id != searcher_id else None,
-            "door": door,
-            "searches": n,
-            "searches_with_findings": flagged,
-        })
+    picked.update(i for i in range(len(flows)) if i not in picked and len(picked) < top)
+    shown = [{**flows[i], "owner": flows[i]["owner"] or NO_OWNER,
+              "searcher": flows[i]["searcher"] or "(unknown searcher)"} for i in sorted(picked)]
+    door_counts = {r["rule_id"].split(".")[1]: r["searches"] for r in ctx.rules
+                   if r["rule_id"].startswith("door.") and r["finding_rows"]}
     return {
-        "flows": flows,
-        "distinct_flows": len(shared),
-        "shown": len(flows),
-        "searches_not_shown": sum(r[3] for r in shared) - sum(r[3] for r in shown),
-        "door_flows_shown": len(through_door),
-        "own_data_searches": sum(r[3] for r in own),
-        "door_searches": _door_counts(db),
+        "id": "flows", "title": "Data flows: owner → searcher → beneficiary", "kind": "flows",
+        "flows": shown, "distinct_flows": stored["distinct_flows"], "shown": len(shown),
+        "searches_not_shown": stored["searches"] - sum(f["searches"] for f in shown),
+        "door_flows_shown": len(through_door), "own_data_searches": stored["own_data_searches"],
+        "door_searches": door_counts,
     }
 
 
-def _door_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    return {
-        door: n for door, n in db.execute(
-            """SELECT t.door, COUNT(DISTINCT f.search_id) FROM findings f JOIN traces t ON t.id = f.trace_id
-               WHERE t.door IS NOT NULL AND f.search_id IS NOT NULL GROUP BY t.door ORDER BY t.door""")
-    }
-
-
-_EXAMPLE_SQL = """
-    SELECT f.search_id, s.time, sa.name, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
-           rel.file_name, (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-                            ORDER BY g1.release_id, g1.row_number LIMIT 1),
+# The cited source of a search is its first sighting (lowest release, then row).
+_FIRST_ROW = """(SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
+                 ORDER BY g1.release_id, g1.row_number LIMIT 1)"""
+_EXAMPLE_SQL = f"""
+    SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
+           rel.file_name, {_FIRST_ROW},
            (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
            COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
            (SELECT rr.page || ',' || rr.line FROM release_rows rr
-             WHERE rr.release_id = rel.id AND rr.row_number = (
-                SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-                ORDER BY g1.release_id, g1.row_number LIMIT 1))
+             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
     FROM findings f
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
@@ -377,7 +427,7 @@ _EXAMPLE_SQL = """
     LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
                                         ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
-    ORDER BY f.id LIMIT ?
+    LIMIT ?
 """
 
 
@@ -403,100 +453,170 @@ def _reason_cell(text: str | None, redacted: str | None) -> str | None:
     return None if not redacted or "reason" not in redacted.split(",") else "(redacted)"
 
 
-def _findings(db: sqlite_utils.Database, run_id: int, cap: int, citer: Citer | None = None) -> list[dict[str, Any]]:
-    citer = citer or Citer()
-    sections = []
-    for rule in _rules(db, run_id, citer):
-        if not rule["finding_rows"]:
-            continue
-        section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "citations", "scope", "finding_rows")}
+def findings_section(ctx: Context) -> dict[str, Any]:
+    """Each rule that found something: its counts, citation and capped example findings with sources."""
+    db, run_id, cap = ctx.db, ctx.run["id"], ctx.examples_per_rule
+    citer = Citer()
+    found = [r for r in ctx.rules if r["finding_rows"]]
+    rules = []
+    for rule in found:
+        section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
         if rule["scope"] == "aggregate":
             rows = db.execute(
-                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM findings f
+                """SELECT a.name, f.subject, f.detail, f.searches FROM findings f
                    LEFT JOIN agencies a ON a.id = f.agency_id
-                   WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC, f.id LIMIT ?""",
+                   WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC LIMIT ?""",
                 [run_id, rule["rule_id"], cap],
             )
-            section["rows"] = [
-                {"agency": agency, "subject": subject, "detail": detail, "searches": n,
-                 "citation": citer(rule["rule_id"], state, True, rule["citation"]).text}
-                for agency, subject, detail, n, state in rows]
+            section["rows"] = [dict(zip(("agency", "subject", "detail", "searches"), r)) for r in rows]
         else:
             section["rows"] = [
-                {"search_id": sid, "time": time, "searcher": searcher, "user": user,
+                {"search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
                  "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
                  "source_release": file_name, "source_row": row,
-                 "citation": citer(rule["rule_id"], state, bool(has_owner), rule["citation"]).text}
-                for sid, time, searcher, user, reason, redacted, plate, case, path, door, file_name, row, n_sightings,
-                state, has_owner, place
-                in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
+                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text}
+                for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
+                n_sightings, judged_state, has_owner, place in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]
-        sections.append(section)
-    return sections
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "to_json"):
-        return value.to_json()
-    if is_dataclass(value):
-        return asdict(value)
-    return value
-
-
-def _score(db: sqlite_utils.Database) -> dict[str, Any] | None:
-    """The lead's self-scoring against simulator truth, when that module and truth rows exist."""
-    if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
-        return None
-    try:
-        from auditor.score import score_store
-    except ImportError:
-        return None
-    return _plain(score_store(db))
-
-
-def _notes(report: Report, cap: int) -> list[str]:
-    notes = []
-    capped = [f"{s['rule_id']} ({s['shown']} of {s['finding_rows']} rows)" for s in report.findings if s["capped"]]
-    if capped:
-        notes.append(f"Example tables show at most {cap} findings per rule: " + ", ".join(capped)
-                     + ". The CSV report lists every per-search finding.")
-    if report.counts["unresolved_agencies"]:
-        notes.append(f"{report.counts['unresolved_agencies']} agencies are unresolved (nothing in their names was recognized); "
-                     "rules that depend on them cannot fire. Give `audit run --overrides`.")
-    if report.counts["releases"] == 0:
-        notes.append("No releases: the searches were written by the simulator, so findings cite "
-                     "`simulated search <id>` instead of a release file and row.")
-    return notes
-
-
-def accountability(db: sqlite_utils.Database, top: int = TOP_BARS) -> dict[str, Any]:
-    """Exposure per owner, disclosures beside the log, and the record-keeping gaps of the worst agencies."""
-    from auditor.disclosure import compare_disclosures, record_gaps
-    from auditor.exposure import exposure_table
-
-    exposure = [asdict(e) for e in exposure_table(db)]
-    disclosures = []
-    for c in compare_disclosures(db):
-        row = asdict(c)
-        row["beyond_disclosed"] = c.beyond_disclosed
-        disclosures.append(row)
-    agencies = [g for g in record_gaps(db) if g.no_user or g.no_reason]
-    officers = [g for g in record_gaps(db, by_user=True, min_searches=10) if g.no_reason]
-    officers.sort(key=lambda g: (-g.share(g.no_reason), -g.searches, g.agency, g.user or ""))
-
-    def gap_row(g: Any) -> dict[str, Any]:
-        return {**asdict(g), "no_user_share": round(g.share(g.no_user), 3),
-                "no_reason_share": round(g.share(g.no_reason), 3), "no_case_share": round(g.share(g.no_case), 3)}
-
+        rules.append(section)
     return {
-        "exposure": exposure,
-        "disclosures": disclosures,
-        "record_gaps": {"agencies": [gap_row(g) for g in agencies[:top]], "agencies_total": len(agencies),
-                        "officers": [gap_row(g) for g in officers[:top]], "officers_total": len(officers)},
+        "id": "findings", "title": "Findings by rule, with their sources", "kind": "findings", "rules": rules,
+        "paragraphs": ["Finding rows count rows of the findings table (a search of several owners' data has one "
+                       "per owner); searches are de-duplicated searches. Each example names its release file and "
+                       "row." + (f" Tables show at most {cap:,} findings per rule; {FULL_DATA}." if cap else "")],
+        "tables": [{
+            "caption": "Rules that found something.",
+            "columns": [["rule_id", "rule"], ["title", "title"], ["severity", "severity"], ["citation", "citation"],
+                        ["finding_rows", "finding rows"], ["searches", "searches"]],
+            "rows": [{**r, "link": f"#rule-{r['rule_id']}"} for r in found],
+            "numeric": ["finding_rows", "searches"]}] if found else [],
     }
+
+
+def _pct(count: int, share: float) -> str:
+    return f"{count:,} ({share:.0%})"
+
+
+def accountability_section(ctx: Context) -> dict[str, Any] | None:
+    """Exposure by owner, misuse disclosed versus logged, record-keeping gaps: each table only when it has rows."""
+    acc = ctx.overview.get("accountability") or {}
+    tables = []
+    if acc.get("exposure"):
+        rows = [{
+            "owner": e["owner"], "scopes": ", ".join(e["scopes"]) or "none", "cameras": e["cameras"],
+            "could_reach": e["could_reach"], "levels": ", ".join(f"{k} {v:,}" for k, v in e["by_level"].items()),
+            "out_of_state": e["out_of_state"],
+            "states": ", ".join(f"{k} {v:,}" for k, v in list(e["by_state"].items())[:8])
+                      + (" ..." if len(e["by_state"]) > 8 else ""),
+            "dhs": ", ".join(e["dhs_components"]) or "none", "searches_by_others": e["searches_by_others"],
+            "searchers": e["searchers"], "searches_of_read_plates": e["searches_of_read_plates"],
+            "immigration_related": e["immigration_related"], "by_dhs": e["by_dhs"],
+        } for e in acc["exposure"][:TOP_TABLE]]
+        tables.append({
+            "id": "exposure", "caption": "Exposure: who could reach each owner's data. From the sharing settings: direct "
+            "grantees; with statewide sharing every non-federal agency of the owner's state; with national sharing every "
+            "agency in the store (a vendor's real pool is larger). Searches are de-duplicated searches by agencies other "
+            "than the owner.",
+            "columns": [["owner", "owner"], ["scopes", "sharing"], ["cameras", "cameras"],
+                        ["could_reach", "agencies that could search"], ["levels", "by level"],
+                        ["out_of_state", "out of state"], ["states", "by state"], ["dhs", "DHS immigration components"],
+                        ["searches_by_others", "searches by others"], ["searchers", "agencies that searched"],
+                        ["searches_of_read_plates", "searches of plates its cameras read"],
+                        ["immigration_related", "immigration-related searches"], ["by_dhs", "searches by DHS"]],
+            "rows": rows, "numeric": ["cameras", "could_reach", "out_of_state", "searches_by_others", "searchers",
+                                      "searches_of_read_plates", "immigration_related", "by_dhs"]})
+    if acc.get("disclosures"):
+        ds = acc["disclosures"]
+        totals = {k: sum(d[k] or 0 for d in ds) for k in ("investigations", "confirmed", "pending", "log_cases",
+                                                           "beyond_disclosed")}
+        rows = [{**d, "status": d["status"].replace("_", " "),
+                 "outcomes": ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["outcomes"].items() if v) or None}
+                for d in ds]
+        tables.append({
+            "id": "disclosures",
+            "caption": f"Misuse disclosed versus the log. Disclosed in total: {totals['investigations']:,} investigations, "
+                       f"{totals['confirmed']:,} confirmed, {totals['pending']:,} pending. The log shows "
+                       f"{totals['log_cases']:,} suspected misuse cases (officers), {totals['beyond_disclosed']:,} beyond "
+                       "what their agencies disclosed. A suspected case is a lead, not a proven one.",
+            "columns": [["agency", "agency"], ["year", "year"], ["status", "disclosure"],
+                        ["investigations", "investigations"], ["confirmed", "confirmed"], ["pending", "pending"],
+                        ["outcomes", "outcomes"], ["system_searches", "searches in log"],
+                        ["log_cases", "suspected misuse cases in log"], ["log_searches", "their searches"],
+                        ["beyond_disclosed", "cases beyond disclosed"]],
+            "rows": rows, "numeric": ["investigations", "confirmed", "pending", "system_searches", "log_cases",
+                                      "log_searches", "beyond_disclosed"]})
+    gaps = acc.get("record_gaps") or {}
+    if gaps.get("agencies"):
+        rows = [{**g, "no_user": _pct(g["no_user"], g["no_user_share"]),
+                 "no_reason": _pct(g["no_reason"], g["no_reason_share"]),
+                 "no_case": _pct(g["no_case"], g["no_case_share"])} for g in gaps["agencies"]]
+        tables.append({
+            "id": "record-gaps",
+            "caption": f"What the missing records hide: {gaps['agencies_total']:,} agencies logged searches with no "
+                       f"user or no reason; the {len(rows)} with the most are shown.",
+            "columns": [["agency", "agency"], ["searches", "searches"], ["no_user", "cannot be attributed to an officer"],
+                        ["no_reason", "no reason"], ["no_case", "no case number"]],
+            "rows": rows, "numeric": ["searches"]})
+        if gaps.get("officers"):
+            rows = [{**g, "no_reason": _pct(g["no_reason"], g["no_reason_share"]),
+                     "no_case": _pct(g["no_case"], g["no_case_share"])} for g in gaps["officers"]]
+            tables.append({
+                "caption": f"Officers with the highest share of searches without a reason ({len(rows)} of "
+                           f"{gaps['officers_total']:,}, at least 10 searches each).",
+                "columns": [["agency", "agency"], ["user", "officer"], ["searches", "searches"],
+                            ["no_reason", "no reason"], ["no_case", "no case number"]],
+                "rows": rows, "numeric": ["searches"]})
+    if not tables:
+        return None
+    return {"id": "accountability", "title": "Exposure, disclosures and record-keeping", "kind": "tables",
+            "tables": tables}
+
+
+def score_section(ctx: Context) -> dict[str, Any] | None:
+    """The self-score against simulator truth that `audit run` stored (simulated stores only)."""
+    score = ctx.overview.get("score")
+    if not score:
+        return None
+    return {"id": "score", "title": "Self-scoring against simulator truth", "kind": "score", "score": score,
+            "paragraphs": ["Precision and recall of the audit against the simulator's ground truth; per-rule counts "
+                           "are traced (search, owner) pairs, per-purpose counts are searches."]}
+
+
+def releases_section(ctx: Context) -> dict[str, Any]:
+    """The released files behind the store, with their row accounts."""
+    keys = ("file_name", "format", "audit_kind", "producer", "rows_read", "rows_imported", "rows_rejected", "sha256")
+    rows = [dict(zip(keys, r)) for r in ctx.db.execute(
+        """SELECT r.file_name, r.format, r.audit_kind, a.name, r.rows_read, r.rows_imported, r.rows_rejected, r.sha256
+           FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id ORDER BY r.id""")]
+    if not rows:
+        return {"id": "releases", "title": "Releases", "kind": "tables",
+                "paragraphs": ["No releases: the searches were written by the simulator, so findings cite "
+                               "`simulated search <id>` instead of a release file and row."]}
+    return {"id": "releases", "title": "Releases", "kind": "tables", "releases": rows, "tables": [{
+        "caption": "Each file as received: rows read = rows imported + rows rejected.",
+        "columns": [["file_name", "file"], ["format", "format"], ["audit_kind", "audit kind"], ["producer", "producer"],
+                    ["rows_read", "rows read"], ["rows_imported", "rows imported"], ["rows_rejected", "rows rejected"],
+                    ["sha256", "sha256"]],
+        "rows": rows, "numeric": ["rows_read", "rows_imported", "rows_rejected"]}]}
+
+
+def rules_section(ctx: Context) -> dict[str, Any]:
+    """The rules that found nothing, compactly, and the run that applied them."""
+    silent = [r for r in ctx.rules if not r["finding_rows"]]
+    run = ctx.run
+    params = ", ".join(f"{k} {v}" for k, v in sorted(run["params"].items()) if v is not None)
+    paragraphs = []
+    if silent:
+        paragraphs.append(f"{len(silent)} rules found nothing: "
+                          + "; ".join(f"{r['rule_id']} ({_short_citation(r['citation'])})" for r in silent) + ".")
+    paragraphs.append(f"Run #{run['id']} of proxytrace {run['version']}, {run['started_at']} to {run['finished_at']}, "
+                      f"rule set hash {run['ruleset_hash']}" + (f"; parameters: {params}" if params else "")
+                      + f"; store {ctx.store}.")
+    return {"id": "rules", "title": "Rules without findings, and the run", "kind": "tables",
+            "silent_rules": [r["rule_id"] for r in silent], "paragraphs": paragraphs}
 
 
 def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
@@ -517,3 +637,60 @@ def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         rows.append({"agency": name, "role": "searcher (no owner in release)", "state": state, "searches": n,
                      **applied(state, "searcher")})
     return rows
+
+
+def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
+    """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
+    rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"}
+            for j in jurisdictions_applied(ctx.db)]
+    if not rows:
+        return None
+    return {
+        "id": "jurisdictions", "title": "Jurisdictions applied",
+        "paragraphs": ["A finding cites only the law of the state it is judged by (the owner's, or the searcher's "
+                       "where the release names no owner); where no law is encoded for a state, policy findings "
+                       "cite the published practice they rest on."],
+        "tables": [{"caption": "Laws applied per agency whose data or searches were audited.",
+                    "columns": [["agency", "agency"], ["role", "as"], ["state", "state"], ["searches", "searches"],
+                                ["laws", "laws applied"], ["note", "jurisdiction"]],
+                    "rows": rows, "numeric": ["searches"]}],
+    }
+
+
+def _behalf(ctx: Context) -> dict[str, Any] | None:
+    return behalf_section(ctx.db) or None
+
+
+def _agreements(ctx: Context) -> dict[str, Any] | None:
+    return agreements_section(ctx.db) or None
+
+
+# The report, top to bottom. A new section is one builder here: (Context) -> section dict or None.
+SECTIONS: list[Callable[[Context], dict[str, Any] | None]] = [
+    headline_section,
+    searches_section,
+    map_section,
+    immigration_section,
+    flows_section,
+    _behalf,
+    _agreements,
+    findings_section,
+    jurisdictions_section,
+    accountability_section,
+    score_section,
+    releases_section,
+    rules_section,
+]
+
+
+def _notes(report: Report, ctx: Context) -> list[str]:
+    notes = []
+    findings = report.section("findings") or {"rules": []}
+    capped = [f"{s['rule_id']} ({s['shown']:,} of {s['finding_rows']:,} rows)" for s in findings["rules"] if s["capped"]]
+    if capped:
+        notes.append(f"Example tables show at most {ctx.examples_per_rule:,} findings per rule: " + ", ".join(capped)
+                     + ". The CSV report lists every per-search finding.")
+    if report.counts["unresolved_agencies"]:
+        notes.append(f"{report.counts['unresolved_agencies']:,} agencies are unresolved (state and level unknown); "
+                     "rules that depend on them cannot fire. Give `audit run --overrides`.")
+    return notes

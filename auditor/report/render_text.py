@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from html import escape
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from auditor.report.build import Report
 
@@ -43,115 +43,101 @@ def _table(headers: list[tuple[str, str]], rows: list[dict[str, Any]]) -> list[s
     return lines + [""]
 
 
-def render_markdown(report: Report) -> str:
-    """The report as GitHub-flavoured Markdown (tables; charts become their data tables)."""
-    run, c = report.run, report.counts
-    lines = [
-        "# proxytrace audit report", "",
-        f"- store: {md_cell(report.store)}",
-        f"- run: #{run['id']}, {md_cell(run['started_at'])} to {md_cell(run['finished_at'])} "
-        f"(proxytrace {md_cell(run['version'])}), rule-set hash {md_cell(run['ruleset_hash'])}",
-        f"- searches: {c['searches']:,} searches (de-duplicated) from {c['release_rows']:,} release rows in "
-        f"{c['releases']:,} releases; {c['rejected_rows']:,} rows rejected at import",
-        f"- agencies: {c['agencies']:,}, {c['unresolved_agencies']:,} unresolved",
-        f"- findings: {c['finding_rows']:,} finding rows; {c['searches_with_findings']:,} searches with at least "
-        "one per-search finding", "",
-    ]
-    lines += [f"> {md_cell(note)}" for note in report.notes] + ([""] if report.notes else [])
-    if report.releases:
-        lines += ["## Releases", ""] + _table(
-            [("file_name", "file"), ("format", "format"), ("audit_kind", "audit kind"), ("producer", "producer"),
-             ("rows_read", "rows read"), ("rows_imported", "rows imported"), ("rows_rejected", "rows rejected")],
-            report.releases)
-    lines += ["## Findings by rule", ""] + _table(
-        [("rule_id", "rule"), ("title", "title"), ("severity", "severity"), ("citation", "citation"),
-         ("finding_rows", "finding rows"), ("searches", "searches"), ("searches_basis", "searches counted as")],
-        report.rules)
-    for chart in report.charts.values():
-        lines += [f"## {md_cell(chart['title'])}", ""] + _table([("label", ""), ("searches", "searches")], chart["bars"])
-        if chart["shown"] < chart["groups"]:
-            lines += [f"Top {chart['shown']} of {chart['groups']}; {chart['searches_not_shown']:,} searches in "
-                      "groups not shown.", ""]
-    f = report.flows
-    lines += ["## Data flows: owner → searcher → beneficiary", "",
-              f"{f['shown']} of {f['distinct_flows']:,} flows: the largest by searches, with room kept for the "
-              f"{f['door_flows_shown']} largest through a door; {f['own_data_searches']:,} searches "
-              "of the searcher's own data left out.", ""]
-    lines += _table([("owner", "owner"), ("scope", "scope"), ("searcher", "searcher"), ("searcher_state", "state"),
-                     ("beneficiary", "acts for"), ("door", "door"), ("searches", "searches"),
-                     ("searches_with_findings", "searches with findings")], f["flows"])
-    lines += _tables_section_md(report.behalf)
-    lines += _tables_section_md(report.agreements_287g)
-    lines += _accountability_md(report)
-    lines += _jurisdictions_md(report)
-    lines += ["## Findings and their sources", ""]
-    for section in report.findings:
-        capped = (f"first {section['shown']:,} of {section['finding_rows']:,} finding rows (capped)"
-                  if section["capped"] else f"{section['finding_rows']:,} finding rows")
-        lines += [f"### {md_cell(section['rule_id'])}: {md_cell(section['title'])} [{md_cell(section['severity'])}]",
-                  "", f"Cites {md_cell(section['citation'])}. {capped}.", ""]
-        if section["scope"] == "aggregate":
-            lines += _table([("agency", "agency"), ("subject", "subject"), ("detail", "detail"),
-                             ("searches", "searches")], section["rows"])
-        else:
-            lines += _table([("search_id", "search"), ("time", "time (UTC)"), ("searcher", "searcher"),
-                             ("reason", "reason"), ("trace", "trace"), ("door", "door"),
-                             ("source", "source (release, row)")], section["rows"])
-    if report.score:
-        lines += ["## Self-scoring against simulator truth", "", "```json",
-                  json.dumps(report.score, indent=2).replace("```", "'''"), "```", ""]
-    return "\n".join(lines)
-
-
-def _tables_section_md(section: dict[str, Any]) -> list[str]:
-    """A section of paragraphs and tables (auditor.report.behalf_sections), under its title."""
-    if not section:
-        return []
-    lines = [f"## {md_cell(section['title'])}", ""]
-    for paragraph in section.get("paragraphs", []):
-        lines += [md_cell(paragraph), ""]
+def _generic(section: dict[str, Any]) -> list[str]:
+    lines = []
+    for p in section.get("paragraphs", []):
+        lines += [md_cell(p), ""]
     for table in section.get("tables", []):
-        lines += [f"### {md_cell(table['caption'])}", ""] + _table([tuple(c) for c in table["columns"]], table["rows"])
+        if table.get("caption"):
+            lines += [md_cell(table["caption"]), ""]
+        lines += _table([tuple(c) for c in table["columns"]], table["rows"])
     return lines
 
 
-def _accountability_md(report: Report) -> list[str]:
-    acc = report.accountability or {}
-    lines: list[str] = []
-    if acc.get("exposure"):
-        rows = [{**e, "scopes": ", ".join(e["scopes"]) or "none", "dhs": ", ".join(e["dhs_components"]) or "none",
-                 "levels": ", ".join(f"{k} {v:,}" for k, v in e["by_level"].items())} for e in acc["exposure"]]
-        lines += ["### Exposure: who could reach each owner's data", ""] + _table(
-            [("owner", "owner"), ("scopes", "sharing"), ("could_reach", "agencies that could search"),
-             ("levels", "by level"), ("out_of_state", "out of state"), ("dhs", "DHS immigration components"),
-             ("searches_by_others", "searches by others"), ("searches_of_read_plates", "searches of plates its cameras read"),
-             ("immigration_related", "immigration-related searches")], rows)
-    if acc.get("disclosures"):
-        lines += ["### Misuse disclosed versus the log", ""] + _table(
-            [("agency", "agency"), ("year", "year"), ("status", "disclosure"), ("investigations", "investigations"),
-             ("confirmed", "confirmed"), ("pending", "pending"), ("log_cases", "suspected misuse cases in log"),
-             ("log_searches", "their searches"), ("beyond_disclosed", "cases beyond disclosed")],
-            [{**d, "year": str(d["year"] or ""), "status": d["status"].replace("_", " ")} for d in acc["disclosures"]])
-    gaps = acc.get("record_gaps") or {}
-    if gaps.get("agencies"):
-        lines += ["### What the missing records hide", ""] + _table(
-            [("agency", "agency"), ("searches", "searches"), ("no_user", "cannot be attributed to an officer"),
-             ("no_user_share", "share"), ("no_reason", "no reason"), ("no_reason_share", "share"),
-             ("no_case", "no case number")], gaps["agencies"])
-    return (["## Exposure, disclosures and record-keeping", ""] + lines) if lines else []
+def _headline(section: dict[str, Any]) -> list[str]:
+    return [f"- [{md_cell(s['text'])}](#{s['section']})" for s in section["sentences"]] + [""]
 
 
-def _jurisdictions_md(report: Report) -> list[str]:
-    """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
-    if not report.jurisdictions:
-        return []
-    rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in report.jurisdictions]
-    return (["## Jurisdictions applied", "",
-             "A finding cites only the law of the state it is judged by (the owner's, or the searcher's where "
-             "the release names no owner); where no law is encoded for a state, policy findings cite the "
-             "published practice they rest on.", ""]
-            + _table([("agency", "agency"), ("role", "as"), ("state", "state"), ("searches", "searches"),
-                      ("laws", "laws applied"), ("note", "jurisdiction")], rows))
+def _bars_table(chart: dict[str, Any]) -> list[str]:
+    lines = [f"### {md_cell(chart['title'])}", ""] + _table(
+        [("label", ""), ("searches", "searches"), ("with_findings", "with findings")], chart["bars"])
+    if chart["shown"] < chart["groups"]:
+        lines += [f"Top {chart['shown']} of {chart['groups']:,}; {chart['searches_not_shown']:,} searches in "
+                  "groups not shown.", ""]
+    return lines
+
+
+def _charts(section: dict[str, Any]) -> list[str]:
+    lines = _generic({"paragraphs": section.get("paragraphs", [])})
+    for chart in section["charts"]:
+        lines += _bars_table(chart)
+    return lines + _generic({"tables": section.get("tables", [])})
+
+
+def _map(section: dict[str, Any]) -> list[str]:
+    lines = _generic({"paragraphs": section.get("paragraphs", [])})
+    if not section["maps"] and section.get("by_state"):  # no owners known: all searches by state
+        rows = [{"state": k, **v} for k, v in section["by_state"].items()]
+        return lines + _table([("state", "state"), ("searches", "searches"), ("with_findings", "with findings"),
+                               ("immigration_related", "immigration-related")], rows)
+    for m in section["maps"]:
+        rows = [{"state": k, **v} for k, v in m["by_state"].items()]
+        lines += [f"### Searches of {md_cell(m['owner'])}'s data ({md_cell(m['owner_state'] or 'state unknown')}), "
+                  "by searcher's state", ""]
+        lines += _table([("state", "state"), ("searches", "searches"), ("with_findings", "with findings"),
+                         ("immigration_related", "immigration-related")], rows)
+    return lines
+
+
+def _flows(section: dict[str, Any]) -> list[str]:
+    f = section
+    lines = [f"{f['shown']} of {f['distinct_flows']:,} flows: the largest by searches, with room kept for the "
+             f"{f['door_flows_shown']} largest through a door; {f['own_data_searches']:,} searches "
+             "of the searcher's own data left out.", ""]
+    return lines + _table([("owner", "owner"), ("scope", "scope"), ("searcher", "searcher"), ("searcher_state", "state"),
+                           ("beneficiary", "acts for"), ("door", "door"), ("searches", "searches"),
+                           ("with_findings", "searches with findings")], f["flows"])
+
+
+def _findings(section: dict[str, Any]) -> list[str]:
+    lines = _generic(section)
+    for rule in section["rules"]:
+        capped = (f"first {rule['shown']:,} of {rule['finding_rows']:,} finding rows (capped)"
+                  if rule["capped"] else f"{rule['finding_rows']:,} finding rows")
+        lines += [f"### {md_cell(rule['rule_id'])}: {md_cell(rule['title'])} [{md_cell(rule['severity'])}]",
+                  "", f"Cites {md_cell(rule['citation'])}. {capped}.", ""]
+        if rule["scope"] == "aggregate":
+            lines += _table([("agency", "agency"), ("subject", "subject"), ("detail", "detail"),
+                             ("searches", "searches")], rule["rows"])
+        else:
+            lines += _table([("search_id", "search"), ("time", "time (UTC)"), ("searcher", "searcher"),
+                             ("reason", "reason"), ("trace", "trace"), ("door", "door"),
+                             ("source", "source (release, row)")], rule["rows"])
+    return lines
+
+
+def _score(section: dict[str, Any]) -> list[str]:
+    return _generic(section) + ["```json", json.dumps(section["score"], indent=2).replace("```", "'''"), "```", ""]
+
+
+# How each kind of section is written; any other kind writes its paragraphs and tables.
+RENDERERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "headline": _headline, "charts": _charts, "map": _map, "flows": _flows, "findings": _findings, "score": _score,
+}
+
+
+def render_markdown(report: Report) -> str:
+    """The report as GitHub-flavoured Markdown (tables; charts and the map become their data tables)."""
+    c = report.counts
+    lines = ["# proxytrace audit report", "",
+             f"{md_cell(report.store)}: {c['searches']:,} searches (de-duplicated) from {c['release_rows']:,} release "
+             f"rows; run #{report.run['id']}.", ""]
+    lines += [f"> {md_cell(note)}" for note in report.notes] + ([""] if report.notes else [])
+    for section in report.sections:
+        # An explicit anchor: the headline links to section ids, not to GitHub's heading slugs.
+        lines += [f'<a id="{escape(section["id"], quote=True)}"></a>', "", f"## {md_cell(section['title'])}", ""]
+        lines += RENDERERS.get(section.get("kind"), _generic)(section)
+    return "\n".join(lines)
 
 
 def write_markdown(report: Report, out: TextIO) -> None:

@@ -5,6 +5,7 @@ Every label comes from a log (agency names, tags), so each one is escaped with
 """
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -22,8 +23,24 @@ def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
+FINDINGS_COLOUR = "#1c3f66"
+ALL_COLOUR = "#9dbbd9"
+
+
+def _stack_tip(label: str, bar: dict[str, Any], unit: str) -> str:
+    tip = f"{label}: {bar['searches']:,} {unit}"
+    if bar.get("with_findings") is not None:
+        tip += f", {bar['with_findings']:,} with findings"
+    if bar.get("immigration_related"):
+        tip += f", {bar['immigration_related']:,} immigration-related"
+    return _e(tip)
+
+
 def bar_chart(title: str, bars: list[dict[str, Any]], *, unit: str = "searches", label_chars: int = 34) -> str:
-    """Horizontal bars, one per label, longest first as given; the full label is in a tooltip."""
+    """Horizontal bars, one per label, in the order given; the full label and figures are in a tooltip.
+
+    A bar is all searches (light); the part with findings (``with_findings``) is drawn dark inside it.
+    """
     if not bars:
         return f'<svg role="img" width="480" height="40"><title>{_e(title)}</title>' \
                f'<text x="4" y="24" class="muted">no {_e(unit)}</text></svg>'
@@ -39,18 +56,21 @@ def bar_chart(title: str, bars: list[dict[str, Any]], *, unit: str = "searches",
         y = top + i * (bar_h + gap)
         w = max(1.0, plot * bar["searches"] / peak)
         label = str(bar["label"])
+        flagged = bar.get("with_findings")
+        inner = (f'<rect x="{left}" y="{y}" width="{plot * flagged / peak:.1f}" height="{bar_h}" '
+                 f'fill="{FINDINGS_COLOUR}"/>' if flagged else "")
         out.append(
-            f'<g><title>{_e(label)}: {bar["searches"]:,} {_e(unit)}</title>'
+            f'<g><title>{_stack_tip(label, bar, unit)}</title>'
             f'<text x="{left - 6}" y="{y + bar_h - 4}" text-anchor="end">{_e(_short(label, label_chars))}</text>'
-            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{BAR_COLOUR}"/>'
-            f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 4}">{bar["searches"]:,}</text></g>'
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{ALL_COLOUR if flagged is not None else BAR_COLOUR}"/>'
+            f'{inner}<text x="{left + w + 4:.1f}" y="{y + bar_h - 4}">{bar["searches"]:,}</text></g>'
         )
     out.append("</svg>")
     return "".join(out)
 
 
 def column_chart(title: str, bars: list[dict[str, Any]], *, unit: str = "searches") -> str:
-    """Vertical bars in the given (time) order, for the monthly series."""
+    """Vertical bars in the given (time) order, for the monthly series; findings stacked inside."""
     if not bars:
         return bar_chart(title, bars, unit=unit)
     col, gap, top, bottom, left = 26, 6, 18, 48, 40  # room for the rotated month labels
@@ -64,15 +84,99 @@ def column_chart(title: str, bars: list[dict[str, Any]], *, unit: str = "searche
         x = left + i * (col + gap)
         h = max(1.0, plot_h * bar["searches"] / peak)
         y = top + plot_h - h
+        flagged = bar.get("with_findings")
+        fh = plot_h * (flagged or 0) / peak
+        inner = (f'<rect x="{x}" y="{top + plot_h - fh:.1f}" width="{col}" height="{fh:.1f}" fill="{FINDINGS_COLOUR}"/>'
+                 if flagged else "")
         out.append(
-            f'<g><title>{_e(bar["label"])}: {bar["searches"]:,} {_e(unit)}</title>'
-            f'<rect x="{x}" y="{y:.1f}" width="{col}" height="{h:.1f}" fill="{BAR_COLOUR}"/>'
+            f'<g><title>{_stack_tip(str(bar["label"]), bar, unit)}</title>'
+            f'<rect x="{x}" y="{y:.1f}" width="{col}" height="{h:.1f}" fill="{ALL_COLOUR if flagged is not None else BAR_COLOUR}"/>{inner}'
             f'<text x="{x + col / 2}" y="{y - 3:.1f}" text-anchor="middle" class="small">{bar["searches"]:,}</text>'
             f'<text x="{x + col / 2}" y="{top + plot_h + 12}" text-anchor="end" class="small" '
             f'transform="rotate(-45 {x + col / 2} {top + plot_h + 12})">{_e(bar["label"])}</text></g>'
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def stack_legend() -> str:
+    """The key to the two shades of the bar charts."""
+    return (f'<span class="key"><svg width="14" height="10"><rect width="14" height="10" fill="{ALL_COLOUR}"/></svg> '
+            f'all searches</span><span class="key"><svg width="14" height="10"><rect width="14" height="10" '
+            f'fill="{FINDINGS_COLOUR}"/></svg> searches with findings</span>')
+
+
+# A tile grid of the states (column, row): a schematic map, one square per state, no geometry
+# and nothing fetched. DC and Puerto Rico get tiles too.
+STATE_TILES: dict[str, tuple[int, int]] = {
+    "AK": (0, 0), "ME": (10, 0),
+    "WI": (5, 1), "VT": (9, 1), "NH": (10, 1),
+    "WA": (0, 2), "ID": (1, 2), "MT": (2, 2), "ND": (3, 2), "MN": (4, 2), "IL": (5, 2), "MI": (6, 2),
+    "NY": (8, 2), "MA": (9, 2),
+    "OR": (0, 3), "NV": (1, 3), "WY": (2, 3), "SD": (3, 3), "IA": (4, 3), "IN": (5, 3), "OH": (6, 3),
+    "PA": (7, 3), "NJ": (8, 3), "CT": (9, 3), "RI": (10, 3),
+    "CA": (0, 4), "UT": (1, 4), "CO": (2, 4), "NE": (3, 4), "MO": (4, 4), "KY": (5, 4), "WV": (6, 4),
+    "VA": (7, 4), "MD": (8, 4), "DE": (9, 4),
+    "AZ": (1, 5), "NM": (2, 5), "KS": (3, 5), "AR": (4, 5), "TN": (5, 5), "NC": (6, 5), "SC": (7, 5), "DC": (8, 5),
+    "OK": (3, 6), "LA": (4, 6), "MS": (5, 6), "AL": (6, 6), "GA": (7, 6),
+    "HI": (0, 7), "TX": (3, 7), "FL": (8, 7), "PR": (10, 7),
+}
+_SHADES = ("#f1f5fa", "#d0e1f2", "#a6c8e6", "#73a7d6", "#4486c2", "#1f63a5", "#0d3f75")
+
+
+def _shade(n: int, peak: int) -> str:
+    if not n:
+        return _SHADES[0]
+    # Log scale: a state with 10 searches stays visible beside one with 100,000.
+    step = math.log10(n + 1) / max(math.log10(peak + 1), 1e-9)
+    return _SHADES[1 + min(len(_SHADES) - 2, int(step * (len(_SHADES) - 1)))]
+
+
+def state_map(title: str, by_state: dict[str, dict[str, Any]], *, home: str | None = None,
+              subject: str = "searches") -> str:
+    """A tile map of the states: shade = searches, red figure = immigration-related, home outlined.
+
+    ``by_state`` maps a two-letter state to ``{"searches", "immigration_related", "with_findings"}``;
+    every state has a tooltip with its figures (zero included), so a reader can hover any tile.
+    """
+    tile, gap, pad = 46, 4, 6
+    cols = 1 + max(c for c, _ in STATE_TILES.values())
+    rows = 1 + max(r for _, r in STATE_TILES.values())
+    width, height = pad * 2 + cols * (tile + gap), pad * 2 + rows * (tile + gap)
+    peak = max((v.get("searches", 0) for k, v in by_state.items() if k in STATE_TILES), default=0)
+    out = [f'<svg role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" class="chart map">'
+           f'<title>{_e(title)}</title>']
+    for state, (c, r) in STATE_TILES.items():
+        v = by_state.get(state) or {}
+        n, imm, flagged = v.get("searches", 0), v.get("immigration_related", 0), v.get("with_findings", 0)
+        x, y = pad + c * (tile + gap), pad + r * (tile + gap)
+        fill = _shade(n, peak)
+        dark = fill in _SHADES[4:]
+        tip = f"{state}: {n:,} {subject}"
+        if n:
+            tip += f", {flagged:,} with findings, {imm:,} immigration-related"
+        if state == home:
+            tip += " (the owner's state)"
+        stroke = ' stroke="#c0392b" stroke-width="3"' if state == home else ' stroke="#fff" stroke-width="1"'
+        out.append(
+            f'<g class="state" data-state="{state}"><title>{_e(tip)}</title>'
+            f'<rect x="{x}" y="{y}" width="{tile}" height="{tile}" rx="3" fill="{fill}"{stroke}/>'
+            f'<text x="{x + 4}" y="{y + 13}" class="small{" on-dark" if dark else ""}">{state}</text>'
+            + (f'<text x="{x + tile - 4}" y="{y + 27}" text-anchor="end" class="small{" on-dark" if dark else ""}">'
+               f'{_compact(n)}</text>' if n else "")
+            + (f'<text x="{x + tile - 4}" y="{y + tile - 5}" text-anchor="end" class="small imm">{_compact(imm)}</text>'
+               if imm else "")
+            + "</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _compact(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n // 1000}k"
+    return f"{n:,}"
 
 
 def flow_diagram(flows: list[dict[str, Any]], *, label_chars: int = 30) -> str:
