@@ -20,7 +20,7 @@ import pyarrow as pa
 from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey
 from auditor.importers.adbc import AdbcStore
 
-BATCH_ROWS = 250_000
+BATCH_ROWS = 100_000
 
 _SELECT = f"""
     SELECT s.id AS search_id, COALESCE(s.searcher_id, -1) AS searcher_id, COALESCE(s.reason_id, -1) AS reason_id,

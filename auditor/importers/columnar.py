@@ -38,7 +38,7 @@ from auditor.importers.provenance import uuid_hashes
 from auditor.importers.searches import _LABELS, _REDACTABLE, _WITHHELD_IF_ABSENT, Account, SearchLoader
 from auditor.importers.source import FIELD_LIMIT, FileFacts
 
-BLOCK_BYTES = 8 << 20  # pyarrow read block: ~50k Flock records, the unit of work and of memory
+BLOCK_BYTES = 4 << 20  # pyarrow read block: ~25k Flock records, the unit of work and of memory
 FAST_PATH_BYTES = 4 << 20  # smaller files are read by the careful path: a child process costs ~1 s
 
 _ASCII_WS = " \t\n\r\x0b\x0c"
@@ -131,7 +131,7 @@ def flock_times(column: pa.Array) -> pa.Array:
     return pc.if_else(pc.fill_null(pc.and_(shaped, real), False), iso, pa.scalar(None, pa.string()))
 
 
-def _ahead(items: Iterator[dict], depth: int = 2) -> Iterator[dict]:
+def _ahead(items: Iterator[dict], depth: int = 1) -> Iterator[dict]:
     """Iterate ``items`` with a thread computing up to ``depth`` of them ahead (errors re-raised here)."""
     import queue
     import threading
