@@ -331,7 +331,9 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
     """Open an existing store, checking it is SQLite and carries this schema.
 
     Raises :class:`InputError` (a one-line message, exit code 2 at the CLI) when the file is missing,
-    is not SQLite, or lacks the schema. With ``create=True`` a missing file is created.
+    is not SQLite, or lacks the schema. With ``create=True`` a missing file (or an empty SQLite file)
+    is created. A file is inspected read-only first: nothing in a file that is refused is changed
+    (the store pragmas, WAL mode among them, are set only once it is known to be a store).
     """
     p = Path(path)
     if p.is_dir():
@@ -352,22 +354,44 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
         raise InputError(f"{p}: cannot read store: {e.strerror}") from None
     if head and head != b"SQLite format 3\x00":
         raise InputError(f"{p}: not a SQLite database")
+    empty = _inspect_read_only(p)
+    if empty and not create:
+        raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
     try:
         db = connect(p)
-        tables = set(db.table_names())
     except sqlite3.Error as e:
         raise InputError(f"{p}: cannot open store: {e}") from None
-    if "meta" not in tables or "searches" not in tables:
-        if create and not tables:
-            create_schema(db)
-            return db
-        raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or int(row[0]) != SCHEMA_VERSION:
-        found = row[0] if row else "none"
-        raise InputError(f"{p}: store schema version {found}, this proxytrace reads version {SCHEMA_VERSION}")
-    create_schema(db)  # adds auditor tables missing from an older writer of the same version
+    create_schema(db)  # a new store's tables, or auditor tables missing from an older writer of the same version
     return db
+
+
+def _inspect_read_only(p: Path) -> bool:
+    """Check a file's schema without writing to it; True when it is an empty SQLite database.
+
+    Raises InputError for a SQLite file that is not a proxytrace store of this schema version.
+    """
+    if p.stat().st_size == 0:
+        return True
+    try:
+        con = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise InputError(f"{p}: cannot open store: {e}") from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return True
+        if "meta" not in tables or "searches" not in tables:
+            raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error as e:
+        raise InputError(f"{p}: cannot open store: {e}") from None
+    finally:
+        con.close()
+    found = "none" if row is None else row[0]
+    if str(found).strip() != str(SCHEMA_VERSION):  # text, never int(): the value may be anything
+        shown = found if isinstance(found, (int, float)) or (isinstance(found, str) and len(found) <= 20) else "unreadable"
+        raise InputError(f"{p}: store schema version {shown!s}, this proxytrace reads version {SCHEMA_VERSION}")
+    return False
 
 
 def ensure_agency(db: sqlite_utils.Database, name: str, cache: dict[str, int] | None = None) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from auditor.agencies import Resolver, resolve_store
-from auditor.cli.common import db_option
+from auditor.cli.common import db_option, echo
 from auditor.schema import open_store
 
 
@@ -27,12 +27,12 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
     db = open_store(db_path)
     report = resolve_store(db, resolver)
     total = sum(report.by_method.values())
-    click.echo(f"agencies: {total}  resolved: {report.resolved}  unknown: {len(report.unknown)}")
+    echo(f"agencies: {total}  resolved: {report.resolved}  unknown: {len(report.unknown)}")
     for method, count in report.by_method.items():
-        click.echo(f"  {method:<10} {count}")
+        echo(f"  {method:<10} {count}")
     if resolver.checks_287g:
-        click.echo(f"on ICE's 287(g) list: {report.matched_287g}")
+        echo(f"on ICE's 287(g) list: {report.matched_287g}")
     if report.unknown:
-        click.echo("unknown names (add them to an override file):")
+        echo("unknown names (add them to an override file):")
         for name in report.unknown:
-            click.echo(f"  {name}")
+            echo(f"  {name}")

@@ -1,27 +1,29 @@
 """`audit report`: write the report of an audited store (HTML, Markdown, JSON or CSV)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-from auditor.cli.common import db_option
-from auditor.errors import InputError
-from auditor.report import EXAMPLES_PER_RULE, FORMATS, format_for, latest_run, write_report
+from auditor.cli.common import BoundedInt, db_option, echo, pseudonym_options, pseudonymizer_for
+from auditor.outputs import check_target, store_files, write_beside
+from auditor.report import EXAMPLES_PER_RULE, FORMATS, format_for, is_report_file, latest_run, write_report
 from auditor.schema import open_store
 
 
 @click.command("report")
 @db_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="File to write (`-` for standard output).")
+              help="File to write (`-` for standard output). Never the store, and never an existing file "
+                   "other than an earlier report.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format; default from the --out extension (.html .csv .json .md), else html.")
-@click.option("--examples", type=click.IntRange(min=0), default=EXAMPLES_PER_RULE, show_default=True,
+@click.option("--examples", type=BoundedInt(0, 100_000), default=EXAMPLES_PER_RULE, show_default=True,
               help="Example findings listed per rule in html/md/json (CSV always lists every finding).")
-def command(db_path: str, out_path: str, fmt: str | None, examples: int) -> None:
+@pseudonym_options
+def command(db_path: str, out_path: str, fmt: str | None, examples: int, pseudonymize: bool,
+            key_file: str | None) -> None:
     """Write the report of the store's latest `audit run`.
 
     HTML is one self-contained file (inline CSS and SVG charts, no scripts, no network): the run and
@@ -29,29 +31,30 @@ def command(db_path: str, out_path: str, fmt: str | None, examples: int) -> None
     month, the owner → searcher → beneficiary flows with doors, and example findings with their
     source release and row. Markdown and JSON carry the same content; CSV lists every per-search
     finding (rule_id, severity, citation, search_id, time, searcher, owner, beneficiary, door,
-    reason, source_release, source_row, trace). Text from the logs is escaped in every format.
+    reason, source_release, source_row, trace). Text from the logs is escaped in every format, and
+    control characters are made visible. `--pseudonymize` replaces plates, officer names and case
+    numbers with keyed tokens. The report is written beside --out and renamed over it at the end.
     """
     fmt = fmt or format_for(out_path)
+    target = None if out_path == "-" else Path(out_path)
+    if target is not None:  # before the store is opened: a refused --out must not touch anything
+        inputs = store_files(db_path) + ([Path(key_file)] if key_file else [])
+        check_target(target, inputs=inputs, what="report", replaceable=is_report_file)
     db = open_store(db_path)
     latest_run(db, db_path)  # fail before creating the output file
-    if out_path == "-":
-        write_report(db, sys.stdout, fmt, store=db_path, examples_per_rule=examples)
+    pseudonymizer = pseudonymizer_for(db, pseudonymize, key_file)
+
+    def write(out):
+        return write_report(db, out, fmt, store=db_path, examples_per_rule=examples, pseudonymizer=pseudonymizer)
+
+    if target is None:
+        write(sys.stdout)
         return
-    target = Path(out_path)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-            result = write_report(db, out, fmt, store=db_path, examples_per_rule=examples)
-        os.replace(partial, target)
-    except OSError as e:
-        partial.unlink(missing_ok=True)
-        raise InputError(f"{out_path}: cannot write report: {e.strerror or e}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    result = write_beside(target, write, what="report", newline="" if fmt == "csv" else None)
+    shown = " (pseudonymized)" if pseudonymizer is not None else ""
     if fmt == "csv":
-        click.echo(f"Wrote {target} (csv): {result:,} finding rows, one per per-search finding.")
+        echo(f"Wrote {target} (csv{shown}): {result:,} finding rows, one per per-search finding.")
     else:
         c = result.counts
-        click.echo(f"Wrote {target} ({fmt}): {c['searches']:,} searches, {c['finding_rows']:,} finding rows, "
-                   f"{c['searches_with_findings']:,} searches with findings.")
+        echo(f"Wrote {target} ({fmt}{shown}): {c['searches']:,} searches, {c['finding_rows']:,} finding rows, "
+             f"{c['searches_with_findings']:,} searches with findings.")

@@ -1,12 +1,12 @@
 """`audit rules`: the rules in force, with their citations."""
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
 import click
 
+from auditor.cli.common import echo, echo_json
 from auditor.rules import load_rules
 
 
@@ -17,9 +17,9 @@ def command(rules_dir: str | None, as_json: bool) -> None:
     """List every rule: id, severity, title and the statute or policy it cites."""
     rules = load_rules(sorted(Path(rules_dir).glob("*.toml")) if rules_dir else None)
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "title": r.title, "severity": r.severity, "citation": r.citation,
-                                "scope": r.scope, "description": r.description.strip()} for r in rules], indent=2))
+        echo_json([{"id": r.id, "title": r.title, "severity": r.severity, "citation": r.citation,
+                                "scope": r.scope, "description": r.description.strip()} for r in rules])
         return
     for r in rules:
-        click.echo(f"{r.id}  [{r.severity}, {r.scope}]\n  {r.title}")
-        click.echo(textwrap.indent(textwrap.fill(f"Cites: {r.citation}", 96), "  "))
+        echo(f"{r.id}  [{r.severity}, {r.scope}]\n  {r.title}")
+        echo(textwrap.indent(textwrap.fill(f"Cites: {r.citation}", 96), "  "))

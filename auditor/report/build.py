@@ -378,7 +378,10 @@ def _score(db: sqlite_utils.Database) -> dict[str, Any] | None:
 
 
 def _notes(report: Report, cap: int) -> list[str]:
-    notes = []
+    from auditor.importers import unfinished_warning
+
+    unfinished = [{"file_name": r["file_name"]} for r in report.releases if r["status"] != "complete"]
+    notes = [unfinished_warning(unfinished, report.store)] if unfinished else []
     capped = [f"{s['rule_id']} ({s['shown']} of {s['finding_rows']} rows)" for s in report.findings if s["capped"]]
     if capped:
         notes.append(f"Example tables show at most {cap} findings per rule: " + ", ".join(capped)

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import sqlite_utils
 
 from auditor.report.build import latest_run
+from auditor.untrusted import visible
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
            "reason", "source_release", "source_row", "trace")
@@ -38,19 +39,27 @@ _SQL = """
 
 
 def safe_cell(value: Any) -> Any:
-    """Neutralize a text cell a spreadsheet would evaluate; leave numbers and blanks alone."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Neutralize a text cell a spreadsheet would evaluate or a terminal would act on (control
+    characters become visible escapes); leave numbers and blanks alone."""
+    if not isinstance(value, str):
+        return value
+    value = visible(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store") -> int:
-    """Write every per-search finding of the latest run; returns the number of finding rows written."""
+def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", pseudonymizer: Any = None) -> int:
+    """Write every per-search finding of the latest run; returns the number of finding rows written.
+
+    A ``pseudonymizer`` (:class:`auditor.pseudonym.Pseudonymizer`) replaces the store's plates,
+    officer names and case numbers wherever they appear in a cell."""
     run = latest_run(db, store)
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     written = 0
+    scrub = pseudonymizer.text if pseudonymizer is not None else None
     for row in db.execute(_SQL, [run["id"]]):
+        if scrub is not None:
+            row = [scrub(v) if isinstance(v, str) else v for v in row]
         writer.writerow([safe_cell(v) for v in row])
         written += 1
     return written

@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any, TextIO
 
 from auditor.report.build import Report
+from auditor.untrusted import visible
 from auditor.report.svg import bar_chart, column_chart, door_legend, flow_diagram
 
 _SEARCH_COLUMNS = (("search_id", "search"), ("time", "time (UTC)"), ("searcher", "searcher"), ("user", "user"),
@@ -19,7 +20,9 @@ _AGGREGATE_COLUMNS = (("agency", "agency"), ("subject", "subject"), ("detail", "
 
 
 def _e(value: Any) -> str:
-    return "" if value is None else escape(str(value), quote=True)
+    # Control characters (ESC, bidi overrides) are made visible before escaping: HTML escaping alone
+    # leaves them in the text.
+    return "" if value is None else escape(visible(str(value)), quote=True)
 
 
 def _n(value: Any) -> str:
