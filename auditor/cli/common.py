@@ -65,9 +65,9 @@ class BoundedInt(click.ParamType):
                     raise ValueError(text)
                 number = int(text, 10)
             except ValueError:
-                self.fail(f"{_short(value)!r} is not a whole number", param, ctx)
+                _refuse(f"{_short(value)!r} is not a whole number", param, ctx)
         if not self.low <= number <= self.high:
-            self.fail(f"{_short(value)} is not between {self.low:,} and {self.high:,}", param, ctx)
+            _refuse(f"{_short(value)} is not between {self.low:,} and {self.high:,}", param, ctx)
         return number
 
 
@@ -83,14 +83,22 @@ class FiniteFloat(click.ParamType):
         try:
             number = float(value)
         except (TypeError, ValueError, OverflowError):
-            self.fail(f"{_short(value)!r} is not a number", param, ctx)
+            _refuse(f"{_short(value)!r} is not a number", param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{_short(value)} is not a finite number", param, ctx)
+            _refuse(f"{_short(value)} is not a finite number", param, ctx)
         above_low = number > self.low if self.low_open else number >= self.low
         if not above_low or number > self.high:
             bound = f"above {self.low:g}" if self.low_open else f"at least {self.low:g}"
-            self.fail(f"{_short(value)} must be {bound} and at most {self.high:g}", param, ctx)
+            _refuse(f"{_short(value)} must be {bound} and at most {self.high:g}", param, ctx)
         return number
+
+
+def _refuse(message: str, param: click.Parameter | None, ctx: click.Context | None) -> None:
+    """A bad number is one line and exit code 2, like every other bad input (not click's usage page)."""
+    if param is None:
+        raise InputFailure(message)
+    name = param.opts[0] if getattr(param, "opts", None) and param.param_type_name == "option" else param.human_readable_name
+    raise InputFailure(f"{name}: {message}")
 
 
 def _short(value: Any) -> str:

@@ -36,13 +36,16 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map)
     accounts = import_files(db, files, options)
     outcome = summarize(accounts)
+    if len(files) == 1 and accounts[0].status == REFUSED:  # one file, one line
+        raise InputError(f"{accounts[0].file_name}: {accounts[0].notes[0]}")
     if as_json:
         echo_json({"releases": [a.as_dict() for a in accounts], "totals": outcome})
     else:
         for a in accounts:
             echo(f"{a.file_name}")
             if a.status == REFUSED:
-                echo(f"  refused: {'; '.join(a.notes)}")
+                why = a.notes[0] if len(a.notes[0]) <= 300 else a.notes[0][:297] + "..."  # a binary "header"
+                echo(f"  refused: {why}")
                 continue
             echo(f"  format {a.format}, producer {a.producer or '(unknown)'}, audit kind {a.audit_kind}, {a.status}")
             echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}"

@@ -64,8 +64,7 @@ class ReleaseAccount:
     @classmethod
     def refused(cls, file_name: str, why: str) -> "ReleaseAccount":
         """The account of a file that was not imported at all (nothing of it is in the store)."""
-        short = why if len(why) <= 300 else why[:297] + "..."  # a binary file's "header" can be kilobytes
-        return cls(file_name, "", "unknown", None, "unknown", 0, 0, 0, REFUSED, 0, notes=[short])
+        return cls(file_name, "", "unknown", None, "unknown", 0, 0, 0, REFUSED, 0, notes=[why])
 
     def as_dict(self) -> dict:
         """A JSON-ready dict, with the balance check spelled out."""
