@@ -81,6 +81,8 @@ class FiniteFloat(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
+            if isinstance(value, str) and "_" in value:  # Python reads `1_0` as 10; a user's number has no underscores
+                raise ValueError(value)
             number = float(value)
         except (TypeError, ValueError, OverflowError):
             _refuse(f"{_short(value)!r} is not a number", param, ctx)
