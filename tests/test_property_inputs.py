@@ -30,7 +30,8 @@ NUMBERS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
-FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=12, deadline=None, database=None,  # no .hypothesis folder in the checkout
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 # Runs that may simulate (a second or less each) get fewer examples.
 SIMULATING = settings(FAST, max_examples=8)
 
