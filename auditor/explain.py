@@ -99,7 +99,10 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
                LEFT JOIN agencies a ON a.id = t.beneficiary_id WHERE t.search_id = ?""", [search_id]).fetchone()
         if t:
             truth = dict(zip(("purpose", "beneficiary", "disguised", "misuse_kind", "narrative"), t))
+    from auditor.importers import unfinished_releases
+
     return {
+        "unfinished_releases": unfinished_releases(db),
         "search": search,
         "owners": owners,
         "traces": traces,

@@ -30,6 +30,10 @@ from auditor.errors import InputError
 KEY_FORMAT = "proxytrace-answer-key/1"
 # Columns the grader needs; the worksheet's context columns are for the trainee and not read here.
 REQUIRED_COLUMNS = ("exercise", "item", "violation", "rule", "beneficiary")
+# Every column `simulate exercise` writes, in order; a worksheet with any other column is not one.
+WORKSHEET_COLUMNS = ("exercise", "item", "search_id", "time_utc", "searcher", "searcher_state", "user", "owner",
+                     "scope", "system", "reason", "case_number", "networks", "relay_hints",
+                     "violation", "rule", "beneficiary", "notes")
 ANSWER_COLUMNS = ("violation", "rule", "beneficiary", "notes")
 NO_RULE = "none"
 _YES = {"yes", "y", "true", "1"}
@@ -183,11 +187,31 @@ def load_key(path: str | Path) -> AnswerKey:
     return key
 
 
+def _check_header(path: Path, header: list[str]) -> None:
+    """A worksheet's header names each of its columns once, and only columns a worksheet has."""
+    unnamed = [str(i + 1) for i, h in enumerate(header) if not h]
+    if unnamed:
+        raise InputError(f"{path}: column(s) {', '.join(unnamed)} have no name; a worksheet has only the columns "
+                         "`simulate exercise` wrote")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(f"{path}: column(s) {', '.join(repeated)} appear more than once; keep one of each")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{path}: not a worksheet: missing column(s) {', '.join(missing)} "
+                         f"(needs {', '.join(REQUIRED_COLUMNS)})")
+    extra = [h for h in header if h not in WORKSHEET_COLUMNS]
+    if extra:
+        raise InputError(f"{path}: unknown column(s) {', '.join(extra[:5])}; a worksheet has only "
+                         f"{', '.join(WORKSHEET_COLUMNS)}")
+
+
 def read_worksheet(path: str | Path) -> list[dict[str, str]]:
     """Read a filled worksheet CSV into rows keyed by lower-cased column name.
 
     Accepts comma- or semicolon-separated files (spreadsheets in some locales save with `;`) and
-    Excel's byte-order mark. Anything else that is not a worksheet raises InputError.
+    Excel's byte-order mark. Anything else that is not a worksheet raises InputError, and so do a
+    repeated, unnamed, missing or unknown column and a row with more or fewer fields than the header.
     """
     path = Path(path)
     text = _read_text(path, "worksheet")
@@ -195,16 +219,18 @@ def read_worksheet(path: str | Path) -> list[dict[str, str]]:
         raise InputError(f"{path}: is empty, not a worksheet")
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{path}: not a worksheet: missing column(s) {', '.join(missing)} "
-                             f"(needs {', '.join(REQUIRED_COLUMNS)})")
+        header = [h.strip().lower() for h in next(reader, [])]
+        _check_header(path, header)
         rows = []
-        for raw in reader:
-            row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
+        for record in reader:
+            if not record:
+                continue  # a blank line
+            if len(record) != len(header):
+                raise InputError(f"{path}: line {reader.line_num} has {len(record)} field(s), the header has "
+                                 f"{len(header)}; the worksheet's rows must keep every column")
+            row = {k: v.strip() for k, v in zip(header, record)}
             if any(row.values()):
                 rows.append(row)
     except csv.Error as e:

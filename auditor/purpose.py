@@ -18,9 +18,14 @@ is the small engine that loads, checks and applies them. A pattern file holds:
     ``text``, ``tags`` that must be found and ``not_tags`` that must not; the test suite runs every
     example of every shipped file.
 
-Matching runs on a copy of the reason where ``+`` and ``_`` (URL-form debris such as
-``person+crime``) read as spaces; the copy has the same length, so evidence is always cut verbatim
-from the original reason. Regexes are kept RE2-compatible (no lookarounds, no backreferences) so a
+Matching runs on a normalized copy of the reason (:func:`for_matching`): ``+`` and ``_`` (URL-form
+debris such as ``person+crime``) read as spaces; Unicode compatibility forms are folded (fullwidth
+``ＩＣＥ``, ligatures) and accents dropped; zero-width characters, soft hyphens and control
+characters are removed (``I\u200bCE``, ``H\u00adSI``); Cyrillic and Greek look-alike letters
+are folded to Latin in words made only of look-alikes or mixed with Latin letters
+(``auditor/data/confusables.toml``); dotted acronyms are joined (``I.C.E.`` reads ``ICE``). Every
+character of the copy remembers where it came from, so evidence is always cut verbatim from the
+original reason. Regexes are kept RE2-compatible (no lookarounds, no backreferences) so a
 SQL engine can run the same patterns as a baseline (see :meth:`Classifier.patterns_for`); the
 loader enforces that for the immigration and DHS patterns, which the benchmarks' baseline uses.
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -53,6 +59,70 @@ _EXAMPLE_KEYS = {"text", "tags", "not_tags", "note"}
 _NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P=")
 # URL-form debris from portal exports (`Person+Crime`, `satg+burg`): read as spaces, same length.
 _DEBRIS = str.maketrans({"+": " ", "_": " "})
+
+
+# Reasons of printable ASCII without a dotted acronym need no more than the debris fold.
+_NEEDS_NORMALIZING = re.compile(r"[^\x20-\x7e]|[A-Za-z]\.[A-Za-z]")
+# Two or more single letters each followed by a dot, and optionally a last letter: `I.C.E.`, `H.S.I`.
+_DOTTED_ACRONYM = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}(?:[A-Za-z](?!\w))?|(?<![\w.])[A-Za-z]\.[A-Za-z](?!\w)")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+@functools.lru_cache(maxsize=1)
+def confusables() -> dict[str, str]:
+    """The reviewed look-alike letters (Cyrillic, Greek) and the Latin letter each is read as."""
+    data = _read_toml(Path(str(files("auditor") / "data" / "confusables.toml")))
+    table: dict[str, str] = {}
+    for script, entries in data.items():
+        if not isinstance(entries, dict) or not isinstance(entries.get("why"), str):
+            raise InputError(f"confusables.toml: [{script}] needs a `why`")
+        for letter, latin in entries.items():
+            if letter == "why":
+                continue
+            if len(letter) != 1 or not isinstance(latin, str) or not latin.isascii() or len(latin) != 1:
+                raise InputError(f"confusables.toml: [{script}] {letter!r} must map one letter to one Latin letter")
+            table[letter] = latin
+    return table
+
+
+def for_matching(reason: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """The copy of a reason that patterns run on, with where each of its characters came from.
+
+    Returns ``(text, starts, ends)``: character ``i`` of ``text`` came from ``reason[starts[i]:ends[i]]``
+    (``starts`` and ``ends`` are None when the copy has the same length and positions). See the
+    module docstring for what is folded.
+    """
+    if _NEEDS_NORMALIZING.search(reason) is None:
+        return reason.translate(_DEBRIS), None, None
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(reason):
+        if ch in "\t\n\r":
+            chars.append(" "), starts.append(i), ends.append(i + 1)
+            continue
+        for part in unicodedata.normalize("NFKD", ch):
+            category = unicodedata.category(part)
+            if category in ("Cc", "Cf", "Mn", "Me") or part == "\u00ad":
+                continue  # controls, zero-width and bidi format characters, soft hyphens, accents
+            chars.append(part.translate(_DEBRIS)), starts.append(i), ends.append(i + 1)
+    text = "".join(chars)
+    table = confusables()
+    if any(ch in table for ch in text):
+        folded = list(text)
+        for run in _LETTER_RUN.finditer(text):
+            word = run.group()
+            if any(ch in table for ch in word) and all(ch in table or ch.isascii() for ch in word):
+                for j in range(run.start(), run.end()):
+                    folded[j] = table.get(folded[j], folded[j])
+        text = "".join(folded)
+    dots = {m.start() + k for m in _DOTTED_ACRONYM.finditer(text) for k, ch in enumerate(m.group()) if ch == "."}
+    if dots:
+        keep = [j for j in range(len(text)) if j not in dots]
+        text = "".join(text[j] for j in keep)
+        starts = [starts[j] for j in keep]
+        ends = [ends[j] for j in keep]
+    return text, starts, ends
 
 
 @dataclass(frozen=True)
@@ -191,7 +261,9 @@ class Classifier:
         """
         if reason is None or not reason.strip():
             return [Tag(MISSING, reason or "", 1.0)]
-        text = reason.translate(_DEBRIS)
+        text, starts, ends = for_matching(reason)
+        if not text.strip():  # nothing but zero-width or control characters
+            return [Tag(MISSING, reason, 1.0)]
         offset = len(text) - len(text.lstrip())  # whole-reason patterns match the stripped text
         best: dict[str, tuple[float, int, Tag]] = {}
         lowered = text.lower()
@@ -206,6 +278,8 @@ class Classifier:
                 start, end = match.span(group)
                 if pattern.whole:
                     start, end = start + offset, end + offset
+                if starts is not None and ends is not None:
+                    start, end = (starts[start], ends[end - 1]) if end > start else (starts[start], starts[start])
                 found = Tag(pattern.tag, reason[start:end], pattern.confidence, pattern.value)
                 key = (-pattern.confidence, start)
                 current = best.get(pattern.tag)

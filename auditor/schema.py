@@ -434,7 +434,9 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
     """Open an existing store, checking it is SQLite and carries this schema.
 
     Raises :class:`InputError` (a one-line message, exit code 2 at the CLI) when the file is missing,
-    is not SQLite, or lacks the schema. With ``create=True`` a missing file is created.
+    is not SQLite, or lacks the schema. With ``create=True`` a missing file (or an empty SQLite file)
+    is created. A file is inspected read-only first: nothing in a file that is refused is changed
+    (the store pragmas, WAL mode among them, are set only once it is known to be a store).
     """
     p = Path(path)
     if p.is_dir():
@@ -455,25 +457,22 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
         raise InputError(f"{p}: cannot read store: {e.strerror}") from None
     if head and head != b"SQLite format 3\x00":
         raise InputError(f"{p}: not a SQLite database")
+    empty = _inspect_read_only(p)
+    if empty and not create:
+        raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
     try:
         db = connect(p)
-        tables = set(db.table_names())
     except sqlite3.Error as e:
         raise InputError(f"{p}: cannot open store: {e}") from None
-    if "meta" not in tables or "searches" not in tables:
-        if create and not tables:
-            create_schema(db)
-            return db
-        raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is not None and row[0] == "1":
+    if _schema_version(db) == "1":
         migrate_v1(db)
-        row = (str(SCHEMA_VERSION),)
-    if row is None or int(row[0]) != SCHEMA_VERSION:
-        found = row[0] if row else "none"
-        raise InputError(f"{p}: store schema version {found}, this proxytrace reads version {SCHEMA_VERSION}")
-    create_schema(db)  # adds auditor tables missing from an older writer of the same version
+    create_schema(db)  # a new store's tables, or auditor tables missing from an older writer of the same version
     return db
+
+
+def _schema_version(db: sqlite_utils.Database) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if db["meta"].exists() else None
+    return None if row is None else str(row[0]).strip()
 
 
 def migrate_v1(db: sqlite_utils.Database) -> None:
@@ -504,6 +503,35 @@ def migrate_v1(db: sqlite_utils.Database) -> None:
         conn.executemany("UPDATE searches SET dedup_key = ? WHERE id = ?", keys)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
         conn.execute("UPDATE runs SET finished_at = NULL, summary = NULL")  # findings gone: re-run the audit
+
+
+def _inspect_read_only(p: Path) -> bool:
+    """Check a file's schema without writing to it; True when it is an empty SQLite database.
+
+    Raises InputError for a SQLite file that is not a proxytrace store of this schema version.
+    """
+    if p.stat().st_size == 0:
+        return True
+    try:
+        con = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise InputError(f"{p}: cannot open store: {e}") from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return True
+        if "meta" not in tables or "searches" not in tables:
+            raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error as e:
+        raise InputError(f"{p}: cannot open store: {e}") from None
+    finally:
+        con.close()
+    found = "none" if row is None else row[0]
+    if str(found).strip() not in (str(SCHEMA_VERSION), "1"):  # text, never int(); version 1 is migrated
+        shown = found if isinstance(found, (int, float)) or (isinstance(found, str) and len(found) <= 20) else "unreadable"
+        raise InputError(f"{p}: store schema version {shown!s}, this proxytrace reads version {SCHEMA_VERSION}")
+    return False
 
 
 def ensure_agency(db: sqlite_utils.Database, name: str, cache: dict[str, int] | None = None) -> int:

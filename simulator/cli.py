@@ -11,12 +11,13 @@ from pathlib import Path
 
 import click
 
-from auditor.cli.common import AuditGroup
-from auditor.errors import InputError
+from auditor.cli.common import AuditGroup, BoundedInt, FiniteFloat, echo, pseudonym_options, pseudonymizer_for
+from auditor.pseudonym import load_key
 from auditor.schema import open_store
+from simulator.budget import MAX_SCALE, check_fits, estimate
 from simulator.exercise import DEFAULT_ITEMS, DEFAULT_SCALE, make_exercise, write_exercise
 from simulator.export import export_owner_logs
-from simulator.generate import check_out_path, expected_total, simulate as run_scenario
+from simulator.generate import check_out_path, simulate as run_scenario
 from simulator.scenario import list_scenarios, load_scenario
 from simulator.summary import Summary
 
@@ -44,18 +45,20 @@ def _format_summary(name: str, out: Path, seed: int, scale: float, summary: Summ
 @click.group(cls=AuditGroup, invoke_without_command=True)
 @click.option("--scenario", "scenario_name", metavar="NAME|FILE.toml",
               help="A shipped scenario's name (see --list) or a path to a scenario file.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed; the same seed gives the same store.")
-@click.option("--scale", type=float, default=1.0, show_default=True,
-              help="Multiply reads and searches (0.02 for a classroom example, 10 for a stress test).")
+@click.option("--seed", type=BoundedInt(), default=1, show_default=True, help="Random seed; the same seed gives the same store.")
+@click.option("--scale", type=FiniteFloat(0, MAX_SCALE, low_open=True), default=1.0, show_default=True,
+              help="Multiply reads and searches (0.02 for a classroom example, 10 for a stress test). A run "
+                   "whose estimated store or memory would not fit is refused with the estimate.")
 @click.option("--out", "out", type=click.Path(), default=None,
               help="The store to write (SQLite). Default: <scenario>.db in the current folder.")
 @click.option("--overwrite", is_flag=True, help="Replace the store if it already exists.")
 @click.option("--export-dir", type=click.Path(file_okay=False), default=None,
               help="Also write each focal owner's Flock Network Audit CSV and sharing list here.")
 @click.option("--list", "list_only", is_flag=True, help="List the shipped scenarios and exit.")
+@pseudonym_options
 @click.pass_context
 def simulate(ctx: click.Context, scenario_name: str | None, seed: int, scale: float, out: str | None,
-             overwrite: bool, export_dir: str | None, list_only: bool) -> None:
+             overwrite: bool, export_dir: str | None, list_only: bool, pseudonymize: bool, key_file: str | None) -> None:
     """Generate a surveillance network, its searches and their ground truth from a scenario.
 
     Example: `simulate --scenario el_cajon --seed 7 --out el_cajon.db --export-dir logs/`, then
@@ -65,38 +68,43 @@ def simulate(ctx: click.Context, scenario_name: str | None, seed: int, scale: fl
         return
     if list_only:
         for listing in list_scenarios():
-            click.echo(f"{listing.name:<16}{listing.description}")
+            echo(f"{listing.name:<16}{listing.description}")
         return
     if not scenario_name:
         raise click.UsageError("give --scenario NAME (see --list), or --list")
-    if scale <= 0:
-        raise InputError(f"--scale must be positive, got {scale:g}")
     scenario = load_scenario(scenario_name)
     out_path = Path(out) if out else Path(f"{scenario.name}.db")
     check_out_path(out_path, overwrite)
+    if (pseudonymize or key_file) and not export_dir:
+        raise click.UsageError("--pseudonymize applies to the --export-dir logs; give --export-dir")
+    if pseudonymize or key_file:
+        load_key(key_file)  # a missing or short key fails before the simulation runs
+    size = estimate(scenario, scale, seed)
+    check_fits(size, out_path, scale=scale)
     started = time.perf_counter()
     if sys.stdout.isatty():
-        total = expected_total(scenario, scale, seed)
+        total = int(size.reads + size.searches)
         with click.progressbar(length=total, label=f"simulating {scenario.name}") as bar:
             summary = run_scenario(scenario, out_path, seed=seed, scale=scale, overwrite=overwrite,
                                    progress=bar.update)
     else:
         summary = run_scenario(scenario, out_path, seed=seed, scale=scale, overwrite=overwrite)
     seconds = time.perf_counter() - started
-    click.echo(_format_summary(scenario.name, out_path, seed, scale, summary, seconds))
+    echo(_format_summary(scenario.name, out_path, seed, scale, summary, seconds))
     if export_dir:
         db = open_store(out_path)
-        for path in export_owner_logs(db, export_dir):
-            click.echo(f"exported {path}")
+        for path in export_owner_logs(db, export_dir, pseudonymizer_for(db, pseudonymize, key_file)):
+            echo(f"exported {path}")
 
 
 @simulate.command("exercise")
 @click.option("--scenario", "scenario_name", required=True, metavar="NAME|FILE.toml",
               help="The scenario to cut the exercise from (see `simulate --list`).")
-@click.option("--items", type=int, default=DEFAULT_ITEMS, show_default=True, help="How many searches to put on the worksheet.")
-@click.option("--seed", type=int, default=1, show_default=True,
+@click.option("--items", type=BoundedInt(1, 10_000), default=DEFAULT_ITEMS, show_default=True,
+              help="How many searches to put on the worksheet.")
+@click.option("--seed", type=BoundedInt(), default=1, show_default=True,
               help="Random seed for the simulation and the choice of items; the same seed gives the same files.")
-@click.option("--scale", type=float, default=DEFAULT_SCALE, show_default=True,
+@click.option("--scale", type=FiniteFloat(0, MAX_SCALE, low_open=True), default=DEFAULT_SCALE, show_default=True,
               help="Scale of the simulation behind the exercise (small keeps it to seconds).")
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Folder for worksheet.csv/.html and answer_key.json/.html. Default: <scenario>-exercise-<seed>.")
@@ -112,10 +120,6 @@ def exercise(scenario_name: str, items: int, seed: int, scale: float, out_dir: s
     simulator's truth and the audit's rules. Grade a filled worksheet with
     `audit grade worksheet.csv --key answer_key.json`.
     """
-    if scale <= 0:
-        raise InputError(f"--scale must be positive, got {scale:g}")
-    if items < 1:
-        raise InputError(f"--items must be at least 1, got {items}")
     started = time.perf_counter()
     built = make_exercise(scenario_name, items=items, seed=seed, scale=scale, store=store, overwrite=overwrite)
     out = Path(out_dir) if out_dir else Path(f"{built.scenario}-exercise-{seed}")
@@ -123,13 +127,13 @@ def exercise(scenario_name: str, items: int, seed: int, scale: float, out_dir: s
     mix: dict[str, int] = {}
     for item in built.items:
         mix[item.category] = mix.get(item.category, 0) + 1
-    click.echo(f"exercise {built.exercise}: {len(built.items)} items ("
+    echo(f"exercise {built.exercise}: {len(built.items)} items ("
                + ", ".join(f"{n} {c}" for c, n in sorted(mix.items()))
                + f") in {time.perf_counter() - started:.1f} s")
     for path in paths:
-        click.echo(f"wrote {path}")
+        echo(f"wrote {path}")
     if store:
-        click.echo(f"store kept at {store}: `audit explain --db {store} SEARCH_ID` shows an item's trace")
+        echo(f"store kept at {store}: `audit explain --db {store} SEARCH_ID` shows an item's trace")
 
 
 def main() -> None:

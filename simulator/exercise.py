@@ -32,7 +32,7 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.grade import KEY_FORMAT, NO_RULE, beneficiary_spellings
+from auditor.grade import KEY_FORMAT, NO_RULE, WORKSHEET_COLUMNS, beneficiary_spellings
 from auditor.graph import Agency, build_graph, load_agencies, scope_of
 from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.report.render_csv import safe_cell
@@ -41,6 +41,7 @@ from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql
 from auditor.scan import reason_classes, run_audit, stored_tag_sets
 from auditor.score import stored_boundaries, stored_frame_bounds, truth_facts
 from auditor.schema import open_store
+from simulator.budget import check_fits, estimate
 from simulator.generate import check_out_path, simulate
 from simulator.scenario import load_scenario
 
@@ -52,9 +53,6 @@ MIX = (("disguised", 0.25), ("clear", 0.35), ("legitimate", 0.40))
 # Truth purposes that are purpose tags of their own (the rest are `crime:<purpose>`).
 _SENSITIVE_PURPOSES = {"protest", "reproductive_health", "civil_matter", "personal_use", "mission_creep",
                        "ethnic_descriptor"}
-WORKSHEET_COLUMNS = ("exercise", "item", "search_id", "time_utc", "searcher", "searcher_state", "user", "owner",
-                     "scope", "system", "reason", "case_number", "networks", "relay_hints",
-                     "violation", "rule", "beneficiary", "notes")
 FILES = ("worksheet.csv", "worksheet.html", "answer_key.json", "answer_key.html")
 
 
@@ -439,8 +437,10 @@ def make_exercise(scenario: str | Path, *, items: int = DEFAULT_ITEMS, seed: int
     loaded = load_scenario(scenario)
     if store is not None:
         check_out_path(Path(store), overwrite)
+        check_fits(estimate(loaded, scale, seed), Path(store), scale=scale)
         return _from_new_store(loaded, Path(store), items=items, seed=seed, scale=scale)
     with tempfile.TemporaryDirectory(prefix="proxytrace-exercise-") as tmp:
+        check_fits(estimate(loaded, scale, seed), Path(tmp) / "exercise.db", scale=scale)
         return _from_new_store(loaded, Path(tmp) / "exercise.db", items=items, seed=seed, scale=scale)
 
 

@@ -10,6 +10,7 @@ The format is documented in ``scenarios/README.md`` and shown by ``scenarios/el_
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,13 @@ SHARE_SCOPES = ("direct", "statewide", "national")
 # 28 counseling, 21 other).
 DISCLOSURE_STATUSES = ("filed", "late", "not_filed")
 DISCLOSURE_OUTCOMES = ("resigned_fired", "misdemeanor", "felony", "no_action", "counseling", "other")
+# Bounds on any value a scenario gives. Rates and counts beyond them are typos or attacks, and would
+# overflow dates or exhaust memory before the size estimate (simulator.budget) could refuse them.
+MAX_QUANTITY = 10**9
+MAX_AGENCIES = 100_000  # generated agencies, one owner's cameras, one misuse's officers or targets
+MAX_CAMERAS = 100_000
+MAX_DAYS = 100 * 366
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2199, 12, 31)
 
 # --- the data files beside this module ------------------------------------------------------------
 
@@ -339,8 +347,14 @@ class _Checker:
         }[kind]
         if not ok:
             raise self.fail(key_path, f"expected {_TYPE_WORDS[kind]}, got {type(value).__name__} {value!r}")
+        if kind in ("num", "rate", "coord") and not math.isfinite(value):
+            raise self.fail(key_path, f"must be a finite number, got {value}")
         if kind in ("num", "count") and value < 0:
             raise self.fail(key_path, f"must not be negative, got {value}")
+        if kind in ("num", "count", "int") and abs(value) > MAX_QUANTITY:
+            raise self.fail(key_path, f"must be at most {MAX_QUANTITY:,}, got {value:g}")
+        if kind == "date" and not FIRST_DATE <= value <= LAST_DATE:
+            raise self.fail(key_path, f"must be between {FIRST_DATE} and {LAST_DATE}, got {value}")
         if kind == "rate" and not 0 <= value <= 1:
             raise self.fail(key_path, f"must be between 0 and 1, got {value}")
         if kind == "mix":
@@ -357,6 +371,8 @@ class _Checker:
             for name, count in value.items():
                 if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                     raise self.fail(f"{key_path}.{name}", f"expected a non-negative integer, got {count!r}")
+                if count > MAX_AGENCIES:
+                    raise self.fail(f"{key_path}.{name}", f"must be at most {MAX_AGENCIES:,}, got {count:,}")
         return float(value) if kind in ("num", "rate", "coord") else value
 
 
@@ -368,6 +384,14 @@ def _check_world(c: _Checker, doc: dict[str, Any]) -> None:
         raise c.fail("scenario.system", f"unknown system {meta['system']!r} (known: {', '.join(SYSTEMS)})")
     if meta["end"] < meta["start"]:
         raise c.fail("scenario.end", f"{meta['end']} is before scenario.start {meta['start']}")
+    if (meta["end"] - meta["start"]).days >= MAX_DAYS:
+        raise c.fail("scenario.end", f"the period is longer than {MAX_DAYS // 365} years")
+    generated = sum(sum(g["states"].values()) for g in doc["groups"])
+    if generated > MAX_AGENCIES:
+        raise c.fail("groups", f"would generate {generated:,} agencies; at most {MAX_AGENCIES:,}")
+    for i, cam in enumerate(doc["cameras"]):
+        if cam["fixed"] + cam["mobile"] > MAX_CAMERAS:
+            raise c.fail(f"cameras[{i}]", f"{cam['fixed'] + cam['mobile']:,} cameras for one owner; at most {MAX_CAMERAS:,}")
     keys: dict[str, str] = {}
     for i, a in enumerate(doc["agencies"]):
         p = f"agencies[{i}]"
@@ -461,6 +485,9 @@ def _check_world(c: _Checker, doc: dict[str, Any]) -> None:
         ref(m["actors"], f"misuse[{i}].actors")
         if m["kind"] not in purposes:
             raise c.fail(f"misuse[{i}].kind", f"unknown misuse kind {m['kind']!r} (needs a phrasing pool)")
+        for key in ("officers", "targets"):
+            if m[key] > MAX_AGENCIES:
+                raise c.fail(f"misuse[{i}].{key}", f"must be at most {MAX_AGENCIES:,}, got {m[key]:,}")
         if m["officers"] < 1:
             raise c.fail(f"misuse[{i}].officers", "needs at least one officer")
         for st in m["search_types"] or {}:
@@ -472,6 +499,8 @@ def _check_world(c: _Checker, doc: dict[str, Any]) -> None:
     for i, d in enumerate(doc["disclosures"]):
         p = f"disclosures[{i}]"
         ref(d["agency"], f"{p}.agency")
+        if not FIRST_DATE.year <= d["year"] <= LAST_DATE.year:
+            raise c.fail(f"{p}.year", f"must be between {FIRST_DATE.year} and {LAST_DATE.year}, got {d['year']}")
         if d["status"] not in DISCLOSURE_STATUSES:
             raise c.fail(f"{p}.status", f"unknown status {d['status']!r} (known: {', '.join(DISCLOSURE_STATUSES)})")
         outcomes = d["outcomes"] or {}

@@ -293,8 +293,8 @@ def test_malformed_input_is_a_one_line_error_exit_2(tmp_path, kind, message):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--scenario", "el_cajon", "--items", "0"], "--items must be at least 1"),
-    (["--scenario", "el_cajon", "--scale", "-1"], "--scale must be positive"),
+    (["--scenario", "el_cajon", "--items", "0"], "--items: 0 is not between 1 and 10,000"),
+    (["--scenario", "el_cajon", "--scale", "-1"], "--scale: -1 must be above 0"),
     (["--scenario", "atlantis"], "atlantis"),
 ])
 def test_bad_exercise_options_are_a_one_line_error_exit_2(tmp_path, args, message):

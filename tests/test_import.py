@@ -318,7 +318,8 @@ def test_json_account_balances(tmp_path):
     result = run_cli("--db", tmp_path / "s.db", "--json", EL_CAJON, OKALOOSA)
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert data["totals"] == {"rows_read": 8, "rows_imported": 5, "rows_rejected": 3, "balanced": True}
+    assert data["totals"] == {"rows_read": 8, "rows_imported": 5, "rows_rejected": 3, "balanced": True,
+                              "imported_releases": 2, "already_imported": 0, "refused": 0}
 
 
 # --- the loader's cached time parser agrees with auditor.timefmt ----------------------------------------

@@ -115,7 +115,7 @@ def test_csv_keeps_numbers_numeric(audited):
 def test_safe_cell_leaves_numbers_and_plain_text_alone():
     assert safe_cell(-3) == -3 and safe_cell(2.5) == 2.5 and safe_cell(None) is None
     assert safe_cell("stolen vehicle") == "stolen vehicle"
-    assert safe_cell("-x") == "'-x" and safe_cell("\tcmd") == "'\tcmd"
+    assert safe_cell("-x") == "'-x" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
 
 
 def test_csv_lists_every_per_search_finding_with_the_contract_columns(audited):

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from auditor.agencies import Resolver, resolve_store
-from auditor.cli.common import db_option
+from auditor.cli.common import db_option, echo
 from auditor.schema import open_store
 
 
@@ -27,19 +27,19 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
     db = open_store(db_path)
     report = resolve_store(db, resolver)
     total = sum(report.by_method.values())
-    click.echo(f"agencies: {total}  resolved: {report.resolved}  unknown: {len(report.unknown)}")
+    echo(f"agencies: {total}  resolved: {report.resolved}  unknown: {len(report.unknown)}")
     for method, count in report.by_method.items():
-        click.echo(f"  {method:<10} {count}")
+        echo(f"  {method:<10} {count}")
     if resolver.checks_287g:
-        click.echo(f"on ICE's 287(g) list: {report.matched_287g}")
+        echo(f"on ICE's 287(g) list: {report.matched_287g}")
         near = db.execute(
             """SELECT a.name, g.ice_name, g.similarity FROM agency_287g g JOIN agencies a ON a.id = g.agency_id
                WHERE g.how = 'near_miss' ORDER BY g.similarity DESC, a.name""").fetchall()
         if near:
-            click.echo(f"near-misses left unmatched ({len(near)}; check them, add an override if one is the same agency):")
+            echo(f"near-misses left unmatched ({len(near)}; check them, add an override if one is the same agency):")
             for name, ice_name, similarity in near:
-                click.echo(f"  {name}  ~  {ice_name} ({similarity:.2f})")
+                echo(f"  {name}  ~  {ice_name} ({similarity:.2f})")
     if report.unknown:
-        click.echo("unknown names (add them to an override file):")
+        echo("unknown names (add them to an override file):")
         for name in report.unknown:
-            click.echo(f"  {name}")
+            echo(f"  {name}")

@@ -1,18 +1,21 @@
 """`audit classify`: tag reason strings with purposes, beneficiaries and text defects."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from auditor.cli.common import echo
 from auditor.purpose import Classifier, Tag, default_classifier
+from auditor.untrusted import json_dumps, visible
 
 
 def _tsv_cell(text: str) -> str:
-    """Keep one reason on one TSV line: tabs and line breaks inside it are written escaped."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    """Keep one reason on one TSV line: tabs and line breaks inside it are written escaped, and
+    every other control character (ESC, C1, bidi overrides) as a visible escape."""
+    text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r").replace("\n", "\\n")
+    return visible(text)
 
 
 def _tsv_line(reason: str, tags: list[Tag]) -> str:
@@ -22,7 +25,7 @@ def _tsv_line(reason: str, tags: list[Tag]) -> str:
 
 
 def _json_line(reason: str, tags: list[Tag]) -> str:
-    return json.dumps(
+    return json_dumps(
         {
             "reason": reason,
             "tags": [
@@ -30,7 +33,6 @@ def _json_line(reason: str, tags: list[Tag]) -> str:
                 for t in tags
             ],
         },
-        ensure_ascii=False,
     )
 
 
@@ -62,7 +64,7 @@ def command(reasons: tuple[str, ...], as_json: bool, extra: tuple[Path, ...]) ->
     lines = reasons if reasons else (line.rstrip("\r\n") for line in sys.stdin)
     for reason in lines:
         tags = classifier.classify(reason)
-        click.echo(_json_line(reason, tags) if as_json else _tsv_line(reason, tags))
+        echo(_json_line(reason, tags) if as_json else _tsv_line(reason, tags))
 
 
 def _shipped_files() -> list[Path]:

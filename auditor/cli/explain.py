@@ -1,18 +1,21 @@
 """`audit explain`: one search's trace, tags, findings, citations and sources."""
 from __future__ import annotations
 
-import json
-
 import click
 
-from auditor.cli.common import db_option
+from auditor.cli.common import BoundedInt, db_option, echo, echo_json, pseudonym_options, pseudonymizer_for
+from auditor.importers import unfinished_warning
+from auditor.pseudonym import NOTE as PSEUDONYM_NOTE
 from auditor.explain import explain_search
 from auditor.schema import open_store
 
 
 def format_explanation(e: dict) -> str:
     s = e["search"]
-    lines = [f"Search {s['id']}" + (f" ({s['uuid']})" if s["uuid"] else ""),
+    lines = [f"Note: {e['pseudonymized']}"] if e.get("pseudonymized") else []
+    if e.get("unfinished_releases"):
+        lines.append(f"Warning: {unfinished_warning(e['unfinished_releases'])}")
+    lines += [f"Search {s['id']}" + (f" ({s['uuid']})" if s["uuid"] else ""),
              f"  time      {s['time']}",
              f"  searcher  {s['searcher']}" + (f", user {s['user']}" if s["user"] else ""),
              f"  reason    {s['reason']!r}" if s["reason"] is not None else
@@ -46,9 +49,14 @@ def format_explanation(e: dict) -> str:
 
 @click.command("explain")
 @db_option
-@click.argument("search_id", type=int)
+@click.argument("search_id", type=BoundedInt(1))
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def command(db_path: str, search_id: int, as_json: bool) -> None:
+@pseudonym_options
+def command(db_path: str, search_id: int, as_json: bool, pseudonymize: bool, key_file: str | None) -> None:
     """Explain one search: where it was seen, its traced path, tags, findings and citations."""
-    explanation = explain_search(open_store(db_path), search_id)
-    click.echo(json.dumps(explanation, indent=2) if as_json else format_explanation(explanation))
+    db = open_store(db_path)
+    pseudonymizer = pseudonymizer_for(db, pseudonymize, key_file)
+    explanation = explain_search(db, search_id)
+    if pseudonymizer is not None:
+        explanation = {"pseudonymized": PSEUDONYM_NOTE, **pseudonymizer.walk(explanation)}
+    echo_json(explanation) if as_json else echo(format_explanation(explanation))

@@ -1,10 +1,9 @@
 """`audit grade`: score a trainee's filled worksheet against the exercise's answer key."""
 from __future__ import annotations
 
-import json
-
 import click
 
+from auditor.cli.common import echo, echo_json
 from auditor.grade import format_grade, grade_files
 
 
@@ -19,4 +18,4 @@ def command(worksheet: str, key_path: str, as_json: bool) -> None:
     one for the beneficiary. Prints the total and, for every miss, the key's reasoning and citation.
     """
     result = grade_files(worksheet, key_path)
-    click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if as_json else format_grade(result))
+    echo_json(result.to_json()) if as_json else echo(format_grade(result))

@@ -1,13 +1,14 @@
 """`audit import`: load released logs (CSV, xlsx, PDF) into a store, with a per-release row account."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from auditor.cli.common import db_option
-from auditor.importers import FORMATS, ImportOptions, import_files
+from auditor.cli.common import db_option, echo, echo_json
+from auditor.errors import InputError
+from auditor.importers import FORMATS, ImportOptions, ReleaseAccount, import_files
+from auditor.importers.release import REFUSED
 from auditor.schema import open_store
 
 
@@ -34,27 +35,53 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     release's rows read = rows imported + rows rejected (rejects are kept with the reason); a
     release that looks cut short (a row count at an export limit, a cut last record, rows stopping
     inside the period its file name states) is noted.
+    Each file is its own transaction: a file that cannot be imported is reported as refused, with
+    why, and the others are still imported; the exit code is 2 when any file was refused.
     """
     db = open_store(db_path, create=True)
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
                             careful=careful)
     accounts = import_files(db, files, options)
-    totals = {k: sum(getattr(a, k) for a in accounts) for k in ("rows_read", "rows_imported", "rows_rejected")}
-    totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"]
+    outcome = summarize(accounts)
+    if len(files) == 1 and accounts[0].status == REFUSED:  # one file, one line
+        raise InputError(f"{accounts[0].file_name}: {accounts[0].notes[0]}")
     if as_json:
-        click.echo(json.dumps({"releases": [a.as_dict() for a in accounts], "totals": totals}, indent=2))
-        return
-    for a in accounts:
-        click.echo(f"{a.file_name}")
-        click.echo(f"  format {a.format}, producer {a.producer or '(unknown)'}, audit kind {a.audit_kind}, {a.status}")
-        click.echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}"
-                   f" ({'balanced' if a.balanced else 'NOT BALANCED'})")
-        if a.new_searches:
-            click.echo(f"  new searches {a.new_searches:,}")
-        if a.shares:
-            click.echo(f"  shares {a.shares:,}")
-        for note in a.notes:
-            click.echo(f"  note: {note}")
-    click.echo(f"total: {len(accounts)} release(s), rows read {totals['rows_read']:,} = imported "
-               f"{totals['rows_imported']:,} + rejected {totals['rows_rejected']:,}"
-               f" ({'balanced' if totals['balanced'] else 'NOT BALANCED'})")
+        echo_json({"releases": [a.as_dict() for a in accounts], "totals": outcome})
+    else:
+        for a in accounts:
+            echo(f"{a.file_name}")
+            if a.status == REFUSED:
+                why = a.notes[0] if len(a.notes[0]) <= 300 else a.notes[0][:297] + "..."  # a binary "header"
+                echo(f"  refused: {why}")
+                continue
+            echo(f"  format {a.format}, producer {a.producer or '(unknown)'}, audit kind {a.audit_kind}, {a.status}")
+            echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}"
+                 f" ({'balanced' if a.balanced else 'NOT BALANCED'})")
+            if a.new_searches:
+                echo(f"  new searches {a.new_searches:,}")
+            if a.shares:
+                echo(f"  shares {a.shares:,}")
+            for note in a.notes:
+                echo(f"  note: {note}")
+        echo(f"total: {outcome['imported_releases']} release(s) imported, {outcome['already_imported']} already "
+             f"imported, {outcome['refused']} file(s) refused; rows read {outcome['rows_read']:,} = imported "
+             f"{outcome['rows_imported']:,} + rejected {outcome['rows_rejected']:,}"
+             f" ({'balanced' if outcome['balanced'] else 'NOT BALANCED'})")
+    refused = [a for a in accounts if a.status == REFUSED]
+    if refused:
+        names = ", ".join(a.file_name for a in refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+        raise InputError(f"{len(refused)} of {len(files)} file(s) refused ({names}); the others were imported "
+                         "as listed above")
+
+
+def summarize(accounts: list[ReleaseAccount]) -> dict:
+    """True totals of one import command: rows count only releases imported by it (a file already
+    imported, or given twice, adds nothing), with how many were already there or refused."""
+    new = [a for a in accounts if a.status == "complete"]
+    totals = {k: sum(getattr(a, k) for a in new) for k in ("rows_read", "rows_imported", "rows_rejected")}
+    totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"]
+    totals["imported_releases"] = len(new)
+    totals["already_imported"] = sum(a.status == "already imported" for a in accounts)
+    totals["refused"] = sum(a.status == REFUSED for a in accounts)
+    return totals
+

@@ -2,23 +2,30 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from auditor.cli.common import db_option
-from auditor.report import EXAMPLES_PER_RULE, FORMATS, format_for, latest_run, write_report, write_report_to
+from auditor.cli.common import BoundedInt, db_option, echo, pseudonym_options, pseudonymizer_for
+from auditor.outputs import check_target, store_files
+from auditor.report import (
+    EXAMPLES_PER_RULE, FORMATS, format_for, is_report_file, latest_run, write_report, write_report_to,
+)
 from auditor.schema import open_store
 
 
 @click.command("report")
 @db_option
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="File to write (`-` for standard output).")
+              help="File to write (`-` for standard output). Never the store, and never an existing file "
+                   "other than an earlier report.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format; default from the --out extension (.html .csv .json .md), else html.")
-@click.option("--examples", type=click.IntRange(min=0), default=EXAMPLES_PER_RULE, show_default=True,
+@click.option("--examples", type=BoundedInt(0, 100_000), default=EXAMPLES_PER_RULE, show_default=True,
               help="Example findings listed per rule in html/md/json (CSV always lists every finding).")
-def command(db_path: str, out_path: str, fmt: str | None, examples: int) -> None:
+@pseudonym_options
+def command(db_path: str, out_path: str, fmt: str | None, examples: int, pseudonymize: bool,
+            key_file: str | None) -> None:
     """Write the report of the store's latest `audit run`.
 
     HTML is one self-contained file (inline CSS and SVG, no scripts, no network): a headline of
@@ -28,18 +35,26 @@ def command(db_path: str, out_path: str, fmt: str | None, examples: int) -> None
     flows with doors, findings by rule with citations and example findings with their source
     release and row, and the rules that found nothing at the end. It reads what `audit run` stored. Markdown and JSON carry the same content; CSV lists every per-search
     finding (rule_id, severity, citation, search_id, time, searcher, owner, beneficiary, door,
-    reason, source_release, source_row, trace). Text from the logs is escaped in every format.
+    reason, source_release, source_row, trace). Text from the logs is escaped in every format, and
+    control characters are made visible. `--pseudonymize` replaces plates, officer names and case
+    numbers with keyed tokens. The report is written beside --out and renamed over it at the end.
     """
     fmt = fmt or format_for(out_path)
+    target = None if out_path == "-" else Path(out_path)
+    if target is not None:  # before the store is opened: a refused --out must not touch anything
+        inputs = store_files(db_path) + ([Path(key_file)] if key_file else [])
+        check_target(target, inputs=inputs, what="report", replaceable=is_report_file)
     db = open_store(db_path)
-    if out_path == "-":
-        latest_run(db, db_path)
-        write_report_to(db, sys.stdout, fmt, store=db_path, examples_per_rule=examples)
+    latest_run(db, db_path)  # fail before creating the output file
+    pseudonymizer = pseudonymizer_for(db, pseudonymize, key_file)
+    if target is None:
+        write_report_to(db, sys.stdout, fmt, store=db_path, examples_per_rule=examples, pseudonymizer=pseudonymizer)
         return
-    result = write_report(db, out_path, fmt, store=db_path, examples_per_rule=examples)
+    result = write_report(db, target, fmt, store=db_path, examples_per_rule=examples, pseudonymizer=pseudonymizer)
+    shown = " (pseudonymized)" if pseudonymizer is not None else ""
     if fmt == "csv":
-        click.echo(f"Wrote {out_path} (csv): {result:,} finding rows, one per per-search finding.")
+        echo(f"Wrote {target} (csv{shown}): {result:,} finding rows, one per per-search finding.")
     else:
         c = result.counts
-        click.echo(f"Wrote {out_path} ({fmt}): {c['searches']:,} searches, {c['finding_rows']:,} finding rows, "
-                   f"{c['searches_with_findings']:,} searches with findings.")
+        echo(f"Wrote {target} ({fmt}{shown}): {c['searches']:,} searches, {c['finding_rows']:,} finding rows, "
+             f"{c['searches_with_findings']:,} searches with findings.")

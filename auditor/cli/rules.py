@@ -1,12 +1,12 @@
 """`audit rules`: the rules in force, with their citations."""
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
 import click
 
+from auditor.cli.common import echo, echo_json
 from auditor.rules import load_rules
 
 
@@ -21,14 +21,14 @@ def command(rules_dir: str | None, as_json: bool) -> None:
     """
     rules = load_rules(sorted(Path(rules_dir).glob("*.toml")) if rules_dir else None)
     if as_json:
-        click.echo(json.dumps([_as_json(r) for r in rules], indent=2))
+        echo_json([_as_json(r) for r in rules])
         return
     for r in rules:
-        click.echo(f"{r.id}  [{r.severity}, {r.scope}, applies in {_where(r)}]\n  {r.title}")
+        echo(f"{r.id}  [{r.severity}, {r.scope}, applies in {_where(r)}]\n  {r.title}")
         cites = f"Cites: {r.citation}" + (f" (from {r.law.effective})" if r.law else "")
         if r.state_law:
             cites += f"; where the state has a law on {', '.join(r.state_law)} encoded, that law"
-        click.echo(textwrap.indent(textwrap.fill(cites, 96), "  "))
+        echo(textwrap.indent(textwrap.fill(cites, 96), "  "))
 
 
 def _where(rule) -> str:

@@ -1,13 +1,13 @@
 """`audit run`: audit a store and print what it found."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from auditor.agreements import agreements_287g, summary_line
-from auditor.cli.common import db_option
+from auditor.cli.common import BoundedInt, FiniteFloat, db_option, echo, echo_json
+from auditor.importers import unfinished_releases, unfinished_warning
 from auditor.scan import RunParams, RunSummary, run_audit
 from auditor.schema import open_store
 from auditor.views import create_views
@@ -39,10 +39,10 @@ def format_summary(summary: RunSummary) -> str:
 
 @click.command("run")
 @db_option
-@click.option("--mass-networks", type=click.IntRange(min=1), default=500, show_default=True,
+@click.option("--mass-networks", type=BoundedInt(1, 10_000_000), default=500, show_default=True,
               help="A search across at least this many networks is a mass search.")
-@click.option("--relay-days", type=click.FloatRange(min=0), default=7.0, show_default=True,
-              help="Plate-relay window: the same plate searched by or for a DHS component within this many days.")
+@click.option("--relay-days", type=FiniteFloat(0, 3660), default=7.0, show_default=True,
+              help="Plate-relay window: the same plate searched by or for a DHS component within this many days (0 to 3660).")
 @click.option("--ice-287g", type=click.Path(dir_okay=False), help="ICE's published 287(g) list (CSV: state,agency,support_types).")
 @click.option("--overrides", type=click.Path(dir_okay=False), help="Agency overrides CSV (name,state,level,kind,dhs_component).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -58,11 +58,14 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     db = open_store(db_path)
     progress = None
     if sys.stderr.isatty() and not as_json:
-        progress = lambda msg: click.echo(f"… {msg}", err=True)  # noqa: E731
+        progress = lambda msg: echo(f"… {msg}", err=True)  # noqa: E731
     summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
     create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
+    unfinished = unfinished_releases(db)
     if as_json:
-        click.echo(json.dumps(summary.to_json(), indent=2))
+        echo_json({**summary.to_json(), "unfinished_releases": unfinished})
     else:
-        click.echo(format_summary(summary))
-        click.echo(summary_line(agreements_287g(db)))
+        echo(format_summary(summary))
+        echo(summary_line(agreements_287g(db)))
+        if unfinished:
+            echo(unfinished_warning(unfinished, db_path))

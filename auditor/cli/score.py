@@ -1,11 +1,9 @@
 """`audit score`: compare an audited simulated store with its ground truth."""
 from __future__ import annotations
 
-import json
-
 import click
 
-from auditor.cli.common import db_option
+from auditor.cli.common import db_option, echo, echo_json
 from auditor.schema import open_store
 from auditor.score import format_score, score_store
 
@@ -20,4 +18,4 @@ def command(db_path: str, as_json: bool) -> None:
     of those the plate-relay and 287(g) inferences still caught.
     """
     score = score_store(open_store(db_path))
-    click.echo(json.dumps(score.to_json(), indent=2) if as_json else format_score(score))
+    echo_json(score.to_json()) if as_json else echo(format_score(score))

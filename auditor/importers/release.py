@@ -39,6 +39,9 @@ _LOAD_INDEXES = (
 )
 
 
+REFUSED = "refused"
+
+
 @dataclass
 class ReleaseAccount:
     """What one release contributed: rows read = rows imported + rows rejected, always."""
@@ -51,7 +54,7 @@ class ReleaseAccount:
     rows_read: int
     rows_imported: int
     rows_rejected: int
-    status: str  # complete, or `already imported` when the same sha256 was loaded before
+    status: str  # complete; `already imported` when the same sha256 was loaded before; `refused` (see notes)
     release_id: int
     new_searches: int = 0
     shares: int = 0
@@ -61,6 +64,11 @@ class ReleaseAccount:
     def balanced(self) -> bool:
         """True when every row read is either imported or rejected with a reason."""
         return self.rows_read == self.rows_imported + self.rows_rejected
+
+    @classmethod
+    def refused(cls, file_name: str, why: str) -> "ReleaseAccount":
+        """The account of a file that was not imported at all (nothing of it is in the store)."""
+        return cls(file_name, "", "unknown", None, "unknown", 0, 0, 0, REFUSED, 0, notes=[why])
 
     def as_dict(self) -> dict:
         """A JSON-ready dict, with the balance check spelled out."""
@@ -82,7 +90,9 @@ class ImportOptions:
 
 
 def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options: ImportOptions | None = None) -> list[ReleaseAccount]:
-    """Import each file in turn; returns one account per release (a workbook can hold several)."""
+    """Import each file in turn, each in its own transaction; returns one account per release (a
+    workbook can hold several). A file that cannot be imported does not stop the others: it gets an
+    account with status ``refused`` and the reason in its notes, and nothing of it is stored."""
     options = options or ImportOptions()
     if options.format is not None and options.format not in FORMATS:
         raise InputError(f"unknown format {options.format!r}; choose one of {', '.join(FORMATS)}")
@@ -90,8 +100,32 @@ def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options
         raise InputError("--format generic needs --column-map FILE")
     accounts: list[ReleaseAccount] = []
     for path in paths:
-        accounts.extend(import_file(db, Path(path), options))
+        try:
+            accounts.extend(import_file(db, Path(path), options))
+        except InputError as e:
+            reason = str(e)
+            name = Path(path).name
+            accounts.append(ReleaseAccount.refused(name, reason[len(name) + 2:] if reason.startswith(f"{name}: ") else reason))
     return accounts
+
+
+def unfinished_releases(db: sqlite_utils.Database) -> list[dict]:
+    """Releases whose import never finished (killed or crashed mid-load): their rows are not in the
+    store. Each has the id, file name and when it started; `audit import` of the file completes it."""
+    if not db["releases"].exists():
+        return []
+    return [{"release_id": rid, "file_name": name, "started_at": when}
+            for rid, name, when in db.execute(
+                "SELECT id, file_name, imported_at FROM releases WHERE status IS NOT 'complete' ORDER BY id")]
+
+
+def unfinished_warning(releases: list[dict], store: str = "STORE") -> str | None:
+    """One sentence naming the unfinished releases, or None when every release is complete."""
+    if not releases:
+        return None
+    names = ", ".join(r["file_name"] for r in releases[:3]) + (f" and {len(releases) - 3} more" if len(releases) > 3 else "")
+    return (f"Unfinished import: {len(releases)} release(s) ({names}) did not finish importing, so their rows "
+            f"are missing from this audit; run `audit import --db {store} FILE` again for each to complete it.")
 
 
 def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | None = None) -> list[ReleaseAccount]:
@@ -253,9 +287,13 @@ def _load_release(
         tap = QueryTypeTap(records, plan.statewide, first_row)
         records = tap
         afters.append(tap.apply)
-    with _bulk_load(conn):
-        return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
-                          direction=direction, size_hint=size_hint, afters=afters)
+    try:
+        with _bulk_load(conn):
+            return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
+                              direction=direction, size_hint=size_hint, afters=afters)
+    except InputError:
+        _discard(db, release_id)  # refused: its data rolled back, so its marker goes too
+        raise
 
 
 def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, sha: str, plan: Plan,
@@ -265,8 +303,12 @@ def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, 
     Returns None, with nothing written, when the file's structure needs the careful path.
     """
     db.conn.commit()  # the child process writes; this connection stays idle meanwhile
-    done = isolated.call(_load_data_adbc, store_path(db), release_id, file_name, sha, plan, facts, dict(agencies),
-                         size_hint=size_hint, block_bytes=columnar.BLOCK_BYTES)
+    try:
+        done = isolated.call(_load_data_adbc, store_path(db), release_id, file_name, sha, plan, facts,
+                             dict(agencies), size_hint=size_hint, block_bytes=columnar.BLOCK_BYTES)
+    except InputError:
+        _discard(db, release_id)  # refused: the child rolled its data back, so the marker goes too
+        raise
     if isinstance(done, str):
         plan.notes.append(f"read by the careful path: {done}")
         return None

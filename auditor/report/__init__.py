@@ -7,13 +7,13 @@ CSV is the exception to "build, then write": it streams every per-search finding
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TextIO
 
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.pseudonym import NOTE as PSEUDONYM_NOTE, Pseudonymizer
 from auditor.report.build import EXAMPLES_PER_RULE, SECTIONS, Report, build_report, latest_run, source_cite
 from auditor.report.render_csv import COLUMNS as CSV_COLUMNS, safe_cell, write_csv
 from auditor.report.render_html import render_html, write_html
@@ -23,7 +23,8 @@ FORMATS = ("html", "csv", "json", "md")
 _EXTENSIONS = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
 
 __all__ = [
-    "CSV_COLUMNS", "EXAMPLES_PER_RULE", "FORMATS", "SECTIONS", "Report", "build_report", "format_for", "latest_run", "md_cell",
+    "CSV_COLUMNS", "EXAMPLES_PER_RULE", "FORMATS", "SECTIONS", "Report", "build_report", "format_for",
+    "is_report_file", "latest_run", "md_cell",
     "render_html", "render_markdown", "safe_cell", "source_cite", "write_csv", "write_html", "write_json",
     "write_markdown", "write_report", "write_report_to",
 ]
@@ -34,6 +35,18 @@ def format_for(path: str | Path) -> str:
     return _EXTENSIONS.get(Path(str(path)).suffix.lower(), "html")
 
 
+def is_report_file(path: str | Path) -> bool:
+    """True when an existing file is a report this module wrote (in any format), which a new
+    report may replace; anything else (the store, a release, the user's notes) it may not."""
+    from auditor.outputs import head
+
+    start = head(Path(path)).decode("utf-8", "replace")
+    return (start.startswith("# proxytrace audit report")
+            or start.startswith('{\n  "store": ')
+            or start.split("\r\n", 1)[0].split("\n", 1)[0] == ",".join(CSV_COLUMNS)
+            or (start.startswith("<!DOCTYPE html>") and "<title>proxytrace report: " in start))
+
+
 def write_report_to(
     db: sqlite_utils.Database,
     out: TextIO,
@@ -41,16 +54,22 @@ def write_report_to(
     *,
     store: str = "store",
     examples_per_rule: int = EXAMPLES_PER_RULE,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> Report | int:
     """Write one report format to an open text stream (standard output, a test's buffer).
 
-    Returns the :class:`Report` written (html, json, md) or the number of finding rows (csv).
+    Returns the :class:`Report` written (html, json, md) or the number of finding rows (csv). With a
+    ``pseudonymizer``, plates, officer names and case numbers are replaced by keyed tokens and the
+    report says so.
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "csv":
-        return write_csv(db, out, store=store)
+        return write_csv(db, out, store=store, pseudonymizer=pseudonymizer)
     report = build_report(db, store=store, examples_per_rule=examples_per_rule)
+    if pseudonymizer is not None:
+        report = pseudonymizer.walk(report)
+        report.notes.insert(0, PSEUDONYM_NOTE)
     {"html": write_html, "json": write_json, "md": write_markdown}[fmt](report, out)
     return report
 
@@ -62,27 +81,23 @@ def write_report(
     *,
     store: str = "store",
     examples_per_rule: int = EXAMPLES_PER_RULE,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> Report | int:
-    """Write the report file atomically: to a hidden partial file beside it, then renamed over it.
+    """Write the report file atomically: to a temporary file beside it, then renamed over it.
 
-    A reader never sees half a report, and a failed write leaves any earlier report in place.
-    The format comes from ``fmt`` or else the file's extension. Raises InputError (one line) when
-    the store was never audited or the file cannot be written.
+    A reader never sees half a report, and a failed write leaves any earlier report in place
+    (:func:`auditor.outputs.write_beside`). The format comes from ``fmt`` or else the file's
+    extension. Raises InputError (one line) when the store was never audited or the file cannot be
+    written. Callers that take the path from a user check it first (`outputs.check_target`): a
+    report never replaces the store, a release or a file that is not an earlier report.
     """
+    from auditor.outputs import write_beside
+
     fmt = fmt or format_for(path)
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
     latest_run(db, store)  # fail before creating the output file
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        with open(partial, "w", encoding="utf-8", newline="" if fmt == "csv" else None) as out:
-            result = write_report_to(db, out, fmt, store=store, examples_per_rule=examples_per_rule)
-        os.replace(partial, target)
-    except OSError as e:
-        partial.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write report: {e.strerror or e}") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return result
+    return write_beside(Path(path), lambda out: write_report_to(db, out, fmt, store=store,
+                                                                examples_per_rule=examples_per_rule,
+                                                                pseudonymizer=pseudonymizer),
+                        what="report", newline="" if fmt == "csv" else None)

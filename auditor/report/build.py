@@ -684,7 +684,11 @@ SECTIONS: list[Callable[[Context], dict[str, Any] | None]] = [
 
 
 def _notes(report: Report, ctx: Context) -> list[str]:
-    notes = []
+    from auditor.importers import unfinished_warning
+
+    unfinished = [{"file_name": name} for (name,) in ctx.db.execute(
+        "SELECT file_name FROM releases WHERE status != 'complete' ORDER BY id")]
+    notes = [unfinished_warning(unfinished, report.store)] if unfinished else []
     findings = report.section("findings") or {"rules": []}
     capped = [f"{s['rule_id']} ({s['shown']:,} of {s['finding_rows']:,} rows)" for s in findings["rules"] if s["capped"]]
     if capped:

@@ -15,6 +15,7 @@ import sqlite_utils
 
 from auditor.jurisdictions import Citer
 from auditor.report.build import latest_run
+from auditor.untrusted import visible
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
            "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line")
@@ -47,22 +48,31 @@ _SQL = """
 
 
 def safe_cell(value: Any) -> Any:
-    """Neutralize a text cell a spreadsheet would evaluate; leave numbers and blanks alone."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Neutralize a text cell a spreadsheet would evaluate or a terminal would act on (control
+    characters become visible escapes); leave numbers and blanks alone."""
+    if not isinstance(value, str):
+        return value
+    value = visible(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store") -> int:
-    """Write every per-search finding of the latest run; returns the number of finding rows written."""
+def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", pseudonymizer: Any = None) -> int:
+    """Write every per-search finding of the latest run; returns the number of finding rows written.
+
+    A ``pseudonymizer`` (:class:`auditor.pseudonym.Pseudonymizer`) replaces the store's plates,
+    officer names and case numbers wherever they appear in a cell."""
     run = latest_run(db, store)
     citer = Citer()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     written = 0
+    scrub = pseudonymizer.text if pseudonymizer is not None else None
     for row in db.execute(_SQL, [run["id"]]):
         # The citation is the one of the jurisdiction the finding is judged by (auditor.jurisdictions).
         cited = citer(row[0], row[13], bool(row[14]), row[2])
-        writer.writerow([safe_cell(v) for v in (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction)])
+        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16])
+        if scrub is not None:
+            values = [scrub(v) if isinstance(v, str) else v for v in values]
+        writer.writerow([safe_cell(v) for v in values])
         written += 1
     return written

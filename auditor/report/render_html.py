@@ -11,6 +11,7 @@ from typing import Any, Callable, TextIO
 
 from auditor.report.build import Report
 from auditor.report.svg import STATE_TILES, bar_chart, column_chart, door_legend, flow_diagram, stack_legend, state_map
+from auditor.untrusted import visible
 
 _SEARCH_COLUMNS = (("search_id", "search"), ("time", "time (UTC)"), ("searcher", "searcher"),
                    ("searcher_state", "state"), ("user", "user"),
@@ -20,7 +21,9 @@ _AGGREGATE_COLUMNS = (("agency", "agency"), ("subject", "subject"), ("detail", "
 
 
 def _e(value: Any) -> str:
-    return "" if value is None else escape(str(value), quote=True)
+    # Control characters (ESC, bidi overrides) are made visible before escaping: HTML escaping alone
+    # leaves them in the text.
+    return "" if value is None else escape(visible(str(value)), quote=True)
 
 
 def _n(value: Any) -> str:

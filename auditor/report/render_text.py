@@ -12,13 +12,14 @@ from html import escape
 from typing import Any, Callable, TextIO
 
 from auditor.report.build import Report
+from auditor.untrusted import json_dumps, visible
 
 _MD_SPECIAL = re.compile(r"([\\`|*_\[\]#])")
 
 
 def write_json(report: Report, out: TextIO) -> None:
     """Write the report as one JSON document."""
-    out.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    out.write(json_dumps(report.to_json(), indent=2))
     out.write("\n")
 
 
@@ -32,7 +33,7 @@ def md_cell(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.3f}"
-    text = " ".join(str(value).split())  # a newline would end the table row
+    text = visible(" ".join(str(value).split()))  # a newline would end the table row; ESC would act
     return _MD_SPECIAL.sub(r"\\\1", escape(text, quote=False))
 
 

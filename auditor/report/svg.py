@@ -9,13 +9,15 @@ import math
 from html import escape
 from typing import Any
 
+from auditor.untrusted import visible
+
 DOOR_COLOURS = {"side": "#c0392b", "back": "#d35400", "front": "#8e44ad", None: "#95a5a6"}
 BAR_COLOUR = "#2e6da4"
 _CHAR_PX = 6.6  # average glyph width of the 11px system sans-serif, for sizing label columns
 
 
 def _e(value: Any) -> str:
-    return escape(str(value), quote=True)
+    return escape(visible(str(value)), quote=True)
 
 
 def _short(label: str, limit: int) -> str:
