@@ -156,7 +156,7 @@ def test_the_vague_rate_of_an_officer_outside_california_carries_no_california_c
                   {"searcher": "Irvine CA PD", "user": "u18", "reason": "inv", "repeat": 25}])
     run_audit(db)
     report = build_report(db, store="s.db")
-    [section] = [s for s in report.findings if s["rule_id"] == "user.vague_rate"]
+    [section] = [s for s in report.section("findings")["rules"] if s["rule_id"] == "user.vague_rate"]
     by_agency = {row["agency"]: row["citation"] for row in section["rows"]}
     assert "Cal." not in by_agency["Mankato MN PD"] and "vague as permissible" in by_agency["Mankato MN PD"]
     assert "1798.90.52" in by_agency["Irvine CA PD"]
@@ -203,7 +203,7 @@ def test_report_lists_per_owner_whose_laws_applied_and_says_when_none_is_encoded
                   {"searcher": "Okaloosa County FL SO", "reason": "warrant", "repeat": 2}])
     run_audit(db)
     report = build_report(db, store="s.db")
-    rows = {(j["agency"], j["role"]): j for j in report.jurisdictions}
+    rows = {(j["agency"], j["role"]): j for j in report.section("jurisdictions")["figures"]}
     ca = rows[("El Cajon CA PD", "owner")]
     assert ca["jurisdiction"] == "ca" and "ca.sb34.sharing" in ca["laws"]
     tx = rows[("Dallas TX PD", "owner")]

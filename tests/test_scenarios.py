@@ -179,19 +179,20 @@ def test_marion_grove_has_no_california_agency_and_no_california_finding(audited
 def test_marion_grove_report_says_on_whose_behalf_each_search_was_done(audited):
     db, _ = audited("marion_grove")
     report = build_report(db, store="marion_grove.db")
-    behalf = {b["beneficiary"] for b in report.behalf["figures"]["beneficiaries"]}
+    figures = report.section("behalf")["figures"]
+    behalf = {b["beneficiary"] for b in figures["beneficiaries"]}
     assert {"Illinois Statewide Terrorism and Intelligence Center", "Prairie County IL SO",
             "Illinois State Police", "Prairie Area Drug Task Force"} <= behalf
-    assert report.behalf["figures"]["for_others"] > 0 and report.behalf["figures"]["named_unresolved"] > 0  # `PADTF`
+    assert figures["for_others"] > 0 and figures["named_unresolved"] > 0  # `PADTF`
     html = render_html(report)
     assert "On whose behalf" in html and "Named but not resolved" in html
-    flows = {f["beneficiary"] for f in report.flows["flows"]}
+    flows = {f["beneficiary"] for f in report.section("flows")["flows"]}
     assert flows & behalf, "the flow picture shows the agencies searches were done for"
 
 
 def test_marion_grove_lists_the_287g_searchers_with_their_agreement(audited):
     db, _ = audited("marion_grove")
-    view = build_report(db).agreements_287g["figures"]
+    view = build_report(db).section("agreements-287g")["figures"]
     harris = next(s for s in view["searchers"] if s["agency"] == "Harris County TX SO")
     assert harris["agreement"] == "Jail Enforcement Model; Task Force Model" and harris["of_others_data"] > 0
     assert view["owners"][0]["owner"] == "Marion Grove IL PD"

@@ -463,12 +463,15 @@ def findings_section(ctx: Context) -> dict[str, Any]:
         section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
         if rule["scope"] == "aggregate":
             rows = db.execute(
-                """SELECT a.name, f.subject, f.detail, f.searches FROM findings f
+                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM findings f
                    LEFT JOIN agencies a ON a.id = f.agency_id
                    WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC LIMIT ?""",
                 [run_id, rule["rule_id"], cap],
             )
-            section["rows"] = [dict(zip(("agency", "subject", "detail", "searches"), r)) for r in rows]
+            # Each aggregate finding cites the law of its agency's state, or the practice it rests on.
+            section["rows"] = [{**dict(zip(("agency", "subject", "detail", "searches"), r[:4])),
+                                "citation": citer(rule["rule_id"], r[4], True, rule["stored_citation"]).text}
+                               for r in rows]
         else:
             section["rows"] = [
                 {"search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
@@ -641,12 +644,12 @@ def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
-    rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"}
-            for j in jurisdictions_applied(ctx.db)]
+    applied_rows = jurisdictions_applied(ctx.db)
+    rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in applied_rows]
     if not rows:
         return None
     return {
-        "id": "jurisdictions", "title": "Jurisdictions applied",
+        "id": "jurisdictions", "title": "Jurisdictions applied", "figures": applied_rows,
         "paragraphs": ["A finding cites only the law of the state it is judged by (the owner's, or the searcher's "
                        "where the release names no owner); where no law is encoded for a state, policy findings "
                        "cite the published practice they rest on."],
