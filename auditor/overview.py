@@ -73,8 +73,10 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
     finally:
         for name in ("overview_flagged", "overview_immigration_reason", "overview_immigration_search"):
             db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    # A search has one key per owner (auditor.keypass), so searches of several owners' data are the
+    # searches with several keys; search_keys is in search order, so this groups without sorting.
     multi_owner = db.execute(
-        "SELECT COUNT(*) FROM (SELECT search_id FROM search_owners GROUP BY search_id HAVING COUNT(*) > 1)"
+        "SELECT COUNT(*) FROM (SELECT search_id FROM search_keys GROUP BY search_id HAVING COUNT(*) > 1)"
     ).fetchone()[0]
     agency_rows, state_rows = _agencies(who, when, agencies), _states(when, agencies)
     write_summary_tables(db, run_id, agency_rows, state_rows, _owner_months(owner_months, agencies))
@@ -105,8 +107,11 @@ def _mark(db: sqlite_utils.Database, run_id: int) -> None:
     # searches an inference tagged immigration-related.
     db.execute("DROP TABLE IF EXISTS temp.overview_flagged")
     db.execute("CREATE TEMP TABLE overview_flagged (search_id INTEGER PRIMARY KEY)")
-    db.execute("INSERT INTO temp.overview_flagged SELECT DISTINCT search_id FROM findings "
-               "WHERE run_id = ? AND search_id IS NOT NULL ORDER BY search_id", [run_id])
+    # Read off the grouped findings (search_keys is in search order), not the expanded `findings`
+    # view: the same searches, without a row per search and rule.
+    db.execute("INSERT INTO temp.overview_flagged SELECT DISTINCT k.search_id FROM search_keys k "
+               "WHERE k.key_id IN (SELECT key_id FROM finding_groups WHERE run_id = ?) ORDER BY k.search_id",
+               [run_id])
     db.execute("DROP TABLE IF EXISTS temp.overview_immigration_reason")
     db.execute("CREATE TEMP TABLE overview_immigration_reason (reason_id INTEGER PRIMARY KEY)")
     db.execute("INSERT INTO temp.overview_immigration_reason "
@@ -189,7 +194,10 @@ def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
         "rejected_rows": scalar("SELECT COUNT(*) FROM rejects"),
         "agencies": len(agencies),
         "unresolved_agencies": sum(1 for a in agencies.values() if a["level"] == "unknown"),
-        "finding_rows": scalar("SELECT COUNT(*) FROM findings WHERE run_id = ?", run_id),
+        # Rows of the `findings` view, counted from the groups: a key's searches per rule it broke.
+        "finding_rows": scalar("SELECT COALESCE(SUM(sk.searches), 0) FROM finding_groups g "
+                               "JOIN scan_keys sk ON sk.id = g.key_id WHERE g.run_id = ?", run_id)
+        + scalar("SELECT COUNT(*) FROM aggregate_findings WHERE run_id = ?", run_id),
         "truth_searches": scalar("SELECT COUNT(*) FROM truth"),
         "owners": len({o for o, *_ in who if o is not None}),
         "searchers": len(searchers),
@@ -304,7 +312,9 @@ def _purposes(db, run_id, why) -> list[dict[str, Any]]:
             _add(groups.setdefault(tag, {}), False, flagged, n)
     # Tags inferred per search (287(g) status, plate relay) where the reason does not carry them.
     for tag, n, flagged in db.execute(
-        """SELECT st.tag, COUNT(*), SUM(st.search_id IN (SELECT search_id FROM findings WHERE search_id IS NOT NULL))
+        """SELECT st.tag, COUNT(*), SUM(st.search_id IN (
+                  SELECT k.search_id FROM search_keys k
+                  WHERE k.key_id IN (SELECT key_id FROM finding_groups WHERE run_id = :run)))
            FROM search_tags st JOIN searches s ON s.id = st.search_id
            WHERE NOT EXISTS (SELECT 1 FROM reason_tags rt WHERE rt.reason_id = s.reason_id AND rt.tag = st.tag)
            GROUP BY st.tag""", {"run": run_id}):
