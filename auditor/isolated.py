@@ -33,6 +33,20 @@ def _die_with_parent() -> None:
 
 def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a child process; ``fn`` must be a module-level function."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_die_with_parent) as pool:
-        return pool.submit(fn, *args, **kwargs).result()
+    import os
+    import sys
+
+    # A spawned child re-runs the parent's main script; a main read from standard input
+    # (`python - < script`) has no file to re-run, so the child is told there is none.
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    hidden = isinstance(path, str) and not os.path.exists(path)
+    if hidden:
+        del main.__file__
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_die_with_parent) as pool:
+            return pool.submit(fn, *args, **kwargs).result()
+    finally:
+        if hidden:
+            main.__file__ = path

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,35 @@ def test_a_store_of_another_schema_version_is_refused(tmp_path):
     store.conn.commit()
     with pytest.raises(InputError, match="schema version 0"):
         open_store(tmp_path / "old.db")
+
+
+def test_a_version_1_store_is_migrated_when_opened(tmp_path):
+    # Written by proxytrace before schema 2 (bfc5ff1) from two fixture releases, then audited.
+    import shutil
+
+    from auditor.importers import keys
+    from auditor.scan import run_audit
+
+    path = tmp_path / "v1.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "stores" / "v1_store.db", path)
+    db = open_store(path)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert {"sightings", "search_owners", "findings"} <= set(db.view_names())
+    assert db.execute("SELECT count(*) FROM sightings").fetchone()[0] == 5
+    assert db.execute("SELECT count(*) FROM search_owners").fetchone()[0] == 3
+    for sid, *fields, key in db.execute("SELECT id, searcher_id, time, networks, time_frame_start, time_frame_end, "
+                                        "reason_id, dedup_key FROM searches WHERE dedup_key IS NOT NULL"):
+        assert key == keys.fallback_hash(*fields), sid  # re-hashed with the vectorizable key
+    summary = run_audit(db)  # the old findings were dropped with the migration; a run writes them again
+    assert summary.searches == 5 and summary.findings_by_rule["ca.sb34.sharing"]["searches"] == 2
+
+
+def test_the_columnar_child_starts_when_the_main_script_comes_from_stdin(tmp_path):
+    import subprocess
+    import sys
+
+    script = (f"from auditor.schema import open_store\nfrom auditor.scan import run_audit\n"
+              f"db = open_store({str(tmp_path / 's.db')!r}, create=True)\nprint(run_audit(db).searches)\n")
+    done = subprocess.run([sys.executable, "-"], input=script, text=True, capture_output=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "0"
