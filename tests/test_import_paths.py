@@ -185,3 +185,22 @@ def test_real_releases_give_the_same_store_on_both_paths(tmp_path, relative, opt
         pytest.skip(f"real data not available: {path}")
     fast, careful, _ = both_paths(tmp_path, [path], options)
     assert fast == careful
+
+
+def test_repeated_uuids_give_the_same_search_ids_however_the_batches_fall(tmp_path, monkeypatch):
+    # The fast path's blocks are bytes, the careful path's batches records: their boundaries differ.
+    monkeypatch.setattr(columnar, "BLOCK_BYTES", 700)
+    rows = [row(uid(i), second=i) for i in range(1, 7)] + [row(uid(1), second=1), row(uid(8), second=8)]
+    f = write_flock_csv(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", rows)
+    fast, careful, _ = both_paths(tmp_path, [f])
+    assert fast == careful
+    assert [(s, b) for s, _, r, b in fast["sightings"] if r == 8] == [(1, "uuid")]
+
+
+def test_a_count_beyond_64_bits_is_rejected_not_a_crash(tmp_path):
+    rows = [row(uid(1), second=1), row(uid(2), second=2, **{"Total Networks Searched": "99999999999999999999"})]
+    f = write_flock_csv(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", rows)
+    fast, careful, _ = both_paths(tmp_path, [f])
+    assert fast == careful
+    assert [r[2:5] for r in fast["releases"]] == [(2, 1, 1)]
+    assert "not a number" in fast["rejects"][0][3]

@@ -21,6 +21,7 @@ MISS = type("Miss", (), {"__repr__": lambda self: "MISS"})()  # not in a memo ye
 
 MARKERS = frozenset(m.upper() for m in REDACTION_MARKERS)
 MARKER_LEN = max(len(m) for m in MARKERS)  # a longer cell cannot be a marker: no need to upper() it
+MAX_COUNT = (1 << 63) - 1
 # Memo dicts stop growing here: a column of unique values (plates) must not grow memory with the file.
 MEMO_CAP = 100_000
 
@@ -52,7 +53,9 @@ def count_cell(raw: str) -> int | None:
         return value
     digits = value.replace(",", "")
     if digits.isascii() and digits.isdigit():
-        return int(digits)
+        count = int(digits)
+        # SQLite stores 64-bit integers: a larger "count" is junk, rejected like any non-number.
+        return count if count <= MAX_COUNT else INVALID
     return INVALID
 
 

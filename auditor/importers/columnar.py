@@ -407,11 +407,11 @@ class ColumnarLoader(SearchLoader):
     def _needs_linking(self, table: pa.Table) -> bool:
         """Whether a row of the batch may be a search already stored or repeated within the batch."""
         uuid = table.column("uuid")
+        if self.fresh:
+            return False  # repeats inside a fresh load are merged at its end (merge_repeated_uuids)
         with_uuid = len(uuid) - uuid.null_count
         if with_uuid and pc.count_distinct(uuid).as_py() != with_uuid:
             return True  # a UUID twice in one batch: the careful linker makes it one search
-        if self.fresh:
-            return False
         if uuid.null_count or self.has_uuidless:
             return True  # fallback-key links and UUID adoption are the careful linker's
         found = self.conn.execute("SELECT 1 FROM searches WHERE uuid IN (SELECT value FROM json_each(?)) LIMIT 1",

@@ -592,7 +592,10 @@ class SearchLoader:
         adopted: list[tuple[str, int]] = []
         sighted = self.sighted
         pick = self._pick
-        seen = found
+        # A fresh load links a UUID repeated inside the release at the end, whatever the batch
+        # (merge_repeated_uuids), so ids never depend on where batches happen to fall; a load into
+        # a filled store links it here, through the store's UUID index and this dict.
+        seen = found if not self.fresh else {}
         next_id = self.next_id
         release_id = self.release_id
         for number, row in zip(numbers, rows):
@@ -618,7 +621,8 @@ class SearchLoader:
                 sid = next_id
                 next_id += 1
                 new.append((sid,) + row)
-                seen[uuid] = sid
+                if not self.fresh:
+                    seen[uuid] = sid
                 sightings.append((sid, release_id, number, "new"))
             else:
                 if by_key:
