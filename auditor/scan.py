@@ -28,10 +28,7 @@ from auditor import __version__
 from auditor.agencies import Resolver, resolve_store
 import numpy as np
 
-from auditor.facts import (
-    KEY_FROM_SQL, NO_PURPOSE_TAGS, REASON_STATE_SQL, SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value,
-    key_sql, search_facts, trace_facts,
-)
+from auditor.facts import SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value, search_facts, trace_facts
 from auditor.graph import Agency, build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys
 from auditor.measures import MEASURES
@@ -41,7 +38,6 @@ from auditor import isolated
 from auditor.schema import create_indexes, create_schema, store_path
 from auditor.trace import infer_beneficiaries
 
-__all__ = ["KEY_FROM_SQL", "NO_PURPOSE_TAGS", "REASON_STATE_SQL", "key_sql", "search_facts", "trace_facts"]
 
 # Indexes `audit run` builds on searches before the scan: those the beneficiary inference and the
 # aggregate measures read (see schema._INDEXES); the key pass itself reads the table in id order.

@@ -141,18 +141,19 @@ class Score:
 
 
 def stored_boundaries(db: sqlite_utils.Database) -> list[str]:
-    """The date boundaries the last scan keyed searches by (see :func:`auditor.facts.date_boundaries`)."""
-    import json
-
-    row = db.execute("SELECT value FROM meta WHERE key = 'scan_date_boundaries'").fetchone()
-    return json.loads(row[0]) if row else []
+    """The date bounds the last scan keyed searches by (see :func:`auditor.facts.fact_bounds`)."""
+    return _stored_bounds(db, "scan_date_boundaries")
 
 
 def stored_frame_bounds(db: sqlite_utils.Database) -> list[int]:
     """The days-back bounds the last scan keyed searches by (see :func:`auditor.facts.fact_bounds`)."""
+    return _stored_bounds(db, "scan_frame_bounds")
+
+
+def _stored_bounds(db: sqlite_utils.Database, key: str) -> list:
     import json
 
-    row = db.execute("SELECT value FROM meta WHERE key = 'scan_frame_bounds'").fetchone()
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return json.loads(row[0]) if row else []
 
 

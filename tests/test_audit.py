@@ -132,3 +132,27 @@ def test_report_refuses_a_store_whose_last_run_did_not_finish(el_cajon, tmp_path
     finally:
         db.execute("DELETE FROM runs WHERE finished_at IS NULL")
         db.conn.commit()
+
+
+def test_the_key_pass_and_the_key_sql_give_every_search_the_same_keys(store_builder):
+    # Two definitions of a search's key exist: the scan's columnar pass (auditor.keypass) and the SQL
+    # that score and the exercises join to the truth (auditor.facts.key_sql). They must agree.
+    from auditor.facts import KEY_FIELDS, KEY_FROM_SQL, key_sql
+    from auditor.score import stored_boundaries, stored_frame_bounds
+
+    db = store_builder(
+        agencies=[{"name": "El Cajon CA PD", "state": "CA"}, {"name": "Dallas TX PD", "state": "TX"},
+                  {"name": "Escondido CA PD", "state": "CA"}],
+        shares=[{"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[{"searcher": "Dallas TX PD", "owners": ["El Cajon CA PD", "Escondido CA PD"], "reason": "HSI assist",
+                   "case_number": "24-1", "networks": 900},
+                  {"searcher": "Dallas TX PD", "owners": ["El Cajon CA PD"], "reason": "inv", "repeat": 3},
+                  {"searcher": "Dallas TX PD", "reason": None, "redacted": "reason"},
+                  {"searcher": "El Cajon CA PD", "reason": "stolen vehicle", "time": "2015-06-01T10:00:00Z"}])
+    run_audit(db)
+    by_pass = {(sid, *key) for sid, *key in db.execute(
+        f"SELECT k.search_id, {', '.join('sk.' + f for f in KEY_FIELDS)} FROM search_keys k "
+        "JOIN scan_keys sk ON sk.id = k.key_id")}
+    by_sql = {tuple(r) for r in db.execute(
+        f"SELECT s.id, {key_sql(stored_boundaries(db), stored_frame_bounds(db))} {KEY_FROM_SQL}", {"mass": 500})}
+    assert by_pass == by_sql and len(by_pass) == 7  # the first search has two owners, so two keys

@@ -24,7 +24,6 @@ nothing of the release but its `importing` marker.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
@@ -462,12 +461,3 @@ def _json_list(column: Any) -> str:
     import json
 
     return json.dumps([u for u in column.to_pylist() if u is not None], ensure_ascii=False)
-
-
-def load_csv_fast(store: Any, facts: FileFacts, layout: Any, **loader_kw: Any) -> Account:
-    """Load a CSV release through the fast path into ``store`` (an ADBC adapter); raises Irregular."""
-    loader = ColumnarLoader(store, layout=layout, **loader_kw)
-    return loader.load_batches(arrow_batches(facts, layout.width), 2)
-
-
-__all__ = ["ColumnarLoader", "Irregular", "arrow_batches", "fast_path_problem", "load_csv_fast", "Path"]
