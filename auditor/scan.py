@@ -31,7 +31,7 @@ import numpy as np
 from auditor.facts import SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value, search_facts, trace_facts
 from auditor.graph import Agency, build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys
-from auditor.measures import MEASURES
+from auditor.rules.measures import MEASURES
 from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor import isolated

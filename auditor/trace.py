@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from auditor.agencies import Resolver
-from auditor.measures import NO_PURPOSE_SQL
+from auditor.rules.measures.searches import NO_PURPOSE_SQL
 from auditor.requesters import MentionResolver, RequesterReader, StoreAgency, default_reader
 from auditor.schema import ensure_agency
 from auditor.vocabulary import COMPONENT_AGENCIES, COMPONENT_KIND as _KIND

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.jurisdictions import PRACTICE, Citer, applied
+from auditor.rules.citations import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
 
 EXAMPLES_PER_RULE = 200
@@ -133,7 +133,7 @@ def build_report(
 
 
 # The state a finding is judged by: the owner's for a search finding that names one, else the
-# searcher's; an aggregate finding's agency (auditor.jurisdictions.Citer resolves the citation).
+# searcher's; an aggregate finding's agency (auditor.rules.citations.Citer resolves the citation).
 _GROUP_CITATIONS_SQL = """
     SELECT g.rule_id, COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
            SUM(k.searches)
@@ -417,13 +417,15 @@ _EXAMPLE_SQL = f"""
            (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
            COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
            (SELECT rr.page || ',' || rr.line FROM release_rows rr
-             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
+             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW}),
+           oa.name, ba.name
     FROM findings f
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
+    LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
     LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
                                         ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
@@ -478,9 +480,13 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
                  "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
                  "source_release": file_name, "source_row": row,
-                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text}
+                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text,
+                 # The finding in a sentence naming the party whose conduct it describes.
+                 "finding": citer.statement(rule["rule_id"], {"owner": owner, "searcher": searcher,
+                                                              "beneficiary": beneficiary}, rule["title"])}
                 for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
-                n_sightings, judged_state, has_owner, place in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
+                n_sightings, judged_state, has_owner, place, owner, beneficiary
+                in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]
