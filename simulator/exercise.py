@@ -8,7 +8,7 @@ simulator knows about them:
   DHS component itself, or misuse stated in the reason;
 - ``legitimate``: ordinary police work, half of them picked where no rule applies and half where a
   rule applies anyway (an out-of-state stolen-car search still breaks California's sharing law; a
-  bare ``inv`` still breaks the logging law).
+  bare ``inv`` is still a vague-purpose finding, which rests on audit practice).
 
 The answer key judges each item by the rules *told the truth* (true purpose, true beneficiary), the
 way ``audit score`` does, and sets beside it what the audit found from the log alone, so a trainer
@@ -37,6 +37,7 @@ from auditor.graph import Agency, build_graph, load_agencies, scope_of
 from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.report.render_csv import safe_cell
 from auditor.rules import SEVERITIES, Rule, load_rules
+from auditor.rules.citations import Citer
 from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql
 from auditor.scan import reason_classes, run_audit, stored_tag_sets
 from auditor.score import stored_boundaries, stored_frame_bounds, truth_facts
@@ -266,7 +267,7 @@ def _quote(text: str | None) -> str:
 
 def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run_id: int, rules: dict[str, Rule],
                 applies: set[str], rule_counts: dict[str, int], agencies: dict[int, Agency], graph: Any,
-                relay_days: float) -> tuple[dict[str, Any], dict[str, Any]]:
+                relay_days: float, citer: Citer) -> tuple[dict[str, Any], dict[str, Any]]:
     s = db.execute(
         """SELECT s.time, s.searcher_id, s.user, r.text, s.redacted, s.case_number, s.plate, s.search_type, s.networks,
                   s.devices, s.system, s.query_type, t.purpose, t.beneficiary_id, t.disguised, t.misuse_kind, t.narrative
@@ -352,8 +353,12 @@ def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run
     elif disguised:
         lines.append("Evidence that could reveal it: " + _disguise_evidence(searcher, hints, misuse, aggregates)
                      + (" The audit's inference caught it." if caught else " The audit's inference did not catch it."))
-    citation = ("; ".join(f"{r}: {rules[r].citation}" for r in accepted) if accepted
-                else "no rule applies (all search rules checked: `audit rules`)")
+    # What each accepted rule's finding cites for this search, as the report does: a law cites
+    # itself, a policy rule its practice with the judged state's law only as related law.
+    judged = agencies.get(owner_ids[0]) if owner_ids else searcher
+    state = judged.state if judged is not None else None
+    citation = ("; ".join(f"{r}: {citer(r, state, bool(owner_ids), rules[r].citation).text}" for r in accepted)
+                if accepted else "no rule applies (all search rules checked: `audit rules`)")
     key = {
         "item": "", "search_id": search_id, "category": category, "violation": violation, "rule": primary,
         "accepted_rules": accepted, "applicable_rules": applicable,
@@ -398,6 +403,7 @@ def build_exercise(db: sqlite_utils.Database, *, items: int = DEFAULT_ITEMS, see
         raise InputError(f"--items must be at least 1, got {items}")
     run_id, params = _latest_run(db)
     rules = {r.id: r for r in load_rules()}
+    citer = Citer(rules.values())
     agencies = load_agencies(db)
     graph = build_graph(db, agencies)
     applies_by_search = truth_rules(db, [r for r in rules.values() if r.scope == "search"], agencies, graph,
@@ -420,7 +426,7 @@ def build_exercise(db: sqlite_utils.Database, *, items: int = DEFAULT_ITEMS, see
     width = max(2, len(str(len(chosen))))
     for n, (category, search_id) in enumerate(chosen, 1):
         label = f"Q{n:0{width}d}"
-        context, key = _build_item(db, search_id, category, run_id=run_id, rules=rules,
+        context, key = _build_item(db, search_id, category, run_id=run_id, rules=rules, citer=citer,
                                    applies=applies_by_search.get(search_id, set()), rule_counts=rule_counts,
                                    agencies=agencies, graph=graph,
                                    relay_days=float(params.get("relay_days", 7.0)))

@@ -243,9 +243,10 @@ def test_markdown_table_rows_keep_their_column_count(audited):
     from auditor.report import render_markdown
 
     text = render_markdown(build_report(audited))
-    header = "| search | time (UTC) | searcher | reason | trace | door | source (release, row) |"
+    header = "| search | finding | time (UTC) | searcher | reason | trace | door | source (release, row) |"
     assert header in text
-    rows = [line for line in text.splitlines() if "investigation" in line and line.startswith("| ")]
+    rows = [line for line in text.splitlines()
+            if "investigation" in line and "simulated search" in line and line.startswith("| ")]
     unescaped_pipes = [len(re.findall(r"(?<!\\)\|", line)) for line in rows]
     assert rows and set(unescaped_pipes) == {header.count("|")}
 
@@ -386,7 +387,7 @@ def test_the_report_reads_the_stored_run_instead_of_recomputing(audited):
     summary["findings_by_rule"]["ca.sb34.sharing"]["searches"] = 777
     audited.execute("UPDATE runs SET summary = ? WHERE id = (SELECT MAX(id) FROM runs)", [json.dumps(summary)])
     text = " ".join(s["text"] for s in build_report(audited).section("headline")["sentences"])
-    assert "4,242 searches" in text and "777 searches: California ALPR data" in text
+    assert "4,242 searches" in text and "777 searches: A California public agency shared its ALPR data" in text
 
 
 def test_a_run_from_before_the_overview_asks_for_a_new_run(audited, tmp_path):
