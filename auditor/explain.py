@@ -62,7 +62,7 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
                        [search_id]).fetchone() if db["beneficiary_names"].exists() else None
     citer = Citer()
     findings = []
-    for rid, title, sev, stored, path, door, scope, state, has_owner, owner, searcher, beneficiary in db.execute(
+    for rid, title, sev, stored, path, door, scope, state, has_owner, owner_name, searcher_name, for_name in db.execute(
         """SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
                   COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
                   oa.name, sa.name, ba.name
@@ -76,8 +76,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
         # practice it rests on, with the judged state's law on its grounds as related law only.
         cited = citer(rid, state, bool(has_owner), stored)
         findings.append({"rule_id": rid, "title": title, "severity": sev,
-                         "finding": citer.statement(rid, {"owner": owner, "searcher": searcher,
-                                                          "beneficiary": beneficiary}, title),
+                         "finding": citer.statement(rid, {"owner": owner_name, "searcher": searcher_name,
+                                                          "beneficiary": for_name}, title),
                          "citation": cited.text, "citation_jurisdiction": cited.jurisdiction,
                          "citation_sources": list(cited.sources), "related_law": list(cited.related),
                          "trace": path, "door": door, "scope": scope})

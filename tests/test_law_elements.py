@@ -24,6 +24,9 @@ def test_each_law_names_whom_it_binds_the_conduct_its_text_and_where_it_was_read
     assert law.binds in BINDS and law.conduct in CONDUCTS
     assert len(law.quote) > 40 and law.quote_source in {s.url for s in law.sources}
     assert all(s.read >= "2026-12-01" for s in law.sources)
+    # The operative sentence was read on the latest date any source was read.
+    reads = {s.url: s.read for s in law.sources}
+    assert reads[law.quote_source] == max(reads.values())
     # The finding's sentence names the party the law binds.
     assert any("{" + role + "}" in law.finding for role in BINDS[law.binds])
 

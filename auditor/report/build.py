@@ -157,10 +157,19 @@ def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer,
         c = citer(rule_id, state, bool(has_owner), stored.get(rule_id))
         entry = out.setdefault(rule_id, {}).setdefault(
             (c.jurisdiction, c.text), {"jurisdiction": c.jurisdiction, "citation": c.text, "law_ids": list(c.law_ids),
-                                       "sources": list(c.sources), "finding_rows": 0})
+                                       "related": list(c.related), "sources": list(c.sources), "finding_rows": 0})
         entry["finding_rows"] += n
     return {rule_id: sorted(v.values(), key=lambda e: (e["jurisdiction"] == PRACTICE, e["jurisdiction"]))
             for rule_id, v in out.items()}
+
+
+def _citation_label(c: dict[str, Any]) -> str:
+    """Where a rule's citation applies: a law's state, the state whose related law a practice finding
+    shows (`practice, CA`), or `elsewhere` for the practice alone."""
+    if c["jurisdiction"] != PRACTICE:
+        return c["jurisdiction"].upper()
+    related = sorted({law_id.split(".")[0].upper() for law_id in c.get("related", [])})
+    return f"practice, {', '.join(related)}" if related else "elsewhere"
 
 
 def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None = None) -> list[dict[str, Any]]:
@@ -179,11 +188,9 @@ def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None =
         aggregate = scope == "aggregate"
         own = citer(rule_id, None, True, citation)
         citations = cited.get(rule_id) or [{"jurisdiction": own.jurisdiction, "citation": own.text,
-                                            "law_ids": [], "sources": [], "finding_rows": 0}]
+                                            "law_ids": [], "related": [], "sources": [], "finding_rows": 0}]
         if len(citations) > 1:
-            shown = "; ".join(
-                f"{'elsewhere' if c['jurisdiction'] == PRACTICE else c['jurisdiction'].upper()}: {c['citation']}"
-                for c in citations)
+            shown = "; ".join(f"{_citation_label(c)}: {c['citation']}" for c in citations)
         else:
             shown = citations[0]["citation"]
         out.append({

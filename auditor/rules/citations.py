@@ -61,7 +61,7 @@ def cite(rule: Rule, state: str | None, role: str = "owner",
     if not related:
         return Citation(rule.citation, own)
     text = (f"{rule.citation}. {RELATED[0].upper() + RELATED[1:]} ({state.upper()}): "
-            + "; ".join(law.citation for law in related))
+            + "; ".join(f"{law.citation}, in force from {law.effective}" for law in related))
     return Citation(text, own, (), (), tuple(law.id for law in related))
 
 
