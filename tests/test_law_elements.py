@@ -204,3 +204,13 @@ def test_a_nebraska_agency_is_named_for_its_own_query_of_california_data(store_b
     assert omaha["citation"].startswith("Neb. Rev. Stat. § 60-3204(3)(a)")
     # A Texas agency's documented (if vague) reason on Nebraska data is no Nebraska finding.
     assert not [r for r in by_searcher["Dallas TX PD"] if r.startswith("ne.")]
+
+
+def test_every_aggregate_measure_is_a_function_of_the_measures_package():
+    from auditor.rules.measures import MEASURES
+
+    aggregate = {r.measure for r in RULES.values() if r.scope == "aggregate"}
+    assert aggregate and aggregate <= set(MEASURES)
+    for name, measure in MEASURES.items():
+        # Registered by import, not by a module-name string resolved at call time.
+        assert measure.__module__.startswith("auditor.rules.measures."), name
