@@ -209,6 +209,13 @@ def judged_state_sql(trace: str = "t", owner: str = "oa", searcher: str = "sa") 
     return f"CASE WHEN {trace}.owner_id IS NOT NULL THEN {owner}.state ELSE {searcher}.state END"
 
 
+def finding_judged_state_sql(finding: str = "f", trace: str = "t", owner: str = "oa", searcher: str = "sa",
+                             agency: str = "aa") -> str:
+    """SQL: the state a row of the `findings` view is judged by; an aggregate finding's is its agency's."""
+    return (f"CASE WHEN {finding}.search_id IS NULL THEN {agency}.state "
+            f"ELSE {judged_state_sql(trace, owner, searcher)} END")
+
+
 # --- the first release row of a search ----------------------------------------------------------------
 
 # A finding cites its search's first sighting: the lowest release id (the first file imported), then

@@ -255,14 +255,14 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
     judge = Judge(rules, build_graph(db, agencies), agencies, classes,
                   getattr(keys, "boundaries", []), getattr(keys, "frame_bounds", []))
     tracer = _Tracer(db, judge)
-    severity = {r.id: r.severity for r in rules}
+    severity_of = {r.id: r.severity for r in rules}
     key_rows, groups = [], []
     rules_of: dict[int, tuple[str, ...]] = {}
     per_rule = {r.id: 0 for r in rules}  # de-duplicated searches
     rows_of = {r.id: 0 for r in rules}  # rows of the findings view: a search with two owners has two
     for key, key_id in keys.ids.items():
         trace_id = tracer.get(key)
-        verdict = [(rule_id, severity[rule_id]) for rule_id in judge.verdict(key)]
+        verdict = [(rule_id, severity_of[rule_id]) for rule_id in judge.verdict(key)]
         n = keys.searches.get(key_id, 0)
         key_rows.append((key_id, run_id, *key, trace_id, n))
         rules_of[key_id] = tuple(rule_id for rule_id, _ in verdict)

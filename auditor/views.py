@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from auditor.facts import first_release_sql, first_row_sql, month_sql, search_immigration_sql
+from auditor.facts import (finding_judged_state_sql, first_release_sql, first_row_sql, month_sql,
+                           search_immigration_sql)
 
 # The first sighting (auditor.facts.first_row_sql) is the cited source, as in the CSV report.
 
@@ -31,7 +32,8 @@ VIEWS: dict[str, str] = {
         SELECT f.rule_id, r.title AS rule_title, f.severity, r.citation, r.scope AS rule_scope,
                f.search_id, s.time AS search_time, sa.name AS searcher, sa.state AS searcher_state,
                sa.level AS searcher_level, s.user, rs.text AS reason, s.case_number, s.plate,
-               oa.name AS owner, oa.state AS owner_state, t.scope AS sharing_scope,
+               oa.name AS owner, oa.state AS owner_state, {finding_judged_state_sql()} AS judged_state,
+               t.scope AS sharing_scope,
                ba.name AS beneficiary, b.basis AS beneficiary_basis, t.door, t.path AS trace,
                rel.file_name AS release_file, {first_row_sql("f.search_id")} AS release_row,
                aa.name AS agency, f.subject, f.detail, f.searches, f.run_id
