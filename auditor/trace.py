@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from auditor.agencies import Resolver
-from auditor.facts import STORE_TIME_FORMAT
+from auditor.facts import IMMIGRATION_TAG, STORE_TIME_FORMAT
 from auditor.measures import NO_PURPOSE_SQL
 from auditor.requesters import MentionResolver, RequesterReader, StoreAgency, default_reader
 from auditor.schema import ensure_agency
@@ -106,7 +106,7 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0,
            FROM reason_tags rt
            JOIN searches s ON s.reason_id = rt.reason_id
            JOIN agencies a ON a.id = s.searcher_id
-           WHERE rt.tag = 'immigration' AND a.is_287g = 1 AND a.dhs_component IS NULL""",
+           WHERE rt.tag = '{IMMIGRATION_TAG}' AND a.is_287g = 1 AND a.dhs_component IS NULL""",
         [components["ICE"]],
     )
     by_287g = db.execute("SELECT COUNT(*) FROM beneficiaries WHERE basis = '287g'").fetchone()[0]
