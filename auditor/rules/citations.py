@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from auditor.facts import finding_role
 from auditor.rules.core import Rule, statement
 from auditor.rules.laws import FEDERAL, Jurisdiction, laws_for, shipped
 from auditor.rules.loader import load_rules
@@ -30,20 +31,6 @@ class Citation:
     law_ids: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
     related: tuple[str, ...] = ()
-
-
-# Aggregate measures whose finding is about the owner of the data (its sharing); every other
-# aggregate finding is about the searching agency (its officers' searches, its disclosures).
-OWNER_MEASURES = frozenset({"dhs_direct_share", "dhs_reach"})
-
-
-def finding_role(rule: Rule, has_owner: bool) -> str:
-    """Whose state a finding of `rule` is judged by: the owner's for a search of an owner's data and
-    for sharing findings, the searcher's for a search whose owner the release does not name and for
-    findings about an agency's own searches."""
-    if rule.scope == "aggregate":
-        return "owner" if rule.measure in OWNER_MEASURES else "searcher"
-    return "owner" if has_owner else "searcher"
 
 
 def cite(rule: Rule, state: str | None, role: str = "owner",
