@@ -55,7 +55,8 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
                 echo(f"  refused: {why}")
                 continue
             echo(f"  format {a.format}, producer {a.producer or '(unknown)'}, audit kind {a.audit_kind}, {a.status}")
-            echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}"
+            padding = f" + padding {a.rows_padding:,}" if a.rows_padding else ""
+            echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}{padding}"
                  f" ({'balanced' if a.balanced else 'NOT BALANCED'})")
             if a.new_searches:
                 echo(f"  new searches {a.new_searches:,}")
@@ -65,8 +66,8 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
                 echo(f"  note: {note}")
         echo(f"total: {outcome['imported_releases']} release(s) imported, {outcome['already_imported']} already "
              f"imported, {outcome['refused']} file(s) refused; rows read {outcome['rows_read']:,} = imported "
-             f"{outcome['rows_imported']:,} + rejected {outcome['rows_rejected']:,}"
-             f" ({'balanced' if outcome['balanced'] else 'NOT BALANCED'})")
+             f"{outcome['rows_imported']:,} + rejected {outcome['rows_rejected']:,} + padding "
+             f"{outcome['rows_padding']:,} ({'balanced' if outcome['balanced'] else 'NOT BALANCED'})")
     refused = [a for a in accounts if a.status == REFUSED]
     if refused:
         names = ", ".join(a.file_name for a in refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
@@ -78,8 +79,9 @@ def summarize(accounts: list[ReleaseAccount]) -> dict:
     """True totals of one import command: rows count only releases imported by it (a file already
     imported, or given twice, adds nothing), with how many were already there or refused."""
     new = [a for a in accounts if a.status == "complete"]
-    totals = {k: sum(getattr(a, k) for a in new) for k in ("rows_read", "rows_imported", "rows_rejected")}
-    totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"]
+    totals = {k: sum(getattr(a, k) for a in new)
+              for k in ("rows_read", "rows_imported", "rows_rejected", "rows_padding")}
+    totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"] + totals["rows_padding"]
     totals["imported_releases"] = len(new)
     totals["already_imported"] = sum(a.status == "already imported" for a in accounts)
     totals["refused"] = sum(a.status == REFUSED for a in accounts)

@@ -59,11 +59,12 @@ class ReleaseAccount:
     new_searches: int = 0
     shares: int = 0
     notes: list[str] = field(default_factory=list)
+    rows_padding: int = 0  # blank or counter-only records: read, never a search, not a reject
 
     @property
     def balanced(self) -> bool:
-        """True when every row read is either imported or rejected with a reason."""
-        return self.rows_read == self.rows_imported + self.rows_rejected
+        """True when every row read is imported, rejected with a reason, or padding."""
+        return self.rows_read == self.rows_imported + self.rows_rejected + self.rows_padding
 
     @classmethod
     def refused(cls, file_name: str, why: str) -> "ReleaseAccount":
@@ -214,7 +215,8 @@ def _finished(db: sqlite_utils.Database, sha: str) -> ReleaseAccount | None:
     """The account of a completed release with this checksum; a half-done one is cleared for a retry."""
     row = db.execute(
         "SELECT r.id, r.file_name, r.format, a.name, r.audit_kind, r.rows_read, r.rows_imported, r.rows_rejected, "
-        "r.status, r.notes FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id WHERE r.sha256 = ?",
+        "r.status, r.notes, coalesce(r.rows_padding, 0) FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id "
+        "WHERE r.sha256 = ?",
         [sha],
     ).fetchone()
     if row is None:
@@ -223,7 +225,8 @@ def _finished(db: sqlite_utils.Database, sha: str) -> ReleaseAccount | None:
         _discard(db, row[0])
         return None
     notes = ["already imported: same sha256 as release %d; nothing changed" % row[0]]
-    return ReleaseAccount(row[1], sha, row[2], row[3], row[4], row[5], row[6], row[7], "already imported", row[0], notes=notes)
+    return ReleaseAccount(row[1], sha, row[2], row[3], row[4], row[5], row[6], row[7], "already imported", row[0],
+                          notes=notes, rows_padding=row[10])
 
 
 def _discard(db: sqlite_utils.Database, release_id: int) -> None:
@@ -245,7 +248,7 @@ def _begin(db: sqlite_utils.Database, file_name: str, sha: str, plan: Plan, agen
         producer_id = ensure_agency(db, plan.producer, agencies) if plan.producer else None
         release_id = conn.execute(
             "INSERT INTO releases (file_name, sha256, format, producer_id, audit_kind, rows_read, rows_imported, "
-            "rows_rejected, status, imported_at, notes) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 'importing', ?, ?)",
+            "rows_rejected, rows_padding, status, imported_at, notes) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'importing', ?, ?)",
             [file_name, sha, plan.format, producer_id, plan.audit_kind,
              datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "; ".join(plan.notes)],
         ).lastrowid
@@ -330,9 +333,9 @@ def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: 
         account = loader.load_batches(arrow_batches(facts, plan.layout.width, block_bytes), 2)
         notes = plan.notes + ["read by the columnar fast path"] + _account_notes(account)
         store.execute(
-            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
-            "WHERE id = ?",
-            [account.read, account.imported, account.rejected, "; ".join(notes), release_id],
+            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, rows_padding = ?, "
+            "status = 'complete', notes = ? WHERE id = ?",
+            [account.read, account.imported, account.rejected, account.padding, "; ".join(notes), release_id],
         )
         store.commit()
     except Irregular as e:
@@ -346,6 +349,7 @@ def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: 
     return ReleaseAccount(
         file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,
         account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
+        rows_padding=account.padding,
     )
 
 
@@ -409,9 +413,9 @@ def _load_data(
             plan.notes.extend(after(conn, release_id))
         notes = plan.notes + _account_notes(account)
         conn.execute(
-            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
-            "WHERE id = ?",
-            [account.read, account.imported, account.rejected, "; ".join(notes), release_id],
+            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, rows_padding = ?, "
+            "status = 'complete', notes = ? WHERE id = ?",
+            [account.read, account.imported, account.rejected, account.padding, "; ".join(notes), release_id],
         )
         conn.commit()
     except BaseException:
@@ -426,17 +430,22 @@ def _load_data(
     return ReleaseAccount(
         file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,
         account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
+        rows_padding=account.padding,
     )
 
 
 def _account_notes(account: Account) -> list[str]:
     notes = []
     if account.padding:
-        notes.append(f"{account.padding} empty padding records rejected")
+        where = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in account.padding_rows)
+        more = " ..." if sum(b - a + 1 for a, b in account.padding_rows) < account.padding else ""
+        notes.append(f"{account.padding} padding records (blank, or only a row counter) counted apart from "
+                     f"rejects: rows {where}{more}")
     if account.short_rows:
         notes.append(f"{account.short_rows} rows lacked trailing fields (padded as blank)")
-    balance = "balances" if account.read == account.imported + account.rejected else "DOES NOT BALANCE"
-    notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected}: {balance}")
+    balance = "balances" if account.balanced else "DOES NOT BALANCE"
+    notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected} + "
+                 f"padding {account.padding}: {balance}")
     return notes
 
 
