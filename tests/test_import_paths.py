@@ -204,3 +204,19 @@ def test_a_count_beyond_64_bits_is_rejected_not_a_crash(tmp_path):
     assert fast == careful
     assert [r[2:5] for r in fast["releases"]] == [(2, 1, 1)]
     assert "not a number" in fast["rejects"][0][3]
+
+
+def test_every_date_form_gives_the_same_store_on_both_paths(tmp_path):
+    forms = ["1/9/2025, 2:05:31 PM UTC", "01/09/2025, 02:05:32 PM UTC", "1/9/2025 14:05", "2025-01-09T14:05:34-06:00",
+             "1/9/2025, 2:05:35 PM CST", "1/9/2025 14:05:36 America/Chicago", "13/01/2025, 2:05:37 PM UTC",
+             "1/9/2025, 2:05:38 PM IST", "1" * 400, "1/9/2025, 2:05:39 pm utc"]
+    rows = [row(uid(i), second=i, **{"Search Time": t}) for i, t in enumerate(forms, start=1)]
+    rows.append(row(uid(20), second=20, **{"Time Frame": "1/2/2025, 2:05:31 PM UTC\n1/9/2025, 2:05:31 PM UTC"}))
+    f = write_flock_csv(tmp_path / "Springfield_IL_PD_Organization_Audit_1_1_2025-1_31_2025.csv", rows)
+    fast, careful, notes = both_paths(tmp_path, [f])
+    assert fast == careful
+    assert "read by the columnar fast path" in notes
+    assert [r[2:6] for r in fast["releases"]] == [(11, 8, 3, 0)]
+    assert sorted(why for *_, why in fast["rejects"])[0].startswith("Search Time not a calendar date")
+    times = [s[2] for s in fast["searches"]]
+    assert times[:2] == ["2025-01-09T14:05:31Z", "2025-01-09T14:05:32Z"] and "2025-01-09T20:05:36Z" in times

@@ -20,11 +20,14 @@ from auditor.schema import open_store
 @click.option("--producer", help="The agency that released an Organization Audit, portal audit or sheet (the searcher).")
 @click.option("--column-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML or CSV mapping canonical fields to columns, for --format generic.")
+@click.option("--date-order", type=click.Choice(["mdy", "dmy"]),
+              help="Order of day and month in slash dates (1/9/2025), when a records-act sheet's column does not "
+                   "prove it (no day above 12). Flock exports are month first.")
 @click.option("--careful", is_flag=True,
               help="Read every row with the per-row careful path instead of the columnar fast path (same result, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-release row account as JSON.")
 def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | None, producer: str | None,
-            column_map: Path | None, careful: bool, as_json: bool) -> None:
+            column_map: Path | None, date_order: str | None, careful: bool, as_json: bool) -> None:
     """Import released search logs and sharing lists into the store (created if missing).
 
     FILES are Flock Organization/Network Audit exports, transparency-portal search audits,
@@ -40,7 +43,7 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     """
     db = open_store(db_path, create=True)
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
-                            careful=careful)
+                            careful=careful, date_order=date_order)
     accounts = import_files(db, files, options)
     outcome = summarize(accounts)
     if len(files) == 1 and accounts[0].status == REFUSED:  # one file, one line

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.importers import completeness, flock_audit, generic, pdf, portal, reason_sheet, sharing
+from auditor.importers.dates import ORDERS, decide_column, vendor_order
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
@@ -87,6 +88,7 @@ class ImportOptions:
     producer: str | None = None
     column_map: Path | None = None
     careful: bool = False  # every row through the per-row path (the fast path's reference)
+    date_order: str | None = None  # `mdy` or `dmy` when the user names slash dates' order
     fast: bool = False  # the columnar path even for a small file (tests compare the two paths)
 
 
@@ -99,6 +101,8 @@ def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options
         raise InputError(f"unknown format {options.format!r}; choose one of {', '.join(FORMATS)}")
     if options.format == "generic" and options.column_map is None:
         raise InputError("--format generic needs --column-map FILE")
+    if options.date_order is not None and options.date_order not in ORDERS:
+        raise InputError(f"unknown date order {options.date_order!r}; choose one of {', '.join(ORDERS)}")
     accounts: list[ReleaseAccount] = []
     for path in paths:
         try:
@@ -148,6 +152,7 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
     try:
         plan = _plan(records.header, path, options)
         plan.notes[:0] = facts.notes
+        _decide_times(plan, options, lambda: _csv_records(facts), sheet=False)
         rows = _Tail(_nul_checked(records) if facts.has_nul else iter(records))
         fast = None if options.careful or fast_path_problem(facts, records.header_row, plan.layout) else facts
         if facts.size < columnar.FAST_PATH_BYTES and not options.fast:
@@ -199,6 +204,42 @@ def _plan(header: list[str], path: Path, options: ImportOptions) -> Plan:
         found = ", ".join(repr(h.strip()) for h in header[:12])
         raise InputError(f"no search-time column for format {fmt}; found {found}")
     return plan
+
+
+def _csv_records(facts: FileFacts) -> Iterator[list[str]]:
+    """The CSV's records read again from the start (a column's format is decided from all its cells)."""
+    records = CsvRecords(facts)
+    try:
+        yield from records
+    finally:
+        records.close()
+
+
+# Formats whose slash dates are the vendor's, month first (Flock is a US vendor; every export seen).
+_VENDOR_ORDER = ("flock_audit", "portal_audit")
+
+
+def _decide_times(plan: Plan, options: ImportOptions, records: Callable[[], Iterable[list[str]]] | None,
+                  *, sheet: bool) -> None:
+    """Decide how the release's time columns are read, once for the file (see :mod:`auditor.importers.dates`).
+
+    A vendor layout keeps the vendor's month-first order; another layout (a records-act sheet, a
+    column map) takes the order its whole time column proves, or is refused with the reason. Bare
+    numbers are Excel serial days in a spreadsheet, or where a column map says `excel`.
+    """
+    layout = plan.layout
+    if layout is None or layout.time_parser is not None:
+        return  # a sharing list, or a column map's own strftime pattern
+    label = layout.labels.get("time", "time")
+    serial = sheet or plan.serial_times
+    if plan.format in _VENDOR_ORDER or records is None:
+        layout.dates = vendor_order(label, options.date_order, serial=serial)
+    else:
+        i = layout.columns["time"]
+        cells = (r[i] for r in records() if len(r) > i and r[0] is not CSV_ERROR)
+        layout.dates = decide_column(cells, label, given=options.date_order, serial=serial)
+    if layout.dates.why:
+        plan.notes.append(f"times read as {layout.dates.why}")
 
 
 def _nul_checked(records: Iterable[list[str]]) -> Iterator[list[str]]:
@@ -509,6 +550,7 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
     except InputError as e:
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     plan.notes[:0] = table.notes
+    _decide_times(plan, options, None, sheet=False)  # a print is streamed: the vendor's order
     table.notes = plan.notes  # what the reading learns (repeated headers, a cut last row) joins the plan's notes
     def places(conn: sqlite3.Connection, release_id: int) -> list[str]:
         conn.executemany("INSERT INTO release_rows (release_id, row_number, page, line) VALUES (?, ?, ?, ?)",
@@ -577,7 +619,16 @@ def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, optio
                 pass
             continue
         plan.notes.insert(0, f"sheet {sheet.title!r}; file sha256 {file_sha}; row numbers are spreadsheet rows")
-        rows = _Tail(sheet.rows)
+        records: Iterable[list[str]] = sheet.rows
+        if plan.layout is not None:
+            records = list(records)  # calamine holds the sheet in memory already
+            try:
+                _decide_times(plan, options, lambda: records, sheet=True)
+            except InputError as e:  # this sheet is refused with the reason; the others still import
+                first_error = first_error or e
+                skipped.append(f"{sheet.title} ({e})")
+                continue
+        rows = _Tail(records)
         account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction)
         if plan.layout is not None:
             _check(db, account, path.stem, sheet.header_row + rows.count, None)
