@@ -183,7 +183,8 @@ def _add(counts: dict[str, int], imm: Any, flagged: Any, n: int) -> None:
 
 
 def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
-    totals: dict[str, Any] = {}
+    # Zeros first: a store with no searches (its only import was killed) still has every total.
+    totals: dict[str, Any] = {"searches": 0, "immigration_related": 0, "with_findings": 0}
     for _, _, _, imm, flagged, n in when:
         _add(totals, imm, flagged, n)
     scalar = lambda sql, *p: db.execute(sql, list(p)).fetchone()[0] or 0  # noqa: E731
@@ -192,6 +193,7 @@ def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
         "release_rows": scalar("SELECT COUNT(*) FROM sightings"),
         "releases": scalar("SELECT COUNT(*) FROM releases"),
         "rejected_rows": scalar("SELECT COUNT(*) FROM rejects"),
+        "padding_rows": scalar("SELECT SUM(rows_padding) FROM releases"),
         "agencies": len(agencies),
         "unresolved_agencies": sum(1 for a in agencies.values() if a["level"] == "unknown"),
         # Rows of the `findings` view, counted from the groups: a key's searches per rule it broke.
