@@ -51,11 +51,17 @@ def immigration_sql(search: str = "s", beneficiary: str = "b") -> str:
             f"(SELECT id FROM agencies WHERE dhs_component IN ({_ENFORCERS})))")
 
 
+# Searches whose release gives no network count: a portal audit counts the cameras searched
+# (`cameraCount`, stored as devices) instead, which is not "not logged".
+_UNBANDED = {-2: "(cameras counted, not networks)", -1: "(not logged)"}
+
+
 def _band_sql() -> str:
     whens = " ".join(
         f"WHEN s.networks >= {lo}" + (f" AND s.networks <= {hi}" if hi else "") + f" THEN {i}"
         for i, (lo, hi, _) in enumerate(NETWORK_BANDS))
-    return f"CASE {whens} ELSE -1 END"
+    # -2: the release counts cameras instead (a portal's cameraCount), -1: it logs neither.
+    return f"CASE {whens} WHEN s.devices IS NOT NULL THEN -2 ELSE -1 END"
 
 
 def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
@@ -88,9 +94,9 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
         "states": state_rows,
         "months": _series(((m, imm, fl, n) for _, _, m, imm, fl, n in when), key_label=lambda m: m or "(no time)"),
         "search_types": _series(((t, None, fl, n) for (t, _, fl), n in how.items()), by_size=True),
-        "networks": _series(((NETWORK_BANDS[b][2] if b >= 0 else "(not logged)", None, fl, n)
+        "networks": _series(((NETWORK_BANDS[b][2] if b >= 0 else _UNBANDED[b], None, fl, n)
                              for (_, b, fl), n in how.items()),
-                            order=[b[2] for b in NETWORK_BANDS] + ["(not logged)"]),
+                            order=[b[2] for b in NETWORK_BANDS] + list(_UNBANDED.values())),
         "purposes": _purposes(db, run_id, why),
         "flows": _flows(db, who, agencies),
         "immigration": _immigration(when, agencies),

@@ -15,6 +15,7 @@ from conftest import write_flock_csv
 from click.testing import CliRunner
 
 from auditor.cli import audit
+from auditor.errors import InputError
 from auditor.importers import ImportOptions, import_file
 from auditor.schema import open_store
 
@@ -135,10 +136,19 @@ def test_portal_audit_redacted_user_and_url_debris_reason(db):
     assert rows[1][0] == "2026-03-10T12:41:15Z"
 
 
-def test_portal_without_producer_gets_a_placeholder_and_says_so(db):
-    [acc] = import_file(db, FIXTURES / "portal_search_audit.csv")
-    assert acc.producer == "[producer of portal_search_audit]"
-    assert any("does not name its agency" in n for n in acc.notes)
+def test_portal_without_producer_stops_and_asks_for_it(db):
+    # Before: the searcher became a placeholder agency `[producer of search_audit]`, mapped and judged.
+    with pytest.raises(InputError, match="does not name its agency: give --producer NAME"):
+        import_file(db, FIXTURES / "portal_search_audit.csv")
+    assert q(db, "SELECT count(*) FROM releases") == [(0,)] and q(db, "SELECT count(*) FROM agencies") == [(0,)]
+
+
+def test_portal_without_producer_is_one_line_and_exit_2_at_the_cli(tmp_path):
+    result = run_cli("--db", tmp_path / "s.db", FIXTURES / "portal_search_audit.csv")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: portal_search_audit.csv: a portal search audit does not name its agency: give --producer NAME "
+        "(the agency whose transparency portal published it)"]
 
 
 SHARING_LIST = FIXTURES / "El_Cajon_CA_PD-Sharing-List.csv"

@@ -66,7 +66,10 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
             if a.shares:
                 echo(f"  shares {a.shares:,}")
             for note in a.notes:
-                echo(f"  note: {note}")
+                # A release that lost rows says so on its own line, with the reasons and counts.
+                loud = note.startswith(("incomplete (", "possibly incomplete (", "release check ("))
+                echo(f"  {'NOT COMPLETE: ' + note if note.startswith('incomplete (') else note}" if loud
+                     else f"  note: {note}")
         echo(f"total: {outcome['imported_releases']} release(s) imported, {outcome['already_imported']} already "
              f"imported, {outcome['refused']} file(s) refused; rows read {outcome['rows_read']:,} = imported "
              f"{outcome['rows_imported']:,} + rejected {outcome['rows_rejected']:,} + padding "
