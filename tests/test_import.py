@@ -468,3 +468,41 @@ def test_killed_import_leaves_store_usable_and_retry_completes(tmp_path):
     assert acc.status == "complete" and acc.rows_imported == 120000
     assert q(db, "SELECT count(*) FROM sightings") == [(120000,)]
     assert q(db, "SELECT count(*), min(status) FROM releases") == [(1, "complete")]
+
+
+def test_run_and_report_complete_on_a_store_whose_only_import_was_killed(tmp_path):
+    big = tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv"
+    subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "gen_network_audit.py"),
+                    "60000", str(big)], check=True)
+    store = tmp_path / "s.db"
+    cli = [sys.executable, "-c", "from auditor.cli import main; main()"]
+    proc = subprocess.Popen(cli + ["import", "--db", str(store), str(big)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:  # stop it once the release is marked `importing`, i.e. mid-load
+        try:
+            if sqlite3.connect(store).execute("SELECT count(*) FROM releases WHERE status='importing'").fetchone()[0]:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.terminate()  # SIGTERM, as a timeout or a closed terminal sends it
+    _, err = proc.communicate()
+    time.sleep(0.5)  # a resource tracker would print its warnings after the parent died
+    assert "leaked semaphore" not in err
+    db = open_store(store)
+    if q(db, "SELECT status FROM releases") != [("importing",)]:
+        pytest.skip("the import finished before it could be stopped on this machine")
+    run = subprocess.run(cli + ["run", "--db", str(store)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Unfinished import: 1 release(s) (x-El_Cajon_CA_PD-Network-Audit.csv)" in run.stdout
+    assert "leaked semaphore" not in run.stderr
+    for fmt in ("html", "md", "json", "csv"):
+        out = tmp_path / f"report.{fmt}"
+        done = subprocess.run(cli + ["report", "--db", str(store), "--out", str(out)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        text = out.read_text()
+        assert str(tmp_path) not in text  # the store is named by its file name, never its folders
+    html = (tmp_path / "report.html").read_text()
+    assert "<title>proxytrace report: s.db</title>" in html and "did not finish importing" in html
