@@ -165,17 +165,6 @@ class TimeParser:
         return self.other(text)
 
 
-def excel_or_iso_time(text: str) -> str | None:
-    """An Excel serial day number (`44544.3679`) or any time :mod:`auditor.importers.dates` reads; else None.
-
-    A serial out of Excel's range (a 400-digit cell) is None, never an overflow.
-    """
-    try:
-        return read_time(text.strip(), ColumnTimes(serial=True))
-    except Unreadable:
-        return None
-
-
 def strptime_time(time_format: str) -> Callable[[str], str | None]:
     """A parser for a user's strftime pattern; naive times are taken as UTC."""
 

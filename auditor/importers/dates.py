@@ -23,7 +23,7 @@ What is decided once per column (:class:`ColumnTimes`) rather than guessed per c
   `excel`: in a CSV a bare number is not a date).
 
 A time without a zone is stored as written (taken as UTC: the portal's convention, and what
-Flock's own exports state); the release notes count such cells.
+Flock's own exports state).
 """
 from __future__ import annotations
 
@@ -160,17 +160,6 @@ def problem(text: str, fmt: ColumnTimes = ColumnTimes()) -> str | None:
         return None if read_time(text, fmt) is not None else "not understood"
     except Unreadable as e:
         return str(e)
-
-
-def has_zone(text: str) -> bool:
-    """Whether a readable time cell states its zone (for the release notes' count)."""
-    m = _SLASH.fullmatch(text)
-    if m:
-        return m.group(9) is not None
-    m = _ISO.fullmatch(text)
-    if m:
-        return m.group(7) is not None
-    return True  # a serial: no zone by nature, noted by the layout
 
 
 # --- the column decision --------------------------------------------------------------------------

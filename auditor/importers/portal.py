@@ -34,8 +34,7 @@ def plan(header: list[str], stem: str, *, owner: str | None, producer: str | Non
     """The portal's agency is the searcher of every row; reasons are kept verbatim (URL-form debris too)."""
     columns, notes = positions(header, ALIASES)
     labels = {field: header[i].strip() for field, i in columns.items()}
-    who = producer or owner
-    if who is None and "searcher" not in columns:
+    if producer is None and owner is None and "searcher" not in columns:
         raise InputError("a portal search audit does not name its agency: give --producer NAME "
                          "(the agency whose transparency portal published it)")
     who = own_search_producer(stem, owner, producer, notes, "the portal file")
