@@ -179,3 +179,13 @@ def test_a_year_one_time_under_a_column_map_offset_pattern_is_a_reject(db, tmp_p
     assert (acc.rows_imported, acc.rows_rejected) == (1, 1)
     assert q(db, "SELECT time FROM searches") == [("2025-01-09T13:05:00Z",)]
     assert q(db, "SELECT why FROM rejects") == [("search time not understood: '0001-01-01 00:30 +0100'",)]
+
+
+def test_a_column_map_that_says_flock_keeps_the_vendors_order(db, tmp_path):
+    cmap = tmp_path / "map.toml"
+    cmap.write_text('[columns]\ntime = "When"\nreason = "Why"\n[options]\ntime_format = "flock"\n'
+                    'audit_kind = "organization"\nproducer = "Example CA PD"\n')
+    f = tmp_path / "log.csv"
+    f.write_text("When,Why\n\"1/9/2025, 2:05:31 PM UTC\",theft\n\"1/10/2025, 2:05:31 PM UTC\",theft\n")
+    [acc] = import_file(db, f, ImportOptions(format="generic", column_map=cmap))
+    assert q(db, "SELECT time FROM searches ORDER BY id") == [("2025-01-09T14:05:31Z",), ("2025-01-10T14:05:31Z",)]

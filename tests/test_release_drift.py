@@ -186,3 +186,22 @@ def test_import_line_run_and_report_say_how_many_rows_of_which_release_are_missi
     said = [s["text"] for s in headline if s["text"].startswith(f"Release {f.name} is not complete")]
     assert said and "8 of 40 rows (20.0%)" in said[0] and "Search Time zone 'IST'" in said[0]
     assert headline.index(next(s for s in headline if s["text"] == said[0])) == 1  # right after the totals
+
+
+def test_formatted_blank_rows_down_to_the_sheet_limit_are_no_cut(db, tmp_path):
+    from auditor.importers.completeness import check_release
+    [acc] = import_file(db, write_flock_csv(tmp_path / "Springfield_IL_PD-Organization-Audit.csv",
+                                            org_rows(5) + [[""] * 13] * 3))
+    assert acc.rows_padding == 3
+    # As a sheet formatted down to its last row leaves it: 1,048,575 records, all but five padding.
+    db.execute("UPDATE releases SET rows_read = 1048575, rows_padding = 1048570 WHERE id = ?", [acc.release_id])
+    assert check_release(db, acc.release_id, "Springfield_IL_PD-Organization-Audit", last_row=1_048_576) == []
+    db.execute("UPDATE releases SET rows_padding = 0 WHERE id = ?", [acc.release_id])
+    [note] = check_release(db, acc.release_id, "Springfield_IL_PD-Organization-Audit", last_row=1_048_576)
+    assert note.startswith("possibly incomplete (row_limit): the last row is row 1,048,576")
+
+
+def test_an_inverted_period_in_the_file_name_is_noted(db, tmp_path):
+    name = f"{AGENCY.replace(' ', '_')}_Organization_Audit_1_31_2025-1_1_2025.csv"
+    [acc] = import_file(db, write_flock_csv(tmp_path / name, org_rows(10)))
+    assert any("the file name's period '1_31_2025-1_1_2025' is not a range of real days" in n for n in acc.notes)

@@ -201,7 +201,16 @@ def check_release(db: sqlite_utils.Database, release_id: int, stem: str, *, last
     ``cut_record`` is what the reader saw of a last record cut short (None when it ended cleanly);
     ``unread`` names parts of the file the reader could not read (a PDF's scanned pages).
     """
-    rows_read = db.execute("SELECT rows_read FROM releases WHERE id = ?", [release_id]).fetchone()[0]
+    rows_read, padding = db.execute("SELECT rows_read, coalesce(rows_padding, 0) FROM releases WHERE id = ?",
+                                    [release_id]).fetchone()
+    if padding:
+        # Padding after the data (a sheet formatted down to row 1,048,576) is no sign of a cut: the
+        # limit is judged at the last row that holds a search or a reject.
+        held = db.execute("""SELECT max(n) FROM (SELECT max(row_number) AS n FROM sightings WHERE release_id = :r
+                             UNION ALL SELECT max(row_number) FROM rejects WHERE release_id = :r)""",
+                          {"r": release_id}).fetchone()[0]
+        if held is not None and held < last_row:
+            rows_read, last_row = rows_read - (last_row - held), held
     checks: list[tuple[str, str]] = []
     limit = limit_reached(rows_read, last_row)
     if limit:
@@ -218,12 +227,19 @@ def check_release(db: sqlite_utils.Database, release_id: int, stem: str, *, last
     if rejects:
         checks.append(rejects)
     checks.extend(period_gaps(db, release_id, stem))
+    named = _PERIOD.search(stem)
+    unread_period = None
+    if named and period_from_name(stem) is None:
+        unread_period = (f"the file name's period {named.group(0).strip('-_ ')!r} is not a range of real days "
+                         "(inverted or impossible): the period checks were not run")
     conn = db.conn
     with conn:
         conn.execute("DELETE FROM release_checks WHERE release_id = ?", [release_id])
         conn.executemany("INSERT INTO release_checks (release_id, kind, detail) VALUES (?, ?, ?)",
                          [(release_id, kind, detail) for kind, detail in checks])
         notes = [f"{_WORD.get(kind, 'possibly incomplete')} ({kind}): {detail}" for kind, detail in checks]
+        if unread_period:
+            notes.append(unread_period)
         if notes:
             old = conn.execute("SELECT notes FROM releases WHERE id = ?", [release_id]).fetchone()[0]
             conn.execute("UPDATE releases SET notes = ? WHERE id = ?",

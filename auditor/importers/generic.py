@@ -115,7 +115,8 @@ def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, p
     query_type_column = columns.pop("query_type", None)
     labels = {field: header[i].strip() for field, i in columns.items()}
     layout = Layout(columns, len(header), labels, time_parser(options.get("time_format", "auto")))
-    plan = Plan("generic", kind, who, layout, notes, serial_times=options.get("time_format") == "excel")
+    plan = Plan("generic", kind, who, layout, notes, serial_times=options.get("time_format") == "excel",
+                date_order="mdy" if options.get("time_format") == "flock" else None)
     if system is not None:
         plan.statewide = StatewideMap(system, query_type_column, query_labels)
         notes.append(f"a {system} log: each row's system and query type are set after loading")

@@ -232,7 +232,7 @@ def _decide_times(plan: Plan, options: ImportOptions, records: Callable[[], Iter
         return  # a sharing list, or a column map's own strftime pattern
     label = layout.labels.get("time", "time")
     serial = sheet or plan.serial_times
-    if plan.format in _VENDOR_ORDER or records is None:
+    if plan.format in _VENDOR_ORDER or plan.date_order or records is None:
         layout.dates = vendor_order(label, options.date_order, serial=serial)
     else:
         i = layout.columns["time"]
