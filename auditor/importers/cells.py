@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable
 
+from auditor.facts import STORE_TIME_FORMAT
 from auditor.importers.dates import ColumnTimes, Unreadable, read_time
 from auditor.schema import REDACTION_MARKERS
 from auditor.timefmt import is_calendar_day
@@ -177,7 +178,7 @@ def strptime_time(time_format: str) -> Callable[[str], str | None]:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=timezone.utc)
             # Year 1 with an offset east of UTC falls before datetime's first day: out of range.
-            return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return moment.astimezone(timezone.utc).strftime(STORE_TIME_FORMAT)
         except (ValueError, OverflowError):
             return None
 

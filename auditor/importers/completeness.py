@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import sqlite_utils
 
+from auditor.facts import STORE_TIME_FORMAT
+
 # Row counts at which an export or a spreadsheet stops (the count of data rows, or of sheet rows
 # with the header). Sources: Microsoft, "Excel specifications and limits" (1,048,576 rows per
 # worksheet); .xls sheets hold 65,536 rows and Excel 5/95 sheets 16,384 (the .xls limit is how
@@ -75,7 +77,7 @@ def period_from_name(stem: str) -> tuple[date, date] | None:
 
 
 def _iso(t: str) -> datetime:
-    return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(t, STORE_TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def _days(seconds: float) -> str:
@@ -108,7 +110,7 @@ def period_gaps(db: sqlite_utils.Database, release_id: int, stem: str) -> list[t
     inside = db.execute(
         """SELECT count(*) FROM sightings g JOIN searches s ON s.id = g.search_id
            WHERE g.release_id = ? AND s.time >= ? AND s.time < ?""",
-        [release_id, start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")]).fetchone()[0]
+        [release_id, start.strftime(STORE_TIME_FORMAT), end.strftime(STORE_TIME_FORMAT)]).fetchone()[0]
     if inside * 2 < n:
         # Most rows fall outside the stated period: the name is wrong (a file renamed, or saved over
         # another month's), not the rows. The period is read from the rows, and gaps are not judged

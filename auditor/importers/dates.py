@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from auditor.errors import InputError
+from auditor.facts import STORE_TIME_FORMAT
 from auditor.timefmt import is_calendar_day
 
 ORDERS = ("mdy", "dmy")
@@ -148,7 +149,7 @@ def read_time(text: str, fmt: ColumnTimes = ColumnTimes()) -> str | None:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(STORE_TIME_FORMAT)
 
 
 def problem(text: str, fmt: ColumnTimes = ColumnTimes()) -> str | None:
