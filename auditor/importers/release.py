@@ -31,7 +31,7 @@ from auditor.importers import columnar
 from auditor.importers.adbc import AdbcStore
 from auditor.importers.columnar import ColumnarLoader, Irregular, arrow_batches, fast_path_problem
 from auditor.importers.statewide import QueryTypeTap
-from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, read_facts, is_xlsx, workbook_sheets
+from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, Sheet, read_facts, is_xlsx, workbook_sheets
 from auditor.schema import create_indexes, ensure_agency, store_path
 
 # Indexes the load itself probes (the UUID index is part of the schema); the rest come afterwards.
@@ -620,16 +620,22 @@ def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, optio
                 pass
             continue
         plan.notes.insert(0, f"sheet {sheet.title!r}; file sha256 {file_sha}; row numbers are spreadsheet rows")
-        records: Iterable[list[str]] = sheet.rows
+        cached: list[list[str]] = []
+
+        def whole_sheet(sheet: Sheet = sheet, cached: list = cached) -> list[list[str]]:
+            # Read only when a column's order must be proved (not for a vendor layout); calamine
+            # holds the sheet in memory already.
+            cached.extend(sheet.rows)
+            return cached
+
         if plan.layout is not None:
-            records = list(records)  # calamine holds the sheet in memory already
             try:
-                _decide_times(plan, options, lambda: records, sheet=True)
+                _decide_times(plan, options, whole_sheet, sheet=True)
             except InputError as e:  # this sheet is refused with the reason; the others still import
                 first_error = first_error or e
                 skipped.append(f"{sheet.title} ({e})")
                 continue
-        rows = _Tail(records)
+        rows = _Tail(cached if cached else sheet.rows)
         account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction)
         if plan.layout is not None:
             _check(db, account, path.stem, sheet.header_row + rows.count, None)
