@@ -29,6 +29,7 @@ MEASURES: dict[str, Measure] = {
     "dhs_reach": exposure.dhs_reach,
     # the releases themselves
     "release_incomplete": releases.release_incomplete,
+    "release_period_mismatch": releases.release_period_mismatch,
     "own_log_omissions": releases.own_log_omissions,
     "release_versions_differ": releases.release_versions_differ,
     "sharing_list_unlisted_access": releases.sharing_list_unlisted_access,
