@@ -74,6 +74,7 @@ class Resolution:
     confidence: float
     candidates: tuple[str, ...] = ()  # an ambiguous acronym's agencies (`Maine State Police (ME)`, ...)
     state_agency: StateAgency | None = None  # a registry-new agency from the state registry
+    note: str = ""  # how a state-level acronym was read (`state acronym, searcher's state`)
 
 
 class RequesterReader:
@@ -368,10 +369,10 @@ class MentionResolver:
         """A registry acronym read in the search's states: one agency, or the candidates as text."""
         reading = self.reader.registry.read_acronym(mention.acronym or "", state, owner_states)
         if reading.agency is not None:
-            confidence = {"searcher state": 0.8, "owner state": 0.7}.get(reading.context, 0.6)
+            confidence = {"the searcher's state": 0.8, "the owner's state": 0.7}.get(reading.context, 0.6)
             found = self._named(reading.agency.name, "state acronym", confidence)
-            return Resolution(found.agency_id, found.name, found.how if found.agency_id is None else "state acronym",
-                              confidence, (), reading.agency)
+            return Resolution(found.agency_id, found.name, found.how, confidence, (), reading.agency,
+                              f"state acronym, {reading.context}")
         names = tuple(f"{a.name} ({a.state or '/'.join(a.covers)})" for a in reading.candidates)
         return Resolution(None, mention.text, "unresolved", 0.3, names)
 

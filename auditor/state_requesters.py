@@ -73,7 +73,9 @@ class StateRegistry:
         for agency in self.agencies:
             for acronym in agency.acronyms:
                 key = acronym_key(acronym)
-                self.by_acronym.setdefault(key, []).append(agency)
+                holders = self.by_acronym.setdefault(key, [])
+                if agency not in holders:  # `NEHIDTA` and `NE HIDTA` are one key
+                    holders.append(agency)
                 self.written.setdefault(key, acronym)
         self.bare = {acronym_key(a) for agency in self.agencies if agency.bare for a in agency.acronyms}
         # The first part of every acronym (`NE` of `NE HIDTA`): a word that is none of them starts none.
@@ -99,7 +101,7 @@ class StateRegistry:
         if searcher_state:
             here = [a for a in candidates if searcher_state in a.covers]
             if len(here) == 1:
-                return AcronymReading(here[0], "searcher state", tuple(here))
+                return AcronymReading(here[0], "the searcher's state", tuple(here))
             if here:
                 return AcronymReading(None, "ambiguous", tuple(here))
         owners = sorted(set(owner_states) - {searcher_state})
@@ -107,11 +109,11 @@ class StateRegistry:
         for state in owners:
             there += [a for a in candidates if state in a.covers and a not in there]
         if len(there) == 1:
-            return AcronymReading(there[0], "owner state", tuple(there))
+            return AcronymReading(there[0], "the owner's state", tuple(there))
         if there:
             return AcronymReading(None, "ambiguous", tuple(there))
         if len(candidates) == 1 and key in self.bare:
-            return AcronymReading(candidates[0], "only agency", tuple(candidates))
+            return AcronymReading(candidates[0], "the only agency with it", tuple(candidates))
         return AcronymReading(None, "ambiguous", tuple(candidates))
 
     def primary(self, kind: str, state: str) -> StateAgency | None:

@@ -200,7 +200,7 @@ def _named_agencies(db: sqlite_utils.Database, reader: RequesterReader) -> tuple
             if agency_id == searcher_id:
                 continue  # the searcher names itself (`Springfield PD case`): its own work
             if agency_id is not None:
-                how = "registry" if found.how == "registry-new" else found.how
+                how = found.note or ("registry" if found.how == "registry-new" else found.how)
                 evidence = f'reason names {found.name} ({how}): "{mention.evidence}"'
                 resolved_rows.append((reason_id, searcher_id, owners, agency_id, evidence,
                                       round(found.confidence * mention.confidence, 3)))
