@@ -182,3 +182,24 @@ def test_reading_a_megabyte_reason_takes_linear_time():
     lines = dict(line.split(" ", 1) for line in out.splitlines())
     assert lines == {"letters": "[]", "words": "[]", "long_word": "[]", "spaces": "[]", "cues": "[]",
                      "names": "['Peoria PD', 'MSP']", "bare": "['STIC']"}
+
+
+def test_tagging_a_megabyte_reason_finishes_with_the_right_tags():
+    # The patterns added or rewritten for issue 17 keep no `\s*` beside another and whole-reason
+    # patterns are anchored in the prefilter: `a` + a million spaces took minutes in the A-number and
+    # case-number patterns. The child's timeout is what fails on a hang.
+    script = textwrap.dedent("""
+        from auditor.purpose import default_classifier
+        c = default_classifier()
+        texts = {
+            "spaces": "a" + " " * 1_000_000 + "b",
+            "a_number": " " * 1_000_000 + "ice a240881069",
+            "case": "case" + " " * 1_000_000 + "24-12708",
+            "street": "johnson " * 125_000 + "way",
+        }
+        for key, text in texts.items():
+            print(key, ",".join(t.tag for t in c.classify(text)))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240, check=True).stdout
+    lines = dict((line.split(" ", 1) + [""])[:2] for line in out.splitlines())
+    assert lines == {"spaces": "", "a_number": "immigration", "case": "case_number_only", "street": ""}
