@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from auditor.errors import InputError
+from auditor.files import KEY_CAP, read_small
 
 KEY_ENV = "PROXYTRACE_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
@@ -45,10 +46,7 @@ def load_key(key_file: str | Path | None) -> bytes:
     environment variable. InputError when neither is given or the key is shorter than 16 bytes."""
     if key_file is not None:
         path = Path(key_file)
-        try:
-            key = path.read_bytes()
-        except OSError as e:
-            raise InputError(f"{path}: cannot read the pseudonymization key: {e.strerror or e}") from None
+        key = read_small(path, "pseudonymization key file", KEY_CAP)  # never /dev/zero or a FIFO
         where = str(path)
     else:
         value = os.environ.get(KEY_ENV)

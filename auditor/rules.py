@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from auditor.errors import InputError
+from auditor.files import MAP_CAP, read_small
 from auditor.facts import FACTS
 
 SEVERITIES = ("info", "low", "medium", "high")
@@ -188,7 +189,7 @@ def load_rules(paths: Iterable[Path] | None = None) -> list[Rule]:
             rules.append(law_rule)
     for path in paths if paths is not None else shipped_rule_paths():
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            data = tomllib.loads(read_small(path, "rule file", MAP_CAP).decode("utf-8"))
             rule = _rule_from(data, Path(path).name)
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: cannot read rule file: {e}") from None

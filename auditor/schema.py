@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.files import require_regular
 from auditor.vocabulary import LEVELS  # noqa: F401  (defined in the vocabulary; importable from here too)
 
 # 2: provenance as runs (sighting_runs, owner_runs) behind the `sightings` and `search_owners` views,
@@ -439,9 +440,7 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
     (the store pragmas, WAL mode among them, are set only once it is known to be a store).
     """
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, not a store file")
-    if not p.exists():
+    if not require_regular(p, "store file", missing_ok=True):
         if not create:
             raise InputError(f"{p}: no such store (create one with `simulate --out` or `audit import --db`)")
         try:

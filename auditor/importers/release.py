@@ -105,7 +105,9 @@ def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options
         except InputError as e:
             reason = str(e)
             name = Path(path).name
-            accounts.append(ReleaseAccount.refused(name, reason[len(name) + 2:] if reason.startswith(f"{name}: ") else reason))
+            for prefix in (f"{path}: ", f"{name}: "):
+                reason = reason[len(prefix):] if reason.startswith(prefix) else reason
+            accounts.append(ReleaseAccount.refused(name, reason))
     return accounts
 
 

@@ -1,0 +1,222 @@
+"""Hostile input, second round (issue 18): special files, xlsx bombs, column-map typos, PDF text,
+long reasons, release versions, concurrent commands, pseudonymized spellings, `audit serve`.
+One test per class of failure; each failed on the code before the fix."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import audit
+from auditor.errors import InputError
+from auditor.importers import ImportOptions, import_file
+from auditor.schema import open_store
+from conftest import REPO, write_flock_csv
+
+MAP = REPO / "tests" / "fixtures" / "clets" / "clets_log_map.toml"
+WHEN = "12/08/2025, 05:28:52 PM UTC"
+FRAME = "12/01/2025, 05:28:52 PM UTC\n" + WHEN
+
+
+def cli(*args, env=None):
+    return CliRunner().invoke(audit, [str(a) for a in args], env=env)
+
+
+def assert_one_line_error(result, *needles: str):
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def flock_row(uuid: str, reason: str, *, user: str = "Ofc Lee", plate: str = "7ABC123", case: str = "",
+              when: str = WHEN, searcher: str = "El Cajon CA PD") -> list[str]:
+    return [uuid, user, searcher, "1", FRAME, plate, reason, case, "", when, "search", "", ""]
+
+
+# --- special files -------------------------------------------------------------------------------
+
+@pytest.fixture
+def fifo(tmp_path) -> Path:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+def run_with_deadline(*args, seconds: float = 20):
+    """A command run in a thread; fails the test instead of hanging when it blocks."""
+    box = {}
+    worker = threading.Thread(target=lambda: box.setdefault("result", cli(*args)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"audit {' '.join(map(str, args))} blocked for {seconds} s"
+    return box["result"]
+
+
+def test_a_fifo_as_store_is_refused_without_blocking(fifo):
+    assert_one_line_error(run_with_deadline("report", "--db", fifo, "--out", fifo.parent / "r.md"), "named pipe")
+
+
+def test_a_fifo_as_release_file_is_refused_and_the_next_file_imported(fifo, tmp_path):
+    good = write_flock_csv(tmp_path / "12_1_2025-12_31_2025-El_Cajon_CA_PD-Network-Audit.csv",
+                           [flock_row("u1", "stolen vehicle")])
+    result = run_with_deadline("import", "--db", tmp_path / "s.db", fifo, good, "--owner", "El Cajon CA PD")
+    assert result.exit_code == 2
+    assert "refused: is a named pipe" in result.output and "rows read 1 = imported 1 + rejected 0" in result.output
+
+
+@pytest.mark.parametrize("key", ["fifo", "/dev/zero"])
+def test_a_key_file_that_never_ends_is_refused(fifo, tmp_path, key):
+    store = tmp_path / "s.db"
+    write_flock_csv(tmp_path / "a.csv", [flock_row("u1", "stolen vehicle")])
+    assert cli("import", "--db", store, tmp_path / "a.csv", "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    result = run_with_deadline("report", "--db", store, "--out", tmp_path / "r.md",
+                               "--key-file", fifo if key == "fifo" else key)
+    assert_one_line_error(result, "not a pseudonymization key file" if key == "fifo" else "character device")
+
+
+def test_an_oversized_key_or_column_map_is_refused(tmp_path):
+    from auditor.pseudonym import load_key
+
+    big = tmp_path / "key"
+    big.write_bytes(b"k" * 100_000)
+    with pytest.raises(InputError, match="too large"):
+        load_key(big)
+    huge_map = tmp_path / "map.toml"
+    huge_map.write_text("[columns]\ntime = \"Time\"\n" + "# padding\n" * 200_000)
+    write_flock_csv(tmp_path / "log.csv", [flock_row("u1", "stolen vehicle")])
+    with pytest.raises(InputError, match="too large"):
+        import_file(open_store(tmp_path / "s.db", create=True), tmp_path / "log.csv",
+                    ImportOptions(format="generic", column_map=huge_map))
+
+
+# --- xlsx ----------------------------------------------------------------------------------------
+
+def xlsx_with_sheet(path: Path, sheet_data: str, dimension: str = "A1:B2") -> Path:
+    """A workbook written by openpyxl whose sheet XML is replaced with ``sheet_data`` (hand-written
+    rows, as a hostile or damaged workbook would carry them)."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "Audit"
+    book.active.append(["Reason", "DateTime"])
+    book.save(path.with_suffix(".tmp"))
+    with zipfile.ZipFile(path.with_suffix(".tmp")) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        f'<dimension ref="{dimension}"/><sheetData>{sheet_data}</sheetData></worksheet>').encode()
+            out.writestr(item, data)
+    path.with_suffix(".tmp").unlink()
+    return path
+
+
+def cell(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+HEADER_ROW = f'<row r="1">{cell("A1", "Reason")}{cell("B1", "DateTime")}</row>'
+DATA_ROW = f'<row r="2">{cell("A2", "stolen vehicle")}<c r="B2"><v>44544.5</v></c></row>'
+
+
+def test_a_cell_at_xfd1_and_a_row_at_the_last_row_are_refused_before_allocating(tmp_path):
+    path = xlsx_with_sheet(tmp_path / "far.xlsx", f'<row r="1">{cell("A1", "Reason")}{cell("B1", "DateTime")}'
+                           f'{cell("XFD1", "x")}</row>{DATA_ROW}<row r="1048576">{cell("A1048576", "y")}</row>')
+    assert path.stat().st_size < 6000  # a few kilobytes
+    with pytest.raises(InputError, match=r"spans 1,048,576 rows x 16,384 columns"):
+        import_file(open_store(tmp_path / "s.db", create=True), path, ImportOptions(producer="Irvine CA PD"))
+
+
+def test_a_wide_header_and_one_formatted_row_at_the_bottom_read_as_one_blank_record(tmp_path):
+    path = xlsx_with_sheet(tmp_path / "wide.xlsx", f'<row r="1">{cell("A1", "Reason")}{cell("B1", "DateTime")}'
+                           f'{cell("XFD1", "Notes")}</row>{DATA_ROW}<row r="1048576" s="1" customFormat="1"/>')
+    [a] = import_file(open_store(tmp_path / "s.db", create=True), path, ImportOptions(producer="Irvine CA PD"))
+    assert (a.rows_read, a.rows_imported, a.rows_rejected) == (2, 1, 1)
+
+
+def test_a_sheet_that_unpacks_past_the_cap_is_refused_before_calamine(tmp_path, monkeypatch):
+    from auditor.importers import source
+
+    rows = "".join(f'<row r="{r}">{cell(f"A{r}", "ICE request")}<c r="B{r}"><v>44544.5</v></c></row>'
+                   for r in range(2, 3000))
+    path = xlsx_with_sheet(tmp_path / "bomb.xlsx", HEADER_ROW + rows)
+    monkeypatch.setattr(source, "SHEET_XML_CAP", 100_000)  # the real cap is 512 MB; the mechanism is the same
+    with pytest.raises(InputError, match="unpacks to .* bytes of XML"):
+        import_file(open_store(tmp_path / "s.db", create=True), path, ImportOptions(producer="Irvine CA PD"))
+
+
+def test_a_dimension_claiming_the_whole_sheet_is_refused(tmp_path):
+    path = xlsx_with_sheet(tmp_path / "dim.xlsx", HEADER_ROW + DATA_ROW, dimension="A1:XFD1048576")
+    with pytest.raises(InputError, match="cells"):
+        import_file(open_store(tmp_path / "s.db", create=True), path, ImportOptions(producer="Irvine CA PD"))
+
+
+# --- column maps ---------------------------------------------------------------------------------
+
+def clets_log(path: Path) -> Path:
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Transaction Date", "Agency", "Operator", "Query", "Purpose", "Subject", "Case No"])
+        out.writerow(["03/01/2019 14:05:09", "[Federal] ICE ERO Orange County", "sa.moore", "DMV DL", "removal order",
+                      "B1234567", ""])
+    return path
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('system = "clets"', 'sytem = "clets"', "unknown option(s) 'sytem'"),
+    ('time_format = "%m/%d/%Y %H:%M:%S"', 'time_fromat = "%m/%d/%Y %H:%M:%S"', "unknown option(s) 'time_fromat'"),
+    ("[options]", "options = 3\n[opts]", "unknown key(s) 'opts'"),
+    ("[columns]", "columns = 7\n[cols]", "unknown key(s) 'cols'"),
+])
+def test_column_map_typos_are_refused_in_one_line(tmp_path, old, new, message):
+    bad = tmp_path / "map.toml"
+    bad.write_text(MAP.read_text().replace(old, new))
+    result = cli("import", "--db", tmp_path / "s.db", clets_log(tmp_path / "clets.csv"), "--format", "generic",
+                 "--column-map", bad)
+    assert_one_line_error(result, message)
+
+
+@pytest.mark.parametrize("table,value,message", [
+    ("columns", "7", "`columns` must be a table"),
+    ("columns", '"Transaction Date"', "`columns` must be a table"),
+    ("query_types", "[1, 2]", "`query_types` must be a table"),
+    ("options", "3.5", "`options` must be a table"),
+])
+def test_column_map_tables_of_the_wrong_type_are_refused_in_one_line(tmp_path, table, value, message):
+    text = MAP.read_text()
+    start = text.index(f"\n[{table}]") + 1
+    end = text.find("\n[", start + 1)
+    bad = tmp_path / "map.toml"
+    bad.write_text(f"{table} = {value}\n" + text[:start] + (text[end + 1:] if end != -1 else ""))
+    result = cli("import", "--db", tmp_path / "s.db", clets_log(tmp_path / "clets.csv"), "--format", "generic",
+                 "--column-map", bad)
+    assert_one_line_error(result, message)
+
+
+def test_a_column_value_that_is_a_number_is_refused(tmp_path):
+    bad = tmp_path / "map.toml"
+    bad.write_text(MAP.read_text().replace('user = "Operator"', "user = 3"))
+    result = cli("import", "--db", tmp_path / "s.db", clets_log(tmp_path / "clets.csv"), "--format", "generic",
+                 "--column-map", bad)
+    assert_one_line_error(result, "[columns] user must be a string")
+
+
+def test_two_fields_mapped_to_one_column_are_noted(tmp_path):
+    shared = tmp_path / "map.toml"
+    shared.write_text(MAP.read_text().replace('case_number = "Case No"', 'case_number = "Subject"'))
+    db = open_store(tmp_path / "s.db", create=True)
+    [a] = import_file(db, clets_log(tmp_path / "clets.csv"), ImportOptions(format="generic", column_map=shared))
+    assert a.rows_imported == 1
+    assert any("column 'Subject' is mapped to 2 fields: plate, case_number" in n for n in a.notes), a.notes
