@@ -31,6 +31,28 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _guarded(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` in the child; an exception that cannot cross back (an ADBC error does not unpickle,
+    which showed as a BrokenProcessPool traceback) comes back as the sqlite3 or plain error it means."""
+    import pickle
+    import sqlite3
+
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:
+        try:
+            pickle.loads(pickle.dumps(e))
+            crosses = True
+        except Exception:
+            crosses = False
+        if crosses:
+            raise
+        text = f"{type(e).__name__}: {e}".splitlines()[0]
+        if "locked" in text or "busy" in text:
+            raise sqlite3.OperationalError(f"database is locked ({text})") from None
+        raise RuntimeError(text) from None
+
+
 def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a child process; ``fn`` must be a module-level function."""
     import os
@@ -46,7 +68,7 @@ def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_die_with_parent) as pool:
-            return pool.submit(fn, *args, **kwargs).result()
+            return pool.submit(_guarded, fn, *args, **kwargs).result()
     finally:
         if hidden:
             main.__file__ = path

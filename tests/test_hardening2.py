@@ -220,3 +220,100 @@ def test_two_fields_mapped_to_one_column_are_noted(tmp_path):
     [a] = import_file(db, clets_log(tmp_path / "clets.csv"), ImportOptions(format="generic", column_map=shared))
     assert a.rows_imported == 1
     assert any("column 'Subject' is mapped to 2 fields: plate, case_number" in n for n in a.notes), a.notes
+
+
+# --- refused files leave nothing behind; PDF text ---------------------------------------------------
+
+def test_a_refused_utf16_file_leaves_no_unfinished_import(tmp_path):
+    good = write_flock_csv(tmp_path / "good.csv", [flock_row("u1", "stolen vehicle")])
+    cut = tmp_path / "cut_utf16.csv"
+    cut.write_bytes(good.read_text().encode("utf-16") + b"\x00\xd8")  # ends inside a surrogate pair
+    result = cli("import", "--db", tmp_path / "s.db", cut, good, "--owner", "El Cajon CA PD")
+    assert "refused: cannot decode as utf-16" in result.output and "imported 1" in result.output
+    statuses = sqlite3.connect(tmp_path / "s.db").execute("SELECT file_name, status FROM releases").fetchall()
+    assert statuses == [("good.csv", "complete")]
+
+
+def test_an_emoji_in_a_pdf_text_layer_is_kept_and_the_next_file_imported(tmp_path):
+    from pdfprint import print_table, write_pdf
+
+    header = ["ID", "userId", "networkCount", "Search Time", "Reason"]
+    rows = [["00000001-42eb-4f5c-9281-f5e8bf4864be", "***", "3", "12/06/2025, 04:01:53 AM UTC", "stolen \x81 car"],
+            ["00000002-42eb-4f5c-9281-f5e8bf4864be", "***", "3", "12/06/2025, 04:02:53 AM UTC", "ICE request"]]
+    pdf = write_pdf(tmp_path / "Test_CA_PD-Audit.pdf", print_table(header, rows, [20, 150, 200, 260, 360]),
+                    to_unicode={"\x81": "\U0001F697"})
+    after = write_flock_csv(tmp_path / "after.csv", [flock_row("u9", "stolen vehicle")])
+    result = cli("import", "--db", tmp_path / "s.db", pdf, after, "--producer", "Test CA PD", "--owner", "Test CA PD")
+    assert result.exit_code == 0, result.output
+    con = sqlite3.connect(tmp_path / "s.db")
+    reasons = {r for (r,) in con.execute("SELECT text FROM reasons")}
+    assert "stolen \U0001F697 car" in reasons and "ICE request" in reasons
+    assert con.execute("SELECT COUNT(*) FROM releases WHERE status = 'complete'").fetchone() == (2,)
+
+
+# --- concurrent commands ---------------------------------------------------------------------------
+
+@pytest.fixture
+def audited_store(tmp_path) -> Path:
+    store = tmp_path / "s.db"
+    write_flock_csv(tmp_path / "a.csv", [flock_row("u1", "ICE request"), flock_row("u2", "stolen vehicle")])
+    assert cli("import", "--db", store, tmp_path / "a.csv", "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    return store
+
+
+def test_a_second_run_is_refused_in_one_line_and_the_report_still_reads_the_last_run(audited_store, tmp_path):
+    from auditor.storelock import store_lock
+
+    with store_lock(audited_store, "audit run"):
+        assert_one_line_error(cli("run", "--db", audited_store), "the store is busy", "`audit run`")
+    assert sqlite3.connect(audited_store).execute("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL").fetchone() == (0,)
+    assert cli("report", "--db", audited_store, "--out", tmp_path / "r.md").exit_code == 0
+
+
+def test_import_during_a_run_reports_every_file(audited_store, tmp_path):
+    from auditor.storelock import store_lock
+
+    a = write_flock_csv(tmp_path / "A.csv", [flock_row("u3", "warrant")])
+    b = write_flock_csv(tmp_path / "B.csv", [flock_row("u4", "warrant")])
+    with store_lock(audited_store, "audit run"):
+        result = cli("import", "--db", audited_store, a, b, "--owner", "El Cajon CA PD")
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == "A.csv" and lines[2] == "B.csv", result.output
+    assert lines[1].startswith("  refused: the store is busy: `audit run`") and lines[3].startswith("  refused: the store is busy")
+    assert cli("import", "--db", audited_store, a, b, "--owner", "El Cajon CA PD").exit_code == 0
+
+
+def test_two_real_runs_at_once_one_finishes_the_other_is_refused(audited_store, tmp_path):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", "from auditor.cli import main; main()", "run", "--db", str(audited_store)]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert all("Traceback" not in err for _, err in outs), outs
+    assert codes in ([0, 0], [0, 2]), outs  # the second waits its turn only if the first had finished
+    assert sqlite3.connect(audited_store).execute("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL").fetchone() == (0,)
+    assert cli("report", "--db", audited_store, "--out", tmp_path / "r.md").exit_code == 0
+
+
+def test_an_error_the_child_cannot_send_back_arrives_as_one_it_can():
+    from auditor import isolated
+
+    with pytest.raises(RuntimeError, match="Unpicklable: boom"):
+        isolated.call(_raise_unpicklable)
+
+
+class Unpicklable(Exception):
+    def __init__(self, message, handle):
+        super().__init__(message)
+        self.handle = handle
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle")
+
+
+def _raise_unpicklable():
+    raise Unpicklable("boom", object())

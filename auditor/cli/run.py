@@ -9,7 +9,9 @@ from auditor.agreements import agreements_287g, summary_line
 from auditor.cli.common import BoundedInt, FiniteFloat, db_option, echo, echo_json
 from auditor.importers import unfinished_releases, unfinished_warning
 from auditor.scan import RunParams, RunSummary, run_audit
+from auditor.files import require_regular
 from auditor.schema import open_store
+from auditor.storelock import store_lock
 from auditor.views import create_views
 
 
@@ -55,12 +57,16 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     month_summary tables and the readable views finding_list and search_list, and prints counts of
     searches and findings by rule.
     """
-    db = open_store(db_path)
-    progress = None
-    if sys.stderr.isatty() and not as_json:
-        progress = lambda msg: echo(f"… {msg}", err=True)  # noqa: E731
-    summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
-    create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
+    if not require_regular(db_path, "store file", missing_ok=True):
+        open_store(db_path)  # refuses a missing store in its words, before any lock file is made
+    # One run at a time: a second one is refused in one line before it writes anything.
+    with store_lock(db_path, "audit run"):
+        db = open_store(db_path)
+        progress = None
+        if sys.stderr.isatty() and not as_json:
+            progress = lambda msg: echo(f"… {msg}", err=True)  # noqa: E731
+        summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
+        create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
     unfinished = unfinished_releases(db)
     if as_json:
         echo_json({**summary.to_json(), "unfinished_releases": unfinished})

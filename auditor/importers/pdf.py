@@ -251,7 +251,7 @@ def _page_glyphs(document, index: int) -> tuple[list[tuple[float, float, float, 
             if len(text) != n:
                 # A character outside the BMP (an emoji in a reason) takes two UTF-16 units in the
                 # range text: read one character per glyph index instead, so indices stay aligned.
-                text = "".join(chr(raw.FPDFText_GetUnicode(text_page.raw, i) or 0xFFFE) for i in range(n))
+                text = _paired("".join(chr(raw.FPDFText_GetUnicode(text_page.raw, i) or 0xFFFE) for i in range(n)))
             left, bottom, right, top = page.get_mediabox()
             rotation = page.get_rotation() % 360
             rect = raw.FS_RECTF()
@@ -282,6 +282,25 @@ def _page_glyphs(document, index: int) -> tuple[list[tuple[float, float, float, 
     if rotation == 270:
         return [(w - x0, h - y1, h - y0, c) for x0, x1, y0, y1, c in boxes], size
     return [(h - y0, x0 - left, x1 - left, c) for x0, x1, y0, y1, c in boxes], size
+
+
+def _paired(units: str) -> str:
+    """Per-glyph UTF-16 units as characters, one per glyph index: a surrogate pair (an emoji is two
+    glyph indices) becomes its character at the first index and a skipped U+FFFE at the second; a
+    lone surrogate becomes U+FFFD. Lone surrogates cannot be stored (SQLite needs valid UTF-8)."""
+    out = list(units)
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if "\ud800" <= c <= "\udbff" and i + 1 < len(out) and "\udc00" <= out[i + 1] <= "\udfff":
+            out[i] = (c + out[i + 1]).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            out[i + 1] = "\ufffe"
+            i += 2
+            continue
+        if "\ud800" <= c <= "\udfff":
+            out[i] = "\ufffd"
+        i += 1
+    return "".join(out)
 
 
 def _page_lines(document, index: int) -> list[_Line]:
