@@ -317,3 +317,19 @@ class Unpicklable(Exception):
 
 def _raise_unpicklable():
     raise Unpicklable("boom", object())
+
+
+def test_a_case_number_alone_on_a_wrapped_reason_line_is_kept_and_page_numbers_still_skipped(tmp_path):
+    from auditor.importers.pdf import read_table
+    from pdfprint import print_table, write_pdf
+
+    header = ["ID", "userId", "networkCount", "Search Time", "Reason"]
+    rows = [[f"0000000{n}-42eb-4f5c-9281-f5e8bf4864be", "***", "3", f"12/06/2025, 04:0{n}:53 AM UTC",
+             ["assist HSI", "250012345", "stolen vehicle"] if n in (1, 4) else "warrant"] for n in range(1, 6)]
+    path = write_pdf(tmp_path / "Test_CA_PD-Audit.pdf",
+                     print_table(header, rows, [20, 150, 200, 260, 360], rows_per_page=3, footer=True))
+    table = read_table(path)
+    records = list(table)
+    wrapped = "assist HSI 250012345 stolen vehicle"
+    assert [r[4] for r in records] == [wrapped, "warrant", "warrant", wrapped, "warrant"]
+    assert "2 page-number lines skipped" in table.notes

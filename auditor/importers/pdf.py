@@ -42,7 +42,17 @@ _TIME_FRAME = ("time frame",)
 # One time as Flock prints it; a Time Frame cell holds two of them.
 _FLOCK_TIME = re.compile(r"\d{1,2}/\d{1,2}/\d{4},?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M)?\s*(?:UTC)?", re.IGNORECASE)
 # Page furniture a print adds: page numbers, alone on their line.
-_FURNITURE = re.compile(r"^\s*(?:page\s*)?\d+\s*(?:(?:of|/)\s*\d+)?\s*$", re.IGNORECASE)
+_FURNITURE = re.compile(r"^\s*(page\s*)?(\d+)\s*((?:of|/)\s*\d+)?\s*$", re.IGNORECASE)
+
+
+def _is_page_number(line: "_Line", text: str) -> bool:
+    """A page number is judged by where it is, not only by its digits: alone on the first or last
+    line of its page, and either worded (`Page 3`, `3 of 9`) or the page's own number. A number-only
+    line inside the table (a case number `250012345` a wrapped Reason cell put on its own line) is text."""
+    match = _FURNITURE.match(text)
+    if match is None or not line.edge:
+        return False
+    return bool(match.group(1) or match.group(3)) or int(match.group(2)) == line.page
 
 
 def is_pdf(path: Path) -> bool:
@@ -61,6 +71,7 @@ class _Line:
     size: float = 1.0  # the page's usual glyph height
     space: float = 1.0  # the width of a space on this page
     cells: list[str] | None = field(default=None, repr=False)  # the text in each column, once split
+    edge: bool = False  # the first or last text line of its page, where page numbers are printed
 
     @property
     def text(self) -> str:
@@ -100,7 +111,7 @@ class PdfTable:
             if text == self._header_text:
                 repeats += 1
                 continue
-            if _FURNITURE.match(text):
+            if _is_page_number(line, text):
                 furniture += 1
                 continue
             cells = self._cells(line)
@@ -158,7 +169,7 @@ class PdfTable:
                 return True
             if anchor:
                 seen_anchor = True
-            elif seen_anchor and not _FURNITURE.match(line.text):
+            elif seen_anchor and not _is_page_number(line, " ".join(line.text.split())):
                 return False
         return True
 
@@ -336,6 +347,8 @@ def _page_lines(document, index: int) -> list[_Line]:
     lines: list[_Line] = []
     for row in members:
         _close(lines, row, index + 1, size, space)
+    if lines:
+        lines[0].edge = lines[-1].edge = True
     return lines
 
 
