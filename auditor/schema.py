@@ -469,6 +469,26 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
     return db
 
 
+def check_store(path: str | Path, *, create: bool = False) -> None:
+    """The checks :func:`open_store` makes before writing, alone and read-only: InputError for a
+    missing store (unless ``create``), a file that is not SQLite or not a proxytrace store. Commands
+    call it before taking the store's lock, so a refused file gets no lock file beside it."""
+    p = Path(path)
+    if not require_regular(p, "store file", missing_ok=True):
+        if not create:
+            raise InputError(f"{p}: no such store (create one with `simulate --out` or `audit import --db`)")
+        return
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError as e:
+        raise InputError(f"{p}: cannot read store: {e.strerror}") from None
+    if head and head != b"SQLite format 3\x00":
+        raise InputError(f"{p}: not a SQLite database")
+    if _inspect_read_only(p) and not create:
+        raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
+
+
 def _schema_version(db: sqlite_utils.Database) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if db["meta"].exists() else None
     return None if row is None else str(row[0]).strip()

@@ -7,8 +7,7 @@ import click
 
 from auditor.agencies import Resolver, resolve_store
 from auditor.cli.common import db_option, echo
-from auditor.files import require_regular
-from auditor.schema import open_store
+from auditor.schema import check_store, open_store
 from auditor.storelock import store_lock
 
 
@@ -26,8 +25,7 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
     unknown and are listed so you can add them to an override file.
     """
     resolver = Resolver(ice_287g=ice_287g, overrides=overrides)  # reads the files before the store is touched
-    if not require_regular(db_path, "store file", missing_ok=True):
-        open_store(db_path)  # refuses a missing store in its words, before any lock file is made
+    check_store(db_path)  # a missing or foreign file is refused before any lock file is made
     with store_lock(db_path, "audit agencies"):
         db = open_store(db_path)
         report = resolve_store(db, resolver)

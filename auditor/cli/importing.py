@@ -9,9 +9,8 @@ from auditor.cli.common import db_option, echo, echo_json
 from auditor.errors import InputError
 from auditor.importers import FORMATS, ImportOptions, ReleaseAccount, import_files
 from auditor.importers.release import REFUSED
-from auditor.files import require_regular
 from auditor.importers.release import ReleaseAccount
-from auditor.schema import open_store
+from auditor.schema import check_store, open_store
 from auditor.storelock import StoreBusy, store_lock
 
 
@@ -43,7 +42,7 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     """
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
                             careful=careful)
-    require_regular(db_path, "store file", missing_ok=True)
+    check_store(db_path, create=True)  # a foreign file is refused before any lock file is made
     try:
         with store_lock(db_path, "audit import"):
             db = open_store(db_path, create=True)

@@ -9,8 +9,7 @@ from auditor.agreements import agreements_287g, summary_line
 from auditor.cli.common import BoundedInt, FiniteFloat, db_option, echo, echo_json
 from auditor.importers import unfinished_releases, unfinished_warning
 from auditor.scan import RunParams, RunSummary, run_audit
-from auditor.files import require_regular
-from auditor.schema import open_store
+from auditor.schema import check_store, open_store
 from auditor.storelock import store_lock
 from auditor.views import create_views
 
@@ -57,8 +56,7 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     month_summary tables and the readable views finding_list and search_list, and prints counts of
     searches and findings by rule.
     """
-    if not require_regular(db_path, "store file", missing_ok=True):
-        open_store(db_path)  # refuses a missing store in its words, before any lock file is made
+    check_store(db_path)  # a missing or foreign file is refused before any lock file is made
     # One run at a time: a second one is refused in one line before it writes anything.
     with store_lock(db_path, "audit run"):
         db = open_store(db_path)
