@@ -333,3 +333,110 @@ def test_a_case_number_alone_on_a_wrapped_reason_line_is_kept_and_page_numbers_s
     wrapped = "assist HSI 250012345 stolen vehicle"
     assert [r[4] for r in records] == [wrapped, "warrant", "warrant", wrapped, "warrant"]
     assert "2 page-number lines skipped" in table.notes
+
+
+# --- pseudonymization by normalized matching --------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+PLATES = ["ABC1234", "XYZ9876"]
+OFFICERS = [("Andre", "Dunn"), ("Maria", "Lopez")]
+CASE = "25-0042"
+RELEASE = "12_1_2025-12_31_2025-ABC1234_Dunn_Andre-Network-Audit.csv"
+
+
+@pytest.fixture(scope="module")
+def named_store(tmp_path_factory) -> Path:
+    """An imported, audited store whose release file name and store name carry a plate and a name."""
+    folder = tmp_path_factory.mktemp("named")
+    release = write_flock_csv(folder / RELEASE, [
+        flock_row("u1", "ICE request", user="Andre Dunn", plate="ABC1234", case=CASE),
+        flock_row("u2", "HSI assist", user="Lopez, Maria", plate="XYZ9876",
+                  when="12/08/2025, 06:28:52 PM UTC", searcher="Dallas TX PD"),
+    ])
+    store = folder / "XYZ9876_lopez.db"
+    assert cli("import", "--db", store, release, "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    (folder / "key").write_text("a-key-of-thirty-two-characters!!")
+    return store
+
+
+def spelled(value: str, draw_case, draw_seps) -> str:
+    """One spelling of an identifier: each character's case, and separators between characters."""
+    out = []
+    for i, ch in enumerate(value.replace("-", "")):
+        if i and draw_seps[i % len(draw_seps)]:
+            out.append(draw_seps[i % len(draw_seps)])
+        out.append(ch.upper() if draw_case[i % len(draw_case)] else ch.lower())
+    return "".join(out)
+
+
+@st.composite
+def spellings(draw) -> list[str]:
+    case = draw(st.lists(st.booleans(), min_size=1, max_size=8))
+    plate_seps = draw(st.lists(st.sampled_from(["", "", "", " ", "-"]), min_size=1, max_size=8))
+    plate = spelled(draw(st.sampled_from(PLATES)), case, plate_seps)
+    # A plate written with at most two separators, as people write them (`abc 1234`, `ABC-12-34`).
+    while sum(not c.isalnum() for c in plate) > 2:
+        plate = plate.replace(" ", "", 1).replace("-", "", 1)
+    given_name, surname = draw(st.sampled_from(OFFICERS))
+    officer = draw(st.sampled_from([f"{given_name} {surname}", f"{surname}, {given_name}", f"{surname} {given_name}",
+                                    surname]))
+    officer = officer.upper() if draw(st.booleans()) else officer.lower() if draw(st.booleans()) else officer
+    case_number = draw(st.sampled_from(["25-0042", "250042", "25 0042", "#25-0042"]))
+    glue = draw(st.sampled_from([" ", "/", "-", ", "]))
+    return [plate, officer, case_number, plate + glue + "stolen"]
+
+
+def word_in(spelling: str, text: str) -> bool:
+    import re
+
+    core = spelling.strip("#")
+    return re.search(rf"(?<![^\W_]){re.escape(core.casefold())}(?![^\W_])", text.casefold()) is not None
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spellings())
+def test_no_spelling_of_a_plate_officer_or_case_number_survives_in_any_format(named_store, tmp_path, written):
+    con = sqlite3.connect(named_store)
+    reason = f"ICE request for {' and '.join(written)}"
+    reason_id = con.execute("INSERT OR IGNORE INTO reasons (text) VALUES (?)", [reason]).lastrowid or \
+        con.execute("SELECT id FROM reasons WHERE text = ?", [reason]).fetchone()[0]
+    con.execute("UPDATE searches SET reason_id = ?", [reason_id])
+    con.commit()
+    ids = [i for (i,) in con.execute("SELECT id FROM searches ORDER BY id")]
+    con.close()
+    assert ids
+    key = named_store.parent / "key"
+    outputs = {}
+    for fmt in ("html", "md", "csv", "json"):
+        out = tmp_path / f"r.{fmt}"
+        result = cli("report", "--db", named_store, "--out", out, "--key-file", key)
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = out.read_text(encoding="utf-8")
+        plain = cli("report", "--db", named_store, "--out", tmp_path / f"plain.{fmt}")
+        assert plain.exit_code == 0
+        assert word_in(written[0], (tmp_path / f"plain.{fmt}").read_text(encoding="utf-8")) or fmt == "csv"
+    for search_id in ids:
+        explained = cli("explain", "--db", named_store, search_id, "--pseudonymize", "--key-file", key)
+        assert explained.exit_code == 0, explained.output
+        outputs[f"explain {search_id}"] = explained.output
+    secrets = [*written, *PLATES, CASE, "Dunn", "Lopez", "Andre Dunn", "Maria Lopez", "ABC1234_Dunn_Andre"]
+    for where, text in outputs.items():
+        survived = [s for s in secrets if word_in(s, text.replace("white-space", ""))]
+        assert survived == [], (where, survived)
+    assert "<title>proxytrace report: " in outputs["html"] and "XYZ9876" not in outputs["html"]
+
+
+def test_each_spelling_of_one_value_gets_the_value_token():
+    from auditor.pseudonym import Pseudonymizer
+
+    p = Pseudonymizer(b"sixteen-byte-key!", {"ABC1234": "plate", "Andre Dunn": "officer", "Lopez, Maria": "officer",
+                                              "25-0042": "case"})
+    plate, dunn, lopez, case = (p.token("plate", "ABC1234"), p.token("officer", "Andre Dunn"),
+                                p.token("officer", "Maria Lopez"), p.token("case", "25-0042"))
+    assert p.text("abc 1234, ABC-1234 and abc1234-stolen") == f"{plate}, {plate} and {plate}-stolen"
+    assert p.text("ABC1234/XYZ9876 seen") == f"{plate}/XYZ9876 seen"  # XYZ9876 is not in this store
+    assert p.text("Dunn; DUNN ANDRE; Lopez, Maria; maria lopez") == f"{dunn}; {dunn}; {lopez}; {lopez}"
+    assert p.text("case #25 0042 / 250042") == f"case #{case} / {case}"
+    assert p.field("user", "DUNN, ANDRE") == dunn and p.field("plate", "abc-1234") == plate
