@@ -161,6 +161,17 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "not_null": {"search_id", "release_id", "row_number", "link_basis"},
         },
     ),
+    # Two releases that list one search (by UUID) with different values of a field: every version,
+    # with the release and row that gives it (the first release's included). `value` is the field's
+    # stored form (reason and searcher as ids). The search keeps the version of the release whose
+    # sha256 sorts first, and as its reason all versions' texts joined by ` | `, so neither the
+    # findings nor the stored search depend on the order the releases were imported in.
+    (
+        "search_versions",
+        {"search_id": int, "release_id": int, "row_number": int, "field": str, "value": str},
+        {"pk": ("search_id", "field", "release_id", "row_number"),
+         "foreign_keys": [("search_id", "searches", "id"), ("release_id", "releases", "id")]},
+    ),
     # Where each row of a PDF release is on the page (a PDF has no row numbers a person can find).
     (
         "release_rows",

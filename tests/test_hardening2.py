@@ -440,3 +440,64 @@ def test_each_spelling_of_one_value_gets_the_value_token():
     assert p.text("Dunn; DUNN ANDRE; Lopez, Maria; maria lopez") == f"{dunn}; {dunn}; {lopez}; {lopez}"
     assert p.text("case #25 0042 / 250042") == f"case #{case} / {case}"
     assert p.field("user", "DUNN, ANDRE") == dunn and p.field("plate", "abc-1234") == plate
+
+
+# --- release versions that differ in a field ---------------------------------------------------------
+
+V1 = "12_1_2025-12_31_2025-El_Cajon_CA_PD-Network-Audit.csv"
+V2 = "12_1_2025-12_31_2025-El_Cajon_CA_PD-Network-Audit-rerelease.csv"
+
+
+def two_versions(folder: Path) -> tuple[Path, Path]:
+    """One Network Audit released twice: the same searches (UUIDs), one reason changed."""
+    later = "12/08/2025, 06:28:52 PM UTC"
+    first = write_flock_csv(folder / V1, [flock_row("4c1e-u1", "stolen vehicle", searcher="Santa Ana CA PD"),
+                                          flock_row("4c1e-u2", "warrant", searcher="Santa Ana CA PD", when=later)])
+    second = write_flock_csv(folder / V2, [flock_row("4c1e-u1", "ICE request", searcher="Santa Ana CA PD"),
+                                           flock_row("4c1e-u2", "warrant", searcher="Santa Ana CA PD", when=later)])
+    return first, second
+
+
+def findings_by_rule(store: Path) -> dict[str, int]:
+    con = sqlite3.connect(store)
+    return dict(con.execute("SELECT rule_id, COUNT(*) FROM findings GROUP BY rule_id"))
+
+
+@pytest.mark.parametrize("careful", [True, False])
+def test_a_reason_changed_between_versions_is_kept_found_and_order_free(tmp_path, careful, monkeypatch):
+    from auditor.importers import columnar
+
+    if not careful:
+        monkeypatch.setattr(columnar, "FAST_PATH_BYTES", 0)  # the columnar path even for a small file
+    first, second = two_versions(tmp_path)
+    results = []
+    for order in ((first, second), (second, first)):
+        store = tmp_path / f"{order[0].stem[-10:]}.db"
+        for path in order:
+            args = ["import", "--db", store, path, "--owner", "El Cajon CA PD"] + (["--careful"] if careful else [])
+            assert cli(*args).exit_code == 0
+        assert cli("run", "--db", store).exit_code == 0
+        con = sqlite3.connect(store)
+        kept = sorted(con.execute("SELECT r.file_name, v.row_number, t.text FROM search_versions v "
+                                  "JOIN releases r ON r.id = v.release_id JOIN reasons t ON t.id = v.value "
+                                  "WHERE v.field = 'reason_id'"))
+        assert kept == sorted([(V1, 2, "stolen vehicle"), (V2, 2, "ICE request")])
+        detail = con.execute("SELECT subject, detail FROM aggregate_findings WHERE rule_id = 'release.versions_differ'"
+                             ).fetchall()
+        assert detail and "disagree on reason" in detail[0][0] and V1 in detail[0][0] and V2 in detail[0][0]
+        assert "'stolen vehicle'" in detail[0][1] and "'ICE request'" in detail[0][1]
+        results.append(findings_by_rule(store))
+    assert results[0] == results[1]
+    assert results[0].get("ca.sb54.immigration") == 1 and results[0].get("release.versions_differ") == 1
+
+
+def test_a_uuid_repeated_inside_one_release_with_two_reasons_keeps_both(tmp_path):
+    path = write_flock_csv(tmp_path / V1, [flock_row("4c1e-u1", "stolen vehicle"), flock_row("4c1e-u1", "ICE request")])
+    db = open_store(tmp_path / "s.db", create=True)
+    [a] = import_file(db, path, ImportOptions(owner="El Cajon CA PD"))
+    assert (a.rows_read, a.rows_imported, a.new_searches) == (2, 2, 1)
+    kept = db.execute("SELECT v.row_number, t.text FROM search_versions v JOIN reasons t ON t.id = v.value "
+                      "ORDER BY v.row_number").fetchall()
+    assert kept == [(2, "stolen vehicle"), (3, "ICE request")]
+    assert db.execute("SELECT r.text FROM searches s JOIN reasons r ON r.id = s.reason_id").fetchall() == \
+        [("ICE request | stolen vehicle",)]
