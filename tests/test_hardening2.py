@@ -501,3 +501,83 @@ def test_a_uuid_repeated_inside_one_release_with_two_reasons_keeps_both(tmp_path
     assert kept == [(2, "stolen vehicle"), (3, "ICE request")]
     assert db.execute("SELECT r.text FROM searches s JOIN reasons r ON r.id = s.reason_id").fetchall() == \
         [("ICE request | stolen vehicle",)]
+
+
+# --- audit serve ------------------------------------------------------------------------------------
+
+def start_serve(store: Path, *extra: str):
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    pytest.importorskip("datasette")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", "from auditor.cli import main; main()", "serve", "--db", str(store),
+                             "--port", str(port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/-/versions.json", timeout=2).read()
+            return proc, base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"audit serve did not start: {proc.stderr.read().decode()[-500:]}")
+            time.sleep(0.3)
+
+
+def status_for_host(base: str, host: str) -> int:
+    import http.client
+    from urllib.parse import urlparse
+
+    where = urlparse(base)
+    con = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+    con.request("GET", "/-/versions.json", headers={"Host": host})
+    status = con.getresponse().status
+    con.close()
+    return status
+
+
+def sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_serve_answers_local_names_only_and_leaves_the_store_bytes_unchanged(audited_store):
+    con = sqlite3.connect(audited_store)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    before = sorted((p.name, sha256(p)) for p in audited_store.parent.iterdir() if p.name.startswith("s.db"))
+    proc, base = start_serve(audited_store, "--allow-host", "audit.example.org")
+    try:
+        port = base.rsplit(":", 1)[1]
+        assert status_for_host(base, f"localhost:{port}") == 200
+        assert status_for_host(base, f"127.0.0.1:{port}") == 200
+        assert status_for_host(base, f"audit.example.org:{port}") == 200
+        assert status_for_host(base, f"attacker.example.com:{port}") == 421
+        assert status_for_host(base, "localhost.attacker.example.com") == 421
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    after = sorted((p.name, sha256(p)) for p in audited_store.parent.iterdir() if p.name.startswith("s.db"))
+    assert [name for name, _ in after if name == "s.db"] == ["s.db"]
+    assert [d for d in after if d[0] == "s.db"] == [d for d in before if d[0] == "s.db"]
+
+
+def test_serve_refuses_in_one_line_while_the_store_is_written(audited_store):
+    from auditor.storelock import store_lock
+
+    with store_lock(audited_store, "audit run"):
+        assert_one_line_error(cli("serve", "--db", audited_store), "the store is busy", "`audit run`")
+
+
+def test_host_names_are_read_without_their_port():
+    from auditor.serve_app import host_name
+
+    assert [host_name(h) for h in (b"LOCALHOST:8001", b"[::1]:8001", b"127.0.0.1", b"evil.com:80")] == \
+        ["localhost", "[::1]", "127.0.0.1", "evil.com"]
