@@ -581,3 +581,54 @@ def test_host_names_are_read_without_their_port():
 
     assert [host_name(h) for h in (b"LOCALHOST:8001", b"[::1]:8001", b"127.0.0.1", b"evil.com:80")] == \
         ["localhost", "[::1]", "127.0.0.1", "evil.com"]
+
+
+@pytest.mark.parametrize("name,says", [
+    ("12_31_2025-12_1_2025-El_Cajon_CA_PD-Network-Audit.csv", "ends (2025-12-01) before it starts (2025-12-31)"),
+    ("2_30_2025-3_31_2025-El_Cajon_CA_PD-Network-Audit.csv", "is not a date"),
+])
+def test_a_release_whose_name_states_an_impossible_period_gets_a_note(tmp_path, name, says):
+    path = write_flock_csv(tmp_path / name, [flock_row("u1", "stolen vehicle")])
+    [a] = import_file(open_store(tmp_path / "s.db", create=True), path, ImportOptions(owner="El Cajon CA PD"))
+    assert a.rows_imported == 1
+    assert any(says in n and "were not made" in n for n in a.notes), a.notes
+
+
+# --- 1 MB reasons: every scan of reason text this code owns is linear -------------------------------
+
+def _seconds(fn, text: str) -> float:
+    best = float("inf")
+    for _ in range(1 if len(text) > 1 << 19 else 2):
+        start = time.perf_counter()
+        fn(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _scans():
+    from auditor import untrusted
+    from auditor.pseudonym import Pseudonymizer
+    from auditor.purpose import default_classifier, for_matching
+    from auditor.report.render_csv import safe_cell
+
+    classifier = default_classifier()
+    pseudonymizer = Pseudonymizer(b"sixteen-byte-key!", {"ABC1234": "plate", "Andre Dunn": "officer", "25-0042": "case"})
+    return {"purpose tagging": classifier.classify, "normalizing for the patterns": for_matching,
+            "pseudonymizing": pseudonymizer.text, "terminal output": untrusted.terminal,
+            "csv cell": safe_cell, "json": untrusted.json_dumps}
+
+
+def hostile_reason(n: int) -> str:
+    """``n`` characters of what makes scanners backtrack: one long word after `ICE`, dotted letters,
+    digits, separators and name-like words, each a sixth of the text."""
+    part = n // 6
+    pieces = ["ICE " + "a" * part, "I." * (part // 2), "1" * part, "ab-" * (part // 3),
+              ("Dunn Andre abc 1234 " * part)[:part], ("ICE request " * part)[:part]]
+    return " ".join(pieces)
+
+
+def test_a_one_megabyte_reason_is_scanned_in_linear_time():
+    for name, scan in _scans().items():
+        small, large = _seconds(scan, hostile_reason(1 << 18)), _seconds(scan, hostile_reason(1 << 20))
+        # Four times the text: linear work takes about four times as long, quadratic sixteen.
+        assert large < 10 * small + 0.05, f"{name}: {small:.3f} s for 256 KB, {large:.3f} s for 1 MB"

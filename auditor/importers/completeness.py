@@ -62,6 +62,24 @@ def period_from_name(stem: str) -> tuple[date, date] | None:
     return (first, last) if first <= last else None
 
 
+def period_problem(stem: str) -> str | None:
+    """Why a file name that has the shape of a Flock period (`M_D_YYYY-M_D_YYYY-...`) states none:
+    an impossible date or a period that ends before it starts. None when it states one or has no period."""
+    m = _PERIOD.match(stem)
+    if not m:
+        return None
+    a, b, c, d, e, f = (int(x) for x in m.groups())
+    try:
+        first, last = date(c, a, b), date(f, d, e)
+    except ValueError as err:
+        return (f"the file name's period {a}_{b}_{c}-{d}_{e}_{f} is not a date ({err}): the checks against the "
+                "period a name states were not made")
+    if first > last:
+        return (f"the file name's period ends ({last.isoformat()}) before it starts ({first.isoformat()}): the "
+                "checks against the period a name states were not made (ask which period the release covers)")
+    return None
+
+
 def _iso(t: str) -> datetime:
     return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
@@ -144,6 +162,9 @@ def check_release(db: sqlite_utils.Database, release_id: int, stem: str, *, last
         conn.executemany("INSERT INTO release_checks (release_id, kind, detail) VALUES (?, ?, ?)",
                          [(release_id, kind, detail) for kind, detail in checks])
         notes = [f"possibly incomplete ({kind}): {detail}" for kind, detail in checks]
+        problem = period_problem(stem)
+        if problem:
+            notes.append(problem)
         if notes:
             old = conn.execute("SELECT notes FROM releases WHERE id = ?", [release_id]).fetchone()[0]
             conn.execute("UPDATE releases SET notes = ? WHERE id = ?",
