@@ -599,8 +599,9 @@ def test_a_release_whose_name_states_an_impossible_period_gets_a_note(tmp_path, 
 def _seconds(fn, text: str) -> float:
     best = float("inf")
     for _ in range(1 if len(text) > 1 << 19 else 2):
+        variant = f"{text} {_}"  # a text not seen before: no cache answers for the scan
         start = time.perf_counter()
-        fn(text)
+        fn(variant)
         best = min(best, time.perf_counter() - start)
     return best
 
