@@ -187,7 +187,7 @@ def _probe(p: Probe2, work: Path) -> None:
     done = p.run("xlsx formatted row 1,048,576", audit("import", "--db", work / "y.db", formatted, "--producer",
                                                        "Irvine CA PD", "--json"), expect=(0,))
     p.rows("xlsx formatted row 1,048,576", done)
-    p.check("xlsx formatted row: one blank record", '"rows_rejected": 1' in done.stdout, done.stdout[-300:])
+    p.check("xlsx formatted row: one padding record", '"rows_padding": 1' in done.stdout, done.stdout[-300:])
     p.run("xlsx dimension A1:XFD1048576", audit("import", "--db", work / "z.db",
                                                 xlsx(work / "dim.xlsx", [HEAD_ROW, data_row(2)], "A1:XFD1048576"),
                                                 "--producer", "Irvine CA PD"), expect=(2,))
