@@ -216,7 +216,7 @@ def workbook_sheets(path: Path) -> Iterator[Sheet]:
             raise InputError(f"{path.name}: sheet {title!r} unreadable: {type(e).__name__}: {e}".splitlines()[0]) from None
         width = max((len(r) for r in values), default=0)
         extent = extents.get(title)
-        padding = extent.rows_listed_after(len(values)) if extent else 0
+        padding = extent.padding_after(len(values)) if extent else 0
         rows = iter(values + [[None] * width for _ in range(padding)])
         header_row = 0
         header: list[str] | None = None
@@ -257,6 +257,14 @@ class SheetExtent:
     def rows_listed_after(self, row: int) -> int:
         """How many rows the XML lists after ``row`` (formatted rows past the last value)."""
         return sum(1 for r in self.listed if r > row)
+
+    def padding_after(self, row: int) -> int:
+        """The blank rows a spreadsheet shows after ``row``, up to the last row the XML lists; but
+        when the listed rows are sparse there (one formatted row at 1,048,576 after row 3), only the
+        rows listed: a million blank records would stand for one formatting mark."""
+        listed = self.rows_listed_after(row)
+        span = max(max(self.listed, default=0) - row, 0)
+        return span if 2 * listed >= span else listed
 
 
 def _column_number(letters: bytes) -> int:
