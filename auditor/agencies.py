@@ -27,6 +27,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.files import require_regular
 from auditor.facts import is_unresolved, unresolved_sql
 from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, fold_kind
 
@@ -428,8 +429,7 @@ def _state_code(value: str) -> str | None:
 def _read_csv(path: Path, what: str, required: Iterable[str], allowed: Iterable[str]) -> list[dict[str, str]]:
     """Read a user's CSV as dicts with stripped keys and values, or raise InputError naming the file."""
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, not a {what} CSV")
+    require_regular(p, f"{what} CSV")
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

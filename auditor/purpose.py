@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from auditor.errors import InputError
+from auditor.files import MAP_CAP, read_small
 
 MISSING = "missing"
 
@@ -327,8 +328,9 @@ def default_classifier() -> Classifier:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_small(path, "pattern file", MAP_CAP).decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: pattern file is not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read pattern file: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
