@@ -1,0 +1,359 @@
+"""Apply policies to the searches in an audited store: what each would have blocked and let through.
+
+The pass reads the store the way `audit score` does: one GROUP BY over every search's
+:class:`auditor.facts.SearchKey` columns (plus the simulator's truth where there is some), so work
+and memory follow distinct keys, not rows. Each distinct key's facts come from
+:func:`auditor.facts.trace_facts` and :func:`auditor.facts.search_facts` (immigration-related,
+scope, for another agency: one definition each), and each policy judges them once.
+
+Counts are de-duplicated searches per owner whose data they reached (a search that reached two
+owners' data counts once under each; searches whose release names no owner are counted apart as
+"no owner named"). Every count is linked to its rows by a selector
+(``verdict/dimension/value``): ``audit whatif --db STORE --policy P --rows SELECTOR`` lists the
+search ids behind it (for ``audit explain``), and the JSON carries a few example ids per count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import sqlite_utils
+
+from auditor.errors import InputError
+from auditor.facts import KEY_FROM_SQL, frame_value, key_sql, search_facts, trace_facts
+from auditor.graph import build_graph, load_agencies
+from auditor.score import _SENSITIVE_TRUTH, truth_facts
+from auditor.vocabulary import IMMIGRATION_ENFORCERS
+from auditor.whatif.policy import ALLOW, BLOCK, UNJUDGED, VERDICTS, Policy
+
+EXAMPLE_IDS = 5
+NO_OWNER = "(no owner named)"
+# The tables a what-if shows, and what each splits the searches by.
+DIMENSIONS = {
+    "purpose": "purpose tag (a search with several tags counts under each)",
+    "searcher": "searcher",
+    "searcher_state": "searcher's state",
+    "immigration_related": "immigration-related (stated or inferred)",
+    "for_another_agency": "done for another agency (inferred)",
+    "why": "why blocked (a search failing several clauses counts under each)",
+}
+TRUTH_ROWS = ("immigration_related", "disguised", "ordinary", "misuse", "other")
+
+
+@dataclass
+class Cell:
+    """One count: de-duplicated searches, by verdict, with a few example search ids."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {v: 0 for v in VERDICTS})
+    examples: dict[str, list[int]] = field(default_factory=lambda: {v: [] for v in VERDICTS})
+
+    def add(self, verdict: str, n: int, example: int) -> None:
+        self.counts[verdict] += n
+        if len(self.examples[verdict]) < EXAMPLE_IDS:
+            self.examples[verdict].append(example)
+
+
+@dataclass
+class OwnerWhatIf:
+    owner_id: int | None
+    owner: str
+    total: Cell = field(default_factory=Cell)
+    by: dict[str, dict[str, Cell]] = field(default_factory=lambda: {d: {} for d in DIMENSIONS})
+    truth: dict[str, Cell] | None = None
+
+    def add(self, cells: list[tuple[str, str]], verdict: str, n: int, example: int,
+            truth_rows: list[str] | None) -> None:
+        self.total.add(verdict, n, example)
+        for dimension, value in cells:
+            self.by[dimension].setdefault(value, Cell()).add(verdict, n, example)
+        if truth_rows is not None:
+            if self.truth is None:
+                self.truth = {}
+            for row in truth_rows:
+                self.truth.setdefault(row, Cell()).add(verdict, n, example)
+
+
+@dataclass
+class WhatIf:
+    """A policy applied to a store."""
+
+    policy: Policy
+    store_searches: int
+    owners: list[OwnerWhatIf]
+    simulated: bool
+
+    def to_json(self, store: str = "STORE") -> dict[str, Any]:
+        p = self.policy
+        ref = p.id if p.path.endswith(f"{p.id}.toml") else p.path
+
+        def cell_json(cell: Cell, owner_id: int | None, dimension: str | None, value: str | None) -> dict[str, Any]:
+            out: dict[str, Any] = {"searches": dict(cell.counts), "example_search_ids": cell.examples, "rows": {}}
+            for verdict in VERDICTS:
+                if cell.counts[verdict]:
+                    selector = selector_for(verdict, dimension, value)
+                    owner = f" --owner {owner_id}" if owner_id is not None else " --owner none"
+                    out["rows"][verdict] = f"audit whatif --db {store} --policy {ref}{owner} --rows '{selector}'"
+            return out
+
+        owners = []
+        for o in self.owners:
+            entry: dict[str, Any] = {"owner_id": o.owner_id, "owner": o.owner,
+                                     "total": cell_json(o.total, o.owner_id, None, None), "by": {}}
+            for dimension, cells in o.by.items():
+                entry["by"][dimension] = [
+                    {"value": value, **cell_json(cell, o.owner_id, dimension, value)}
+                    for value, cell in sorted(cells.items(), key=lambda kv: (-sum(kv[1].counts.values()), kv[0]))]
+            if o.truth is not None:
+                entry["truth"] = {row: cell_json(cell, o.owner_id, "truth", row) for row, cell in o.truth.items()}
+            owners.append(entry)
+        totals = {v: sum(o.total.counts[v] for o in self.owners) for v in VERDICTS}
+        return {
+            "policy": {"id": p.id, "title": p.title, "description": p.description, "basis": p.basis,
+                       "citation": p.citation, "reach": dict(p.reach), "require": dict(p.require)},
+            "unit": "de-duplicated searches per owner whose data they reached (a search that reached two owners' "
+                    "data counts once under each; searches whose release names no owner count under "
+                    f"'{NO_OWNER}')",
+            "store_searches": self.store_searches,
+            "judged_pairs": sum(totals.values()),
+            "totals": totals,
+            "simulated": self.simulated,
+            "owners": owners,
+        }
+
+
+def selector_for(verdict: str, dimension: str | None, value: str | None) -> str:
+    """The selector naming one count's rows: `block`, `block/searcher_state/TX`, `allow/truth/ordinary`."""
+    return verdict if dimension is None else f"{verdict}/{dimension}/{value}"
+
+
+def parse_selector(text: str) -> tuple[str, str | None, str | None]:
+    parts = text.split("/", 2)
+    verdict = parts[0]
+    if verdict not in VERDICTS or len(parts) == 2:
+        raise InputError(f"--rows {text!r}: give VERDICT or VERDICT/DIMENSION/VALUE, VERDICT one of "
+                         f"{', '.join(VERDICTS)}")
+    if len(parts) == 1:
+        return verdict, None, None
+    if parts[1] not in DIMENSIONS and parts[1] != "truth":
+        raise InputError(f"--rows {text!r}: unknown dimension {parts[1]!r} (known: {', '.join([*DIMENSIONS, 'truth'])})")
+    return verdict, parts[1], parts[2]
+
+
+# --- reading the store ----------------------------------------------------------------------------
+
+
+def _class_tags(db: sqlite_utils.Database) -> dict[int, frozenset[str]]:
+    """The last run's reason classes and their tags, read (never rewritten)."""
+    tags: dict[int, set[str]] = {}
+    for class_id, tag in db.execute(
+        "SELECT DISTINCT rc.class_id, rt.tag FROM reason_classes rc LEFT JOIN reason_tags rt ON rt.reason_id = rc.reason_id"
+    ):
+        tags.setdefault(class_id, set()).update([tag] if tag else [])
+    return {k: frozenset(v) for k, v in tags.items()}
+
+
+def _listed_partners(db: sqlite_utils.Database) -> dict[int, set[int]]:
+    """Owner -> the partners its own imported sharing list names (shares from a release the owner produced)."""
+    listed: dict[int, set[int]] = {}
+    for owner_id, grantee_id in db.execute(
+        """SELECT sh.owner_id, sh.grantee_id FROM shares sh JOIN releases r ON r.id = sh.release_id
+           WHERE sh.source = 'release' AND sh.scope = 'direct' AND r.producer_id = sh.owner_id"""
+    ):
+        listed.setdefault(owner_id, set()).add(grantee_id)
+    return listed
+
+
+def _check_audited(db: sqlite_utils.Database) -> dict[str, Any]:
+    import json
+
+    run = db.execute("SELECT id, params FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+    if run is None:
+        raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
+    return json.loads(run[1]) if run[1] else {}
+
+
+def _keyed_rows(db: sqlite_utils.Database, frame_bounds: list[int], mass: int, simulated: bool,
+                per_search: bool) -> Iterator[tuple]:
+    """Key columns (+ truth) and (count, an example id) per distinct group, or per search."""
+    truth_cols = (", t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), t.disguised"
+                  if simulated else "")
+    truth_join = " LEFT JOIN truth t ON t.search_id = s.id" if simulated else ""
+    width = 12 + (4 if simulated else 0)
+    if per_search:
+        sql = f"SELECT {key_sql([], frame_bounds)}{truth_cols}, 1, s.id {KEY_FROM_SQL}{truth_join}"
+    else:
+        sql = (f"SELECT {key_sql([], frame_bounds)}{truth_cols}, COUNT(*), MIN(s.id) {KEY_FROM_SQL}{truth_join} "
+               f"GROUP BY {', '.join(str(i + 1) for i in range(width))}")
+    yield from db.execute(sql, {"mass": mass})
+
+
+Judged = tuple[str, list[tuple[str, str]], list[str] | None]  # verdict, cells, truth rows
+
+
+class Judge:
+    """Facts per distinct key, judged by each policy once (memoized)."""
+
+    def __init__(self, db: sqlite_utils.Database, policies: Sequence[Policy]) -> None:
+        self.policies = list(policies)
+        self.params = _check_audited(db)
+        self.agencies = load_agencies(db)
+        self.graph = build_graph(db, self.agencies)
+        self.classes = _class_tags(db)
+        self.listed = _listed_partners(db)
+        self.enforcers = {a.id for a in self.agencies.values() if a.dhs_component in IMMIGRATION_ENFORCERS}
+        self.frame_bounds = sorted({p.max_days_back + 1 for p in self.policies if p.max_days_back is not None})
+        self.simulated = db.execute("SELECT 1 FROM truth LIMIT 1").fetchone() is not None
+        self._traces: dict[tuple, dict[str, Any]] = {}
+        self._memo: dict[tuple, list[Judged]] = {}
+
+    def rows(self, db: sqlite_utils.Database, per_search: bool = False) -> Iterator[tuple]:
+        return _keyed_rows(db, self.frame_bounds, self.params.get("mass_networks", 500), self.simulated, per_search)
+
+    def judge(self, row: tuple) -> tuple[int | None, list[Judged], int, int]:
+        """(owner id, one judgement per policy, count, example id) for one keyed row."""
+        key = row[:-2]
+        n, example = row[-2], row[-1]
+        if key not in self._memo:
+            self._memo[key] = self._judge(key)
+        owner_k = key[0]
+        return (None if owner_k == -1 else owner_k), self._memo[key], n, example
+
+    def _judge(self, key: tuple) -> list[Judged]:
+        (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, _epoch,
+         frame) = key[:12]
+        owner_id = None if owner_k == -1 else owner_k
+        searcher_id = None if searcher_k == -1 else searcher_k
+        beneficiary = searcher_id if benef_k == -1 else benef_k
+        trace_key = (owner_id, searcher_id, beneficiary, basis)
+        if trace_key not in self._traces:
+            self._traces[trace_key] = trace_facts(self.graph, self.agencies, owner_id, searcher_id, beneficiary,
+                                                  basis or None)
+        tags = self.classes.get(class_k, frozenset()) if class_k != -1 else frozenset()
+        days_back = frame_value(self.frame_bounds, frame)
+        facts = search_facts(self._traces[trace_key], tags, system, qtype, mass, has_case, rstate, None, days_back)
+        if owner_id is not None and owner_id in self.listed:
+            facts["on_sharing_list"] = searcher_id in self.listed[owner_id]
+        else:
+            facts["on_sharing_list"] = None
+        searcher = self.agencies.get(searcher_id)
+        cells_base = [("purpose", t) for t in sorted(tags)] or [("purpose", "(no tag)")]
+        cells_base += [
+            ("searcher", searcher.name if searcher else "(unknown searcher)"),
+            ("searcher_state", (searcher.state if searcher and searcher.state else
+                                ("federal" if searcher and searcher.level == "federal" else "unknown"))),
+            ("immigration_related", "yes" if facts["immigration_related"] else "no"),
+            ("for_another_agency", "yes" if facts["beneficiary.is_other"] else "no"),
+        ]
+        truth_rows = None
+        if self.simulated and len(key) > 12:
+            purpose, misuse, true_benef, disguised = key[12:16]
+            if purpose is not None:
+                truth = truth_facts(self.graph, self.agencies, self.enforcers, owner_id, searcher_id, tags, system,
+                                    qtype, mass, has_case, rstate, purpose, misuse, true_benef, None, days_back)
+                related = bool(truth["immigration_related"])
+                truth_rows = []
+                if related:
+                    truth_rows.append("immigration_related")
+                    if disguised:
+                        truth_rows.append("disguised")
+                elif misuse:
+                    truth_rows.append("misuse")
+                elif purpose in _SENSITIVE_TRUTH:
+                    truth_rows.append("other")
+                else:
+                    truth_rows.append("ordinary")
+        out: list[Judged] = []
+        for policy in self.policies:
+            verdict, why = policy.judge(facts)
+            cells = cells_base + [("why", w) for w in why]
+            out.append((verdict, cells, truth_rows))
+        return out
+
+
+def apply_policies(db: sqlite_utils.Database, policies: Sequence[Policy],
+                   progress: Callable[[int], None] | None = None) -> list[WhatIf]:
+    """Apply each policy to every search of an audited store (one pass for all of them)."""
+    judge = Judge(db, policies)
+    per_policy: list[dict[int | None, OwnerWhatIf]] = [{} for _ in policies]
+    for row in judge.rows(db):
+        owner_id, judged, n, example = judge.judge(row)
+        for owners, (verdict, cells, truth_rows) in zip(per_policy, judged):
+            if owner_id not in owners:
+                name = judge.agencies[owner_id].name if owner_id in judge.agencies else NO_OWNER
+                owners[owner_id] = OwnerWhatIf(owner_id, name)
+            owners[owner_id].add(cells, verdict, n, example, truth_rows)
+        if progress:
+            progress(n)
+    total = db.execute("SELECT COUNT(*) FROM searches").fetchone()[0]
+    db.conn.commit()
+    return [WhatIf(p, total, sorted(owners.values(), key=lambda o: (o.owner_id is None, -sum(o.total.counts.values()))),
+                   judge.simulated) for p, owners in zip(policies, per_policy)]
+
+
+def rows_behind(db: sqlite_utils.Database, policy: Policy, selector: str, owner: str | None) -> Iterator[int]:
+    """The search ids behind one count (streamed): the link from a number to its rows."""
+    verdict, dimension, value = parse_selector(selector)
+    owner_id: int | None | str = "any"
+    if owner is not None:
+        if owner == "none":
+            owner_id = None
+        else:
+            try:
+                owner_id = int(owner)
+            except ValueError:
+                raise InputError(f"--owner {owner!r}: give an owner's agency id (as the JSON shows) or `none`") from None
+    judge = Judge(db, [policy])
+    for row in judge.rows(db, per_search=True):
+        this_owner, judged, _n, search_id = judge.judge(row)
+        if owner_id != "any" and this_owner != owner_id:
+            continue
+        got, cells, truth_rows = judged[0]
+        if got != verdict:
+            continue
+        if dimension == "truth":
+            if value not in (truth_rows or ()):
+                continue
+        elif dimension is not None and (dimension, value) not in cells:
+            continue
+        yield search_id
+
+
+def format_whatif(w: WhatIf, top: int = 10) -> str:
+    """The what-if as a person reads it in a terminal."""
+    p = w.policy
+    lines = [f"Policy {p.id}: {p.title}", f"  {p.description}"]
+    if p.citation:
+        lines.append(f"  Basis: {p.citation}")
+    else:
+        lines.append(f"  Basis: {p.basis} (no statute cited)")
+    pairs = sum(sum(o.total.counts.values()) for o in w.owners)
+    lines += ["", f"Counts are de-duplicated searches per owner whose data they reached; the store holds "
+                  f"{w.store_searches:,} searches, judged here as {pairs:,} search-owner pairs."]
+    for o in w.owners:
+        c = o.total.counts
+        lines += ["", f"Owner {o.owner}" + (f" (agency {o.owner_id})" if o.owner_id is not None else ""),
+                  f"  blocked {c[BLOCK]:,} + let through {c[ALLOW]:,} + not judged {c[UNJUDGED]:,} = "
+                  f"{sum(c.values()):,} searches"]
+        if o.truth is not None:
+            lines.append("  truth (simulator):           blocked   let through  not judged")
+            labels = {"immigration_related": "truly immigration-related", "disguised": "  of them disguised",
+                      "ordinary": "ordinary police searches", "misuse": "misuse", "other": "other sensitive purposes"}
+            for row in TRUTH_ROWS:
+                if row in o.truth:
+                    t = o.truth[row].counts
+                    lines.append(f"    {labels[row]:<27}{t[BLOCK]:>8,}  {t[ALLOW]:>11,}  {t[UNJUDGED]:>10,}")
+        for dimension, title in DIMENSIONS.items():
+            cells = o.by[dimension]
+            if not cells:
+                continue
+            lines.append(f"  by {title}:")
+            ordered = sorted(cells.items(), key=lambda kv: (-sum(kv[1].counts.values()), kv[0]))
+            for value, cell in ordered[:top]:
+                cc = cell.counts
+                lines.append(f"    {value[:38]:<40}blocked {cc[BLOCK]:>8,}  let through {cc[ALLOW]:>8,}"
+                             + (f"  not judged {cc[UNJUDGED]:,}" if cc[UNJUDGED] else ""))
+            if len(ordered) > top:
+                lines.append(f"    ... {len(ordered) - top} more (--json lists all)")
+    lines += ["", "Each count's rows: `audit whatif --db STORE --policy " + p.id
+              + " --owner ID --rows VERDICT[/DIMENSION/VALUE]` lists its search ids (for `audit explain`)."]
+    return "\n".join(lines)
