@@ -207,6 +207,11 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
             story = f"{agency.name} searched for {beneficiary.name} and said so"
         if relay:
             story += " (plate relay)"
+        if m.scenario.requester_field and rng.random() < m.scenario.requester_field:
+            # A requester field filled in truthfully: the log names who asked, whatever the reason says.
+            reason = f"{reason} | requested by {beneficiary.name}"
+            disguised = False
+            story += "; the requester field names it"
         yield m.emit(agency, t, reason, purpose=purpose, beneficiary_id=beneficiary.id, disguised=disguised,
                      misuse=None, narrative=story, plate=plate, search_type="lookup" if relay else search_type,
                      behaviour=b, user=user, case_number=case)
