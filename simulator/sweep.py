@@ -231,10 +231,13 @@ def chart(results: Sequence[dict[str, Any]], names: Sequence[str], *, scenario: 
         svg_panels.append((label, series))
     p = PARAMETERS[x_name]
     title = f"What the audit catches as {x_name} varies ({scenario})"
-    searches = sorted({r["searches"] for r in results})
-    truth = sorted({r["measures"][INFERENCE]["truth"] for r in results})
-    subtitle = (f"{len(results)} points, scale {scale:g}, seed {seed}; {searches[0]:,}-{searches[-1]:,} searches and "
-                f"{truth[0]:,}-{truth[-1]:,} truly immigration-related (non-DHS searchers) per point; "
-                "scored against simulator truth as `audit score` does")
+    def span(values: set[int]) -> str:
+        return f"{min(values):,}" if min(values) == max(values) else f"{min(values):,}-{max(values):,}"
+
+    searches = span({r["searches"] for r in results})
+    truth = span({r["measures"][INFERENCE]["truth"] for r in results})
+    subtitle = (f"{len(results)} points, scale {scale:g}, seed {seed}: per point {searches} searches, {truth} truly "
+                "immigration-related by non-DHS searchers",
+                "Scored against the simulator's truth as `audit score` does; small counts move in steps.")
     return line_chart(title, svg_panels, x_label=f"{x_name}: {p.meaning} ({p.unit})",
                       y_label="recall (solid), precision (dashed), 0-1", subtitle=subtitle)

@@ -276,7 +276,7 @@ LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
 
 
 def line_chart(title: str, panels: list[tuple[str, list[dict[str, Any]]]], *, x_label: str, y_label: str,
-               subtitle: str = "", width: int = 800, panel_height: int = 300) -> str:
+               subtitle: tuple[str, ...] = (), width: int = 800, panel_height: int = 300) -> str:
     """A standalone SVG of line charts sharing a legend: one panel per (label, series list).
 
     A series is ``{"label", "metric": "recall"|"precision", "points": [(x, y or None), ...]}`` with y
@@ -289,8 +289,8 @@ def line_chart(title: str, panels: list[tuple[str, list[dict[str, Any]]]], *, x_
             if s["label"] not in labels:
                 labels.append(s["label"])
     colour = {label: LINE_COLOURS[i % len(LINE_COLOURS)] for i, label in enumerate(labels)}
-    left, right, top = 64, 16, 64
-    legend_h = 22 * (len(labels) + 1) + 10
+    left, right, top = 64, 28, 40 + 16 * len(subtitle)
+    legend_h = 22 * (len(labels) + 2) + 10
     plot_w = width - left - right
     plot_h = panel_height - 70
     height = top + len(panels) * panel_height + legend_h
@@ -302,8 +302,9 @@ def line_chart(title: str, panels: list[tuple[str, list[dict[str, Any]]]], *, x_
            f'height="{height}" font-family="system-ui, sans-serif" font-size="12">',
            f"<title>{_e(title)}</title>",
            f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="{left}" y="22" font-size="14" font-weight="bold">{_e(_short(title, 100))}</text>',
-           f'<text x="{left}" y="42" font-size="11" fill="#444">{_e(_short(subtitle, 130))}</text>']
+           f'<text x="{left}" y="22" font-size="14" font-weight="bold">{_e(_short(title, 100))}</text>']
+    out += [f'<text x="{left}" y="{40 + 16 * i}" font-size="11" fill="#444">{_e(_short(line, 120))}</text>'
+            for i, line in enumerate(subtitle)]
     for p, (panel_label, series) in enumerate(panels):
         y0 = top + p * panel_height
         def sx(x: float) -> float:
@@ -344,9 +345,11 @@ def line_chart(title: str, panels: list[tuple[str, list[dict[str, Any]]]], *, x_
                     out.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{colour[s["label"]]}"/>')
     ly = top + len(panels) * panel_height
     out.append(f'<text x="{left}" y="{ly + 4}" font-weight="bold">Legend: colour = measure; solid line = recall, '
-               f'dashed = precision; lines that coincide are drawn over each other (the CSV has every value)</text>')
+               f'dashed = precision</text>')
+    out.append(f'<text x="{left}" y="{ly + 20}" font-size="11" fill="#444">Lines that coincide are drawn over each '
+               f'other; the CSV holds every value.</text>')
     for i, label in enumerate(labels):
-        y = ly + 22 * (i + 1)
+        y = ly + 22 * (i + 2)
         out.append(f'<line x1="{left}" x2="{left + 28}" y1="{y}" y2="{y}" stroke="{colour[label]}" stroke-width="2"/>')
         out.append(f'<line x1="{left + 34}" x2="{left + 62}" y1="{y}" y2="{y}" stroke="{colour[label]}" '
                    f'stroke-width="2" stroke-dasharray="6 4"/>')
