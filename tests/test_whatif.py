@@ -127,3 +127,38 @@ def test_json_gives_every_count_with_its_rows_command(audited, tmp_path):
                                         str(data["owners"][0]["owner_id"]), "--rows", "block/searcher_state/TX"])
     ids = [int(x) for x in listed.output.split()]
     assert len(ids) == 3 and set(tx["example_search_ids"]["block"]) <= set(ids)
+
+
+def test_owner_list_judges_by_the_owners_imported_sharing_list(store_builder):
+    db = store_builder(
+        agencies=[
+            {"name": "El Cajon CA PD", "state": "CA", "level": "local", "kind": "police"},
+            {"name": "Escondido CA PD", "state": "CA", "level": "local", "kind": "police"},
+            {"name": "Harris County TX SO", "state": "TX", "level": "county", "kind": "sheriff"},
+        ],
+        releases=[{"file_name": "El_Cajon_CA_PD-Sharing-List.csv", "producer": "El Cajon CA PD",
+                   "audit_kind": "sharing", "format": "sharing_list", "rows_read": 1}],
+        shares=[{"owner": "El Cajon CA PD", "grantee": "Escondido CA PD", "release": "El_Cajon_CA_PD-Sharing-List.csv"},
+                {"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[
+            {"searcher": "Escondido CA PD", "owners": ["El Cajon CA PD"], "reason": "stolen vehicle", "repeat": 2},
+            {"searcher": "Harris County TX SO", "owners": ["El Cajon CA PD"], "reason": "warrant", "repeat": 3},
+        ],
+    )
+    run_audit(db)
+    (result,) = apply_policies(db, [load_policy("owner-list")])
+    owner = _owner(result)
+    assert owner.total.counts == {"block": 3, "allow": 2, "unjudged": 0}
+    assert owner.by["why"]["searcher not on the owner's sharing list"].counts["block"] == 3
+
+
+def test_the_report_compares_every_shipped_policy_per_owner(audited):
+    from auditor.report.build import build_report
+
+    section = build_report(audited).section("whatif")
+    assert section is not None and section["tables"]
+    rows = section["tables"][0]["rows"]
+    assert len(rows) == len(POLICIES)
+    assert all(r["blocked"] + r["allowed"] + r["unjudged"] == 11 for r in rows)
+    ca_only = next(r for r in rows if r["policy"].startswith("California"))
+    assert ca_only["blocked"] == 4 and "1798.90.55(b)" in ca_only["basis"]
