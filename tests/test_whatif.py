@@ -162,3 +162,14 @@ def test_the_report_compares_every_shipped_policy_per_owner(audited):
     assert all(r["blocked"] + r["allowed"] + r["unjudged"] == 11 for r in rows)
     ca_only = next(r for r in rows if r["policy"].startswith("California"))
     assert ca_only["blocked"] == 4 and "1798.90.55(b)" in ca_only["basis"]
+
+
+def test_the_rows_command_is_quoted_for_a_shell(audited):
+    import shlex
+
+    (result,) = apply_policies(audited, [load_policy("ca-only")])
+    data = result.to_json("my store.db")
+    harris = next(c for c in data["owners"][0]["by"]["searcher"] if c["value"] == "Harris County TX SO")
+    argv = shlex.split(harris["rows"]["block"])
+    assert argv[argv.index("--db") + 1] == "my store.db"
+    assert argv[argv.index("--rows") + 1] == "block/searcher/Harris County TX SO"

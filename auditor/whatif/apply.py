@@ -14,6 +14,7 @@ search ids behind it (for ``audit explain``), and the JSON carries a few example
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
@@ -92,7 +93,9 @@ class WhatIf:
                 if cell.counts[verdict]:
                     selector = selector_for(verdict, dimension, value)
                     owner = f" --owner {owner_id}" if owner_id is not None else " --owner none"
-                    out["rows"][verdict] = f"audit whatif --db {store} --policy {ref}{owner} --rows '{selector}'"
+                    # Quoted for a shell: a selector may hold an agency's name from a log.
+                    out["rows"][verdict] = (f"audit whatif --db {shlex.quote(store)} --policy {shlex.quote(ref)}"
+                                            f"{owner} --rows {shlex.quote(selector)}")
             return out
 
         owners = []
