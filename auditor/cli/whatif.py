@@ -36,6 +36,8 @@ def command(db_path: str, policy_ref: str | None, all_policies: bool, as_json: b
     """
     if bool(policy_ref) == all_policies:
         raise click.UsageError("give --policy NAME|FILE or --all")
+    if owner is not None and selector is None:
+        raise click.UsageError("--owner narrows --rows; give --rows VERDICT[/DIMENSION/VALUE] too")
     policies = shipped_policies() if all_policies else [load_policy(policy_ref)]
     db = open_store(db_path)
     if selector is not None:
