@@ -11,6 +11,7 @@ from auditor.errors import InputError
 from auditor.scan import run_audit
 from auditor.whatif import apply_policies, load_policy, rows_behind, shipped_policies
 from auditor.whatif.policy import example_facts, parse_policy, shipped_policy_paths
+from conftest import build_store
 
 POLICIES = shipped_policies()
 EXAMPLES = [(p.id, i, e) for p in POLICIES for i, e in enumerate(p.examples)]
@@ -49,10 +50,12 @@ def test_a_misspelt_policy_key_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2 and "reach.deny_level: unknown key" in result.output
 
 
-@pytest.fixture
-def audited(store_builder):
-    """El Cajon's data searched by itself, a California neighbour, a Texas 287(g) sheriff for ICE, and ICE."""
-    db = store_builder(
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """El Cajon's data searched by itself, a California neighbour, a Texas 287(g) sheriff for ICE, and ICE.
+
+    Built and audited once for the module: policies only read it."""
+    db = build_store(tmp_path_factory.mktemp("whatif") / "el_cajon.db",
         agencies=[
             {"name": "El Cajon CA PD", "state": "CA", "level": "local", "kind": "police"},
             {"name": "Escondido CA PD", "state": "CA", "level": "local", "kind": "police"},
