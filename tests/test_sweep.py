@@ -40,6 +40,11 @@ def test_a_requester_field_names_who_asked_in_the_log(tmp_path):
         """SELECT r.text, t.disguised FROM searches s JOIN truth t ON t.search_id = s.id JOIN reasons r ON r.id = s.reason_id
            WHERE t.beneficiary_id != s.searcher_id AND t.narrative LIKE '%requester field%'""").fetchall()
     assert rows and all(" | requested by " in text and not disguised for text, disguised in rows)
+    # Only the reasons it names change: the world's draws (how many searches, for what) stay the same.
+    plain = tmp_path / "plain.db"
+    run_scenario(load_scenario("el_cajon"), plain, seed=2, scale=0.05)
+    purposes = "SELECT purpose, COUNT(*) FROM truth GROUP BY 1 ORDER BY 1"
+    assert sqlite3.connect(path).execute(purposes).fetchall() == sqlite3.connect(plain).execute(purposes).fetchall()
 
 
 def test_sweep_writes_a_csv_and_a_chart_with_axes_and_legend(tmp_path):
