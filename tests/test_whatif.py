@@ -176,3 +176,14 @@ def test_the_rows_command_is_quoted_for_a_shell(audited):
     argv = shlex.split(harris["rows"]["block"])
     assert argv[argv.index("--db") + 1] == "my store.db"
     assert argv[argv.index("--rows") + 1] == "block/searcher/Harris County TX SO"
+
+
+def test_a_search_whose_release_names_no_owner_is_not_judged(store_builder):
+    db = store_builder(
+        agencies=[{"name": "Harris County TX SO", "state": "TX", "level": "county", "kind": "sheriff"}],
+        searches=[{"searcher": "Harris County TX SO", "reason": "warrant", "repeat": 2}],  # an own-search log
+    )
+    run_audit(db)
+    (result,) = apply_policies(db, [load_policy("ca-only")])
+    assert [(o.owner, o.total.counts) for o in result.owners] == [("(no owner named)", {"block": 0, "allow": 0,
+                                                                                       "unjudged": 2})]

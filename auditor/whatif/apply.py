@@ -267,7 +267,8 @@ class Judge:
                     truth_rows.append("ordinary")
         out: list[Judged] = []
         for policy in self.policies:
-            verdict, why = policy.judge(facts)
+            # A policy is an owner's setting: a search whose release names no owner cannot be judged by one.
+            verdict, why = (UNJUDGED, ["the release names no owner"]) if owner_id is None else policy.judge(facts)
             cells = cells_base + [("why", w) for w in why]
             out.append((verdict, cells, truth_rows))
         return out
