@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import STORE_TIME_DESCRIPTION
 from auditor.vocabulary import LEVELS  # noqa: F401  (defined in the vocabulary; importable from here too)
 
 # 2: provenance as runs (sighting_runs, owner_runs) behind the `sightings` and `search_owners` views,
@@ -416,7 +417,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         "UNION ALL SELECT search_id, tag, NULL, evidence, confidence, basis FROM search_tags"
     )
     db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
-    db["meta"].upsert({"key": "time_format", "value": "UTC ISO 8601, whole seconds: YYYY-MM-DDTHH:MM:SSZ"}, pk="key")
+    db["meta"].upsert({"key": "time_format", "value": STORE_TIME_DESCRIPTION}, pk="key")
 
 
 def create_indexes(db: sqlite_utils.Database, skip: tuple[str, ...] = ()) -> None:

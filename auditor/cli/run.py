@@ -25,6 +25,14 @@ def format_summary(summary: RunSummary) -> str:
     for rule_id, r in sorted(summary.findings_by_rule.items(), key=lambda kv: (-kv[1]["searches"], kv[0])):
         lines.append(f"{rule_id:<26} {r['severity']:<8} {r['findings']:>10,} {r['searches']:>10,}  {r['title']}")
     lines.append("")
+    imm = summary.overview.get("immigration", {})
+    if imm:
+        linked = imm.get("dhs_linked_not_immigration", 0)
+        lines.append(f"Immigration-related searches: {imm['searches']:,}"
+                     + (f"; {linked:,} more run by or for "
+                        + ", ".join(f"{c} {n:,}" for c, n in imm["dhs_linked_not_immigration_by_component"].items())
+                        + " are not (HSI marks a federal beneficiary, not an immigration purpose)" if linked else "")
+                     + ".")
     lines.append("Top purposes (searches): " + ", ".join(
         f"{tag} {n:,}" for tag, n in list(summary.searches_by_tag.items())[:10]))
     if summary.unresolved_agencies:

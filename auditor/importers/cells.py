@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable
 
+from auditor.facts import STORE_TIME_FORMAT
 from auditor.schema import REDACTION_MARKERS
 from auditor.timefmt import is_calendar_day, parse_iso_time
 
@@ -146,7 +147,7 @@ def excel_or_iso_time(text: str) -> str | None:
         seconds = (float(text) - 25569.0) * 86400  # 25569 = 1970-01-01 as a serial day
         whole = int(seconds + 0.5) if seconds >= 0 else -int(-seconds + 0.5)  # half away from zero
         try:
-            return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return datetime.fromtimestamp(whole, timezone.utc).strftime(STORE_TIME_FORMAT)
         except (OverflowError, OSError, ValueError):
             return None
     return parse_iso_time(text)
@@ -162,6 +163,6 @@ def strptime_time(time_format: str) -> Callable[[str], str | None]:
             return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.astimezone(timezone.utc).strftime(STORE_TIME_FORMAT)
 
     return parse

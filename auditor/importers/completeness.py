@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import sqlite_utils
 
+from auditor.facts import STORE_TIME_FORMAT
+
 # Row counts at which an export or a spreadsheet stops (the count of data rows, or of sheet rows
 # with the header). Sources: Microsoft, "Excel specifications and limits" (1,048,576 rows per
 # worksheet); .xls sheets hold 65,536 rows and Excel 5/95 sheets 16,384 (the .xls limit is how
@@ -63,7 +65,7 @@ def period_from_name(stem: str) -> tuple[date, date] | None:
 
 
 def _iso(t: str) -> datetime:
-    return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return datetime.strptime(t, STORE_TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
 def _days(seconds: float) -> str:

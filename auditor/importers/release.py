@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import STORE_TIME_FORMAT
 from auditor.importers import completeness, flock_audit, generic, pdf, portal, reason_sheet, sharing
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
@@ -247,7 +248,7 @@ def _begin(db: sqlite_utils.Database, file_name: str, sha: str, plan: Plan, agen
             "INSERT INTO releases (file_name, sha256, format, producer_id, audit_kind, rows_read, rows_imported, "
             "rows_rejected, status, imported_at, notes) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 'importing', ?, ?)",
             [file_name, sha, plan.format, producer_id, plan.audit_kind,
-             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "; ".join(plan.notes)],
+             datetime.now(timezone.utc).strftime(STORE_TIME_FORMAT), "; ".join(plan.notes)],
         ).lastrowid
         conn.commit()
     except BaseException:

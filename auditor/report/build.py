@@ -21,6 +21,7 @@ from typing import Any, Callable
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
 from auditor.jurisdictions import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
 
@@ -134,8 +135,8 @@ def build_report(
 
 # The state a finding is judged by: the owner's for a search finding that names one, else the
 # searcher's; an aggregate finding's agency (auditor.jurisdictions.Citer resolves the citation).
-_GROUP_CITATIONS_SQL = """
-    SELECT g.rule_id, COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+_GROUP_CITATIONS_SQL = f"""
+    SELECT g.rule_id, {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
            SUM(k.searches)
     FROM finding_groups g JOIN scan_keys k ON k.id = g.key_id JOIN traces t ON t.id = k.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
@@ -275,6 +276,13 @@ def headline_section(ctx: Context) -> dict[str, Any]:
               if _found(ctx, r)])
     else:
         say("No search was immigration-related by its reason, an inference or its beneficiary.", "immigration")
+    linked = imm.get("dhs_linked_not_immigration", 0)
+    if linked:
+        say(f"{_count(linked, 'other search was', 'other searches were')} run by or on behalf of "
+            + _components(imm["dhs_linked_not_immigration_by_component"])
+            + " without being immigration-related: nothing in the log states an immigration purpose, and "
+            + _HSI_NOTE + " The door findings list them.", "immigration",
+            *[(f"rule {r}", f"#rule-{r}") for r in ("door.side", "door.back", "door.front") if _found(ctx, r)])
     if t["for_another_agency"]:
         say(f"{_count(t['for_another_agency'], 'search was', 'searches were')} made for another agency: "
             + _names(o["on_behalf"]["by_beneficiary"], "agency", "searches") + ".", "flows", ("flows", "#flows"))
@@ -293,6 +301,15 @@ def headline_section(ctx: Context) -> dict[str, Any]:
         say(f"{silent} of {len(ctx.rules)} rules found nothing in this store; they are listed at the end.", "rules",
             ("rules without findings", "#rules"))
     return {"id": "headline", "title": "What this audit found", "kind": "headline", "sentences": sentences}
+
+
+# Why a search for HSI is not counted as immigration-related (auditor.facts.immigration_related).
+_HSI_NOTE = ("HSI, ICE's investigative arm, works criminal cases too (trafficking, narcotics), so a search run by "
+             "or for it marks a federal beneficiary, not an immigration purpose.")
+
+
+def _components(by_component: dict[str, int]) -> str:
+    return ", ".join(f"{c} ({n:,})" for c, n in by_component.items())
 
 
 def _found(ctx: Context, rule_id: str) -> bool:
@@ -380,10 +397,13 @@ def immigration_section(ctx: Context) -> dict[str, Any]:
         "id": "immigration", "title": "Immigration-related searches", "kind": "tables",
         "paragraphs": [
             f"{imm['searches']:,} searches are immigration-related: the reason says so (`ICE`, `ICE+ERO`, "
-            "`imigration`, ...), an inference tagged it (a 287(g) partner), or it was run by or for a DHS "
-            f"immigration enforcer (ICE, ERO, CBP, USBP). {imm['by_dhs_itself']:,} were run by DHS components "
+            "`imigration`, ...; a 287(g) partner's search counts when its reason does), or it was run by or for "
+            f"a DHS immigration enforcer (ICE, ERO, CBP, USBP). {imm['by_dhs_itself']:,} were run by DHS components "
             f"themselves, {imm['for_dhs_by_others']:,} by other agencies on their behalf, "
-            f"{imm['stated_by_others']:,} by other agencies that named no beneficiary."],
+            f"{imm['stated_by_others']:,} by other agencies that named no beneficiary."]
+        + ([f"{imm['dhs_linked_not_immigration']:,} other searches were run by or for "
+            + _components(imm["dhs_linked_not_immigration_by_component"]) + " and are not counted: " + _HSI_NOTE]
+           if imm.get("dhs_linked_not_immigration") else []),
         "tables": tables,
     }
 
@@ -408,14 +428,13 @@ def flows_section(ctx: Context) -> dict[str, Any]:
     }
 
 
-# The cited source of a search is its first sighting (lowest release, then row).
-_FIRST_ROW = """(SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-                 ORDER BY g1.release_id, g1.row_number LIMIT 1)"""
+# The cited source of a search is its first sighting (auditor.facts.first_row_sql).
+_FIRST_ROW = first_row_sql("f.search_id")
 _EXAMPLE_SQL = f"""
     SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
            rel.file_name, {_FIRST_ROW},
            (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+           {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
            (SELECT rr.page || ',' || rr.line FROM release_rows rr
              WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
     FROM findings f
@@ -424,8 +443,7 @@ _EXAMPLE_SQL = f"""
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
-    LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
-                                        ORDER BY g1.release_id, g1.row_number LIMIT 1)
+    LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
     LIMIT ?
 """
@@ -768,6 +786,6 @@ def _notes(report: Report, ctx: Context) -> list[str]:
         notes.append(f"Example tables show at most {ctx.examples_per_rule:,} findings per rule: " + ", ".join(capped)
                      + ". The CSV report lists every per-search finding.")
     if report.counts["unresolved_agencies"]:
-        notes.append(f"{report.counts['unresolved_agencies']:,} agencies are unresolved (state and level unknown); "
-                     "rules that depend on them cannot fire. Give `audit run --overrides`.")
+        notes.append(f"{report.counts['unresolved_agencies']:,} agencies are unresolved (their level, or a non-federal "
+                     "agency's state, is unknown); rules that depend on them cannot fire. Give `audit run --overrides`.")
     return notes

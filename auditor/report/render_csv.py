@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
+from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
 from auditor.jurisdictions import Citer
 from auditor.report.build import latest_run
 from auditor.untrusted import visible
@@ -21,13 +22,12 @@ COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "
            "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-# The first sighting (lowest release, then row) is the cited source; a simulated search has none.
-_SQL = """
+# The first sighting (auditor.facts.first_row_sql) is the cited source; a simulated search has none.
+_SQL = f"""
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
            COALESCE(rel.file_name, 'simulated search ' || f.search_id),
-           (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-            ORDER BY g1.release_id, g1.row_number LIMIT 1) AS first_row, t.path,
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+           {first_row_sql("f.search_id")} AS first_row, t.path,
+           {judged_state_sql("t", "oa", "sa")}, t.owner_id IS NOT NULL,
            rr.page, rr.line
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
@@ -37,11 +37,8 @@ _SQL = """
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
-    LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
-                                        ORDER BY g1.release_id, g1.row_number LIMIT 1)
-    LEFT JOIN release_rows rr ON rr.release_id = rel.id AND rr.row_number = (
-        SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-        ORDER BY g1.release_id, g1.row_number LIMIT 1)
+    LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
+    LEFT JOIN release_rows rr ON rr.release_id = rel.id AND rr.row_number = {first_row_sql("f.search_id")}
     WHERE f.run_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.rule_id, f.id
 """
