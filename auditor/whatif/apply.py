@@ -1,10 +1,11 @@
 """Apply policies to the searches in an audited store: what each would have blocked and let through.
 
-The pass reads the store the way `audit score` does: one GROUP BY over every search's
-:class:`auditor.facts.SearchKey` columns (plus the simulator's truth where there is some), so work
-and memory follow distinct keys, not rows. Each distinct key's facts come from
-:func:`auditor.facts.trace_facts` and :func:`auditor.facts.search_facts` (immigration-related,
-scope, for another agency: one definition each), and each policy judges them once.
+The pass reads the store the way `audit score` does: one GROUP BY over every search's stored
+:class:`auditor.facts.SearchKey` (as the last `audit run` wrote it; plus the days back a policy's
+reach compares and the simulator's truth where there is some), so work and memory follow distinct
+keys, not rows. Each distinct key's facts come from the scan's own :class:`auditor.facts.Judge`
+(immigration-related, scope, for another agency: one definition each; told the truth on a simulated
+store), and each policy judges them once.
 
 Counts are de-duplicated searches per owner whose data they reached (a search that reached two
 owners' data counts once under each; searches whose release names no owner are counted apart as
@@ -21,10 +22,9 @@ from typing import Any, Callable, Iterator, Sequence
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.facts import KEY_FROM_SQL, frame_value, key_sql, search_facts, trace_facts
+from auditor.facts import (DAYS_BACK_SQL, KEY_FIELDS, SENSITIVE_TRUTH, STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge,
+                           Truth, frame_value, stored_bounds, stored_classes, stored_key)
 from auditor.graph import build_graph, load_agencies
-from auditor.score import _SENSITIVE_TRUTH, truth_facts
-from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.whatif.policy import ALLOW, BLOCK, UNJUDGED, VERDICTS, Policy
 
 EXAMPLE_IDS = 5
@@ -145,16 +145,6 @@ def parse_selector(text: str) -> tuple[str, str | None, str | None]:
 # --- reading the store ----------------------------------------------------------------------------
 
 
-def _class_tags(db: sqlite_utils.Database) -> dict[int, frozenset[str]]:
-    """The last run's reason classes and their tags, read (never rewritten)."""
-    tags: dict[int, set[str]] = {}
-    for class_id, tag in db.execute(
-        "SELECT DISTINCT rc.class_id, rt.tag FROM reason_classes rc LEFT JOIN reason_tags rt ON rt.reason_id = rc.reason_id"
-    ):
-        tags.setdefault(class_id, set()).update([tag] if tag else [])
-    return {k: frozenset(v) for k, v in tags.items()}
-
-
 def _listed_partners(db: sqlite_utils.Database) -> dict[int, set[int]]:
     """Owner -> the partners its own imported sharing list names (shares from a release the owner produced)."""
     listed: dict[int, set[int]] = {}
@@ -166,78 +156,75 @@ def _listed_partners(db: sqlite_utils.Database) -> dict[int, set[int]]:
     return listed
 
 
-def _check_audited(db: sqlite_utils.Database) -> dict[str, Any]:
-    import json
-
-    run = db.execute("SELECT id, params FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
-    if run is None:
+def _check_audited(db: sqlite_utils.Database) -> None:
+    if not db["scan_keys"].exists() or not db.execute("SELECT 1 FROM runs WHERE finished_at IS NOT NULL").fetchone():
         raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
-    return json.loads(run[1]) if run[1] else {}
 
 
-def _keyed_rows(db: sqlite_utils.Database, frame_bounds: list[int], mass: int, simulated: bool,
+KEY_WIDTH = len(KEY_FIELDS)
+TRUTH_WIDTH = 4  # purpose, misuse kind, true beneficiary, disguised
+
+
+def _keyed_rows(db: sqlite_utils.Database, frame_bounds: list[int], simulated: bool,
                 per_search: bool) -> Iterator[tuple]:
-    """Key columns (+ truth) and (count, an example id) per distinct group, or per search."""
+    """Each search's stored key (one per owner of its data), the policies' days-back bucket and, on a
+    simulated store, its truth; with (count, an example id) per distinct group, or per search."""
+    # The stored key buckets days back by the rules' bounds; a policy's reach needs its own.
+    bucket = "-1" if not frame_bounds else (
+        f"CASE WHEN ({DAYS_BACK_SQL}) IS NULL THEN -1 ELSE ("
+        + " + ".join(f"(({DAYS_BACK_SQL}) >= {int(b)})" for b in frame_bounds) + ") END")
     truth_cols = (", t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), t.disguised"
                   if simulated else "")
-    truth_join = " LEFT JOIN truth t ON t.search_id = s.id" if simulated else ""
-    width = 12 + (4 if simulated else 0)
+    joins = " JOIN searches s ON s.id = k.search_id" if (frame_bounds or simulated) else ""
+    joins += " LEFT JOIN truth t ON t.search_id = k.search_id" if simulated else ""
+    columns = f"{STORED_KEY_COLUMNS}, {bucket}{truth_cols}"
     if per_search:
-        sql = f"SELECT {key_sql([], frame_bounds)}{truth_cols}, 1, s.id {KEY_FROM_SQL}{truth_join}"
+        sql = f"SELECT {columns}, 1, k.search_id {STORED_KEYS_SQL}{joins}"
     else:
-        sql = (f"SELECT {key_sql([], frame_bounds)}{truth_cols}, COUNT(*), MIN(s.id) {KEY_FROM_SQL}{truth_join} "
-               f"GROUP BY {', '.join(str(i + 1) for i in range(width))}")
-    yield from db.execute(sql, {"mass": mass})
+        group = ", ".join(str(i) for i in range(KEY_WIDTH + 1, KEY_WIDTH + 2 + (TRUTH_WIDTH if simulated else 0)))
+        sql = f"SELECT {columns}, COUNT(*), MIN(k.search_id) {STORED_KEYS_SQL}{joins} GROUP BY k.key_id, {group}"
+    yield from db.execute(sql)
 
 
 Judged = tuple[str, list[tuple[str, str]], list[str] | None]  # verdict, cells, truth rows
 
 
-class Judge:
-    """Facts per distinct key, judged by each policy once (memoized)."""
+class PolicyJudge:
+    """Facts per distinct stored key (the scan's own :class:`auditor.facts.Judge`), judged by each
+    policy once (memoized)."""
 
     def __init__(self, db: sqlite_utils.Database, policies: Sequence[Policy]) -> None:
+        _check_audited(db)
         self.policies = list(policies)
-        self.params = _check_audited(db)
         self.agencies = load_agencies(db)
-        self.graph = build_graph(db, self.agencies)
-        self.classes = _class_tags(db)
+        self.facts = Judge([], build_graph(db, self.agencies), self.agencies, stored_classes(db), *stored_bounds(db))
         self.listed = _listed_partners(db)
-        self.enforcers = {a.id for a in self.agencies.values() if a.dhs_component in IMMIGRATION_ENFORCERS}
         self.frame_bounds = sorted({p.max_days_back + 1 for p in self.policies if p.max_days_back is not None})
         self.simulated = db.execute("SELECT 1 FROM truth LIMIT 1").fetchone() is not None
-        self._traces: dict[tuple, dict[str, Any]] = {}
         self._memo: dict[tuple, list[Judged]] = {}
 
     def rows(self, db: sqlite_utils.Database, per_search: bool = False) -> Iterator[tuple]:
-        return _keyed_rows(db, self.frame_bounds, self.params.get("mass_networks", 500), self.simulated, per_search)
+        return _keyed_rows(db, self.frame_bounds, self.simulated, per_search)
 
     def judge(self, row: tuple) -> tuple[int | None, list[Judged], int, int]:
         """(owner id, one judgement per policy, count, example id) for one keyed row."""
-        key = row[:-2]
+        group = row[:-2]
         n, example = row[-2], row[-1]
-        if key not in self._memo:
-            self._memo[key] = self._judge(key)
-        owner_k = key[0]
-        return (None if owner_k == -1 else owner_k), self._memo[key], n, example
+        if group not in self._memo:
+            self._memo[group] = self._judge(group)
+        owner_k = group[0]
+        return (None if owner_k == -1 else owner_k), self._memo[group], n, example
 
-    def _judge(self, key: tuple) -> list[Judged]:
-        (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, _epoch,
-         frame) = key[:12]
-        owner_id = None if owner_k == -1 else owner_k
-        searcher_id = None if searcher_k == -1 else searcher_k
-        beneficiary = searcher_id if benef_k == -1 else benef_k
-        trace_key = (owner_id, searcher_id, beneficiary, basis)
-        if trace_key not in self._traces:
-            self._traces[trace_key] = trace_facts(self.graph, self.agencies, owner_id, searcher_id, beneficiary,
-                                                  basis or None)
-        tags = self.classes.get(class_k, frozenset()) if class_k != -1 else frozenset()
-        days_back = frame_value(self.frame_bounds, frame)
-        facts = search_facts(self._traces[trace_key], tags, system, qtype, mass, has_case, rstate, None, days_back)
-        if owner_id is not None and owner_id in self.listed:
-            facts["on_sharing_list"] = searcher_id in self.listed[owner_id]
-        else:
-            facts["on_sharing_list"] = None
+    def _judge(self, group: tuple) -> list[Judged]:
+        key = stored_key(group[:KEY_WIDTH])
+        owner_id = None if key.owner_id == -1 else key.owner_id
+        searcher_id = None if key.searcher_id == -1 else key.searcher_id
+        facts = self.facts.facts(key)
+        if self.frame_bounds:
+            facts["time_frame.days_back"] = frame_value(self.frame_bounds, group[KEY_WIDTH])
+        facts["on_sharing_list"] = (searcher_id in self.listed[owner_id]
+                                    if owner_id is not None and owner_id in self.listed else None)
+        tags = facts["tags"]
         searcher = self.agencies.get(searcher_id)
         cells_base = [("purpose", t) for t in sorted(tags)] or [("purpose", "(no tag)")]
         cells_base += [
@@ -248,36 +235,30 @@ class Judge:
             ("for_another_agency", "yes" if facts["beneficiary.is_other"] else "no"),
         ]
         truth_rows = None
-        if self.simulated and len(key) > 12:
-            purpose, misuse, true_benef, disguised = key[12:16]
+        if self.simulated:
+            purpose, misuse, true_benef, disguised = group[KEY_WIDTH + 1:KEY_WIDTH + 1 + TRUTH_WIDTH]
             if purpose is not None:
-                truth = truth_facts(self.graph, self.agencies, self.enforcers, owner_id, searcher_id, tags, system,
-                                    qtype, mass, has_case, rstate, purpose, misuse, true_benef, None, days_back)
-                related = bool(truth["immigration_related"])
-                truth_rows = []
-                if related:
-                    truth_rows.append("immigration_related")
-                    if disguised:
-                        truth_rows.append("disguised")
+                told = self.facts.facts(key, Truth(purpose, misuse, true_benef))
+                if told["immigration_related"]:
+                    truth_rows = ["immigration_related"] + (["disguised"] if disguised else [])
                 elif misuse:
-                    truth_rows.append("misuse")
-                elif purpose in _SENSITIVE_TRUTH:
-                    truth_rows.append("other")
+                    truth_rows = ["misuse"]
+                elif purpose in SENSITIVE_TRUTH:
+                    truth_rows = ["other"]
                 else:
-                    truth_rows.append("ordinary")
+                    truth_rows = ["ordinary"]
         out: list[Judged] = []
         for policy in self.policies:
             # A policy is an owner's setting: a search whose release names no owner cannot be judged by one.
             verdict, why = (UNJUDGED, ["the release names no owner"]) if owner_id is None else policy.judge(facts)
-            cells = cells_base + [("why", w) for w in why]
-            out.append((verdict, cells, truth_rows))
+            out.append((verdict, cells_base + [("why", w) for w in why], truth_rows))
         return out
 
 
 def apply_policies(db: sqlite_utils.Database, policies: Sequence[Policy],
                    progress: Callable[[int], None] | None = None) -> list[WhatIf]:
     """Apply each policy to every search of an audited store (one pass for all of them)."""
-    judge = Judge(db, policies)
+    judge = PolicyJudge(db, policies)
     per_policy: list[dict[int | None, OwnerWhatIf]] = [{} for _ in policies]
     for row in judge.rows(db):
         owner_id, judged, n, example = judge.judge(row)
@@ -306,7 +287,7 @@ def rows_behind(db: sqlite_utils.Database, policy: Policy, selector: str, owner:
                 owner_id = int(owner)
             except ValueError:
                 raise InputError(f"--owner {owner!r}: give an owner's agency id (as the JSON shows) or `none`") from None
-    judge = Judge(db, [policy])
+    judge = PolicyJudge(db, [policy])
     for row in judge.rows(db, per_search=True):
         this_owner, judged, _n, search_id = judge.judge(row)
         if owner_id != "any" and this_owner != owner_id:
