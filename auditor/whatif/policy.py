@@ -140,6 +140,13 @@ def _strings(value: Any, where: str, allowed: tuple[str, ...] | None = None) -> 
     return tuple(value)
 
 
+def _known_keys(table: Mapping[str, Any], known: set[str], where: str) -> None:
+    """Refuse the first key a table should not have, naming the keys it may have."""
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise InputError(f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
+
+
 def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     """A policy from parsed TOML, checked strictly: every mistake is one line naming the key."""
     unknown = set(data) - {"policy", "reach", "require", "examples"}
@@ -148,8 +155,7 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     head = data.get("policy")
     if not isinstance(head, dict):
         raise InputError(f"{source}: missing [policy] table")
-    for key in sorted(set(head) - _POLICY_KEYS):
-        raise InputError(f"{source}: policy.{key}: unknown key (known: {', '.join(sorted(_POLICY_KEYS))})")
+    _known_keys(head, _POLICY_KEYS, f"{source}: policy")
     for key in ("id", "title", "description", "basis"):
         if not isinstance(head.get(key), str) or not head[key].strip():
             raise InputError(f"{source}: policy.{key}: missing or not a string")
@@ -158,8 +164,7 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
     if head["basis"] == "law" and not head.get("citation"):
         raise InputError(f"{source}: policy.citation: a policy resting on law names the law it read")
     reach = dict(data.get("reach", {}))
-    for key in sorted(set(reach) - _REACH_KEYS):
-        raise InputError(f"{source}: reach.{key}: unknown key (known: {', '.join(sorted(_REACH_KEYS))})")
+    _known_keys(reach, _REACH_KEYS, f"{source}: reach")
     allowed = {"levels": LEVELS, "deny_levels": LEVELS, "kinds": KINDS, "deny_kinds": KINDS,
                "deny_scopes": tuple(s for s in SCOPES if s != "own")}
     for key in _REACH_LISTS:
@@ -169,8 +174,7 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
         if key in reach and not isinstance(reach[key], bool):
             raise InputError(f"{source}: reach.{key}: expected true or false")
     require = dict(data.get("require", {}))
-    for key in sorted(set(require) - _REQUIRE_KEYS):
-        raise InputError(f"{source}: require.{key}: unknown key (known: {', '.join(sorted(_REQUIRE_KEYS))})")
+    _known_keys(require, _REQUIRE_KEYS, f"{source}: require")
     for key in ("case_number", "specific_purpose"):
         if key in require and not isinstance(require[key], bool):
             raise InputError(f"{source}: require.{key}: expected true or false")
@@ -187,8 +191,7 @@ def parse_policy(data: Mapping[str, Any], source: str) -> Policy:
         where = f"{source}: examples[{i}]"
         if not isinstance(example, dict):
             raise InputError(f"{where}: expected a table")
-        for key in sorted(set(example) - _EXAMPLE_KEYS):
-            raise InputError(f"{where}.{key}: unknown key (known: {', '.join(sorted(_EXAMPLE_KEYS))})")
+        _known_keys(example, _EXAMPLE_KEYS, where)
         if example.get("expect") not in VERDICTS:
             raise InputError(f"{where}.expect: one of {', '.join(VERDICTS)}")
         if not isinstance(example.get("searcher", {}), dict) or set(example.get("searcher", {})) - _AGENCY_KEYS:
