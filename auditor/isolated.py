@@ -10,8 +10,10 @@ runs threads); its result or its exception comes back here.
 """
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import os
+import pickle
+import subprocess
+import sys
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
@@ -32,21 +34,59 @@ def _die_with_parent() -> None:
 
 
 def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in a child process; ``fn`` must be a module-level function."""
-    import os
-    import sys
+    """``fn(*args, **kwargs)`` in a child process; ``fn`` must be a module-level function.
 
-    # A spawned child re-runs the parent's main script; a main read from standard input
-    # (`python - < script`) has no file to re-run, so the child is told there is none.
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    hidden = isinstance(path, str) and not os.path.exists(path)
-    if hidden:
-        del main.__file__
+    The child is a plain interpreter started with :mod:`subprocess`; the call goes to it pickled on
+    its standard input and the result (or the exception) comes back pickled on a pipe of its own.
+    No multiprocessing pool: its queues hold named semaphores that a parent stopped by a signal
+    leaves to the resource tracker, which then prints "leaked semaphore objects" warnings.
+    """
+    payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    read_end, write_end = os.pipe()
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_die_with_parent) as pool:
-            return pool.submit(fn, *args, **kwargs).result()
+        child = subprocess.Popen(
+            [sys.executable, "-c", f"from auditor.isolated import _serve; _serve({write_end})"],
+            stdin=subprocess.PIPE, pass_fds=(write_end,))
+    except BaseException:
+        os.close(read_end)
+        raise
     finally:
-        if hidden:
-            main.__file__ = path
+        os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as answer:
+            try:
+                child.stdin.write(payload)
+                child.stdin.close()
+            except BrokenPipeError:
+                pass  # the child died at once: its exit code says so below
+            data = answer.read()
+        code = child.wait()
+    except BaseException:
+        child.kill()  # interrupted: the child must not finish a write nobody waits for
+        child.wait()
+        raise
+    if not data:
+        raise RuntimeError(f"the columnar child process ended without an answer (exit code {code})")
+    try:
+        ok, value = pickle.loads(data)
+    except Exception as e:  # an exception whose class cannot be rebuilt here (an ADBC error)
+        raise RuntimeError(f"the columnar child's answer could not be read: {type(e).__name__}: {e}") from None
+    if ok:
+        return value
+    raise value
+
+
+def _serve(fd: int) -> None:
+    """The child's side of :func:`call`: read the call on standard input, answer on ``fd``."""
+    _die_with_parent()
+    fn, args, kwargs = pickle.loads(sys.stdin.buffer.read())
+    try:
+        answer = (True, fn(*args, **kwargs))
+    except BaseException as e:  # handed back to the parent, which raises it
+        answer = (False, e)
+    try:
+        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # an exception (or result) that cannot be pickled comes back as its text
+        data = pickle.dumps((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

@@ -62,7 +62,8 @@ def build_manifest(db: sqlite_utils.Database, report: Path, store: str, report_p
         "proxytrace_version": __version__,
         "ruleset_hash": ruleset_hash(load_rules()),
         "report": {"file": report.name, "sha256": _sha256(report), **report_params},
-        "store": {"path": store, "schema_version": facts["schema_version"], "searches": facts["searches"]},
+        # The store by its file name only, as the report names it: never the folders it sits in.
+        "store": {"file": Path(store).name, "schema_version": facts["schema_version"], "searches": facts["searches"]},
         "run": facts["run"],
         "releases": facts["releases"],
     }

@@ -36,11 +36,17 @@ NETWORK_BANDS = ((1, 1, "1"), (2, 10, "2-10"), (11, 100, "11-100"), (101, 499, "
                  (500, 999, "500-999"), (1000, 4999, "1,000-4,999"), (5000, None, "5,000 or more"))
 
 
+# Searches whose release gives no network count: a portal audit counts the cameras searched
+# (`cameraCount`, stored as devices) instead, which is not "not logged".
+_UNBANDED = {-2: "(cameras counted, not networks)", -1: "(not logged)"}
+
+
 def _band_sql() -> str:
     whens = " ".join(
         f"WHEN s.networks >= {lo}" + (f" AND s.networks <= {hi}" if hi else "") + f" THEN {i}"
         for i, (lo, hi, _) in enumerate(NETWORK_BANDS))
-    return f"CASE {whens} ELSE -1 END"
+    # -2: the release counts cameras instead (a portal's cameraCount), -1: it logs neither.
+    return f"CASE {whens} WHEN s.devices IS NOT NULL THEN -2 ELSE -1 END"
 
 
 def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
@@ -71,9 +77,9 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
         "states": state_rows,
         "months": _series(((m, imm, fl, n) for _, _, m, imm, fl, n in when), key_label=lambda m: m or "(no time)"),
         "search_types": _series(((t, None, fl, n) for (t, _, fl), n in how.items()), by_size=True),
-        "networks": _series(((NETWORK_BANDS[b][2] if b >= 0 else "(not logged)", None, fl, n)
+        "networks": _series(((NETWORK_BANDS[b][2] if b >= 0 else _UNBANDED[b], None, fl, n)
                              for (_, b, fl), n in how.items()),
-                            order=[b[2] for b in NETWORK_BANDS] + ["(not logged)"]),
+                            order=[b[2] for b in NETWORK_BANDS] + list(_UNBANDED.values())),
         "purposes": _purposes(db, run_id, why),
         "flows": _flows(db, who, agencies),
         "immigration": _immigration(when, agencies),
@@ -157,7 +163,8 @@ def _add(counts: dict[str, int], imm: Any, flagged: Any, n: int) -> None:
 
 
 def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
-    totals: dict[str, Any] = {}
+    # Zeros first: a store with no searches (its only import was killed) still has every total.
+    totals: dict[str, Any] = {"searches": 0, "immigration_related": 0, "with_findings": 0}
     for _, _, _, imm, flagged, n in when:
         _add(totals, imm, flagged, n)
     scalar = lambda sql, *p: db.execute(sql, list(p)).fetchone()[0] or 0  # noqa: E731
@@ -166,6 +173,7 @@ def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
         "release_rows": scalar("SELECT COUNT(*) FROM sightings"),
         "releases": scalar("SELECT COUNT(*) FROM releases"),
         "rejected_rows": scalar("SELECT COUNT(*) FROM rejects"),
+        "padding_rows": scalar("SELECT SUM(rows_padding) FROM releases"),
         "agencies": len(agencies),
         "unresolved_agencies": sum(1 for a in agencies.values() if is_unresolved(a["level"], a["state"])),
         # Rows of the `findings` view, counted from the groups: a key's searches per rule it broke.

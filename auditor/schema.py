@@ -76,6 +76,7 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "rows_read": int,
             "rows_imported": int,
             "rows_rejected": int,
+            "rows_padding": int,  # blank or counter-only records: rows_read = imported + rejected + padding
             "status": str,  # importing, complete
             "imported_at": str,
             "notes": str,
@@ -401,6 +402,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for name, columns, options in _TABLES:
         if not db[name].exists():
             db[name].create(columns, **options)
+    if "rows_padding" not in db["releases"].columns_dict:
+        # A store written before padding was counted apart: its padding rows are among its rejects.
+        db.execute("ALTER TABLE releases ADD COLUMN rows_padding INTEGER NOT NULL DEFAULT 0")
     # One search per vendor UUID. Built here only while the table is empty (free); a load into an
     # empty store drops it and the next import, which links by UUID, builds it again.
     if db.execute("SELECT 1 FROM searches LIMIT 1").fetchone() is None:

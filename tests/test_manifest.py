@@ -39,7 +39,7 @@ def test_report_writes_a_manifest_of_what_it_read(tmp_path):
     assert [r["file_name"] for r in manifest["releases"]] == [csv.name]
     import hashlib
     assert manifest["releases"][0]["sha256"] == hashlib.sha256(csv.read_bytes()).hexdigest()
-    assert manifest["store"]["schema_version"] == "2" and manifest["store"]["searches"] == 2
+    assert manifest["store"] == {"file": "store.db", "schema_version": "2", "searches": 2}
     assert manifest["ruleset_hash"] and manifest["proxytrace_version"] and manifest["run"]["params"]
     assert manifest["report"]["sha256"] == hashlib.sha256(report.read_bytes()).hexdigest()
 

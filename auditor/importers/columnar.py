@@ -67,6 +67,8 @@ def fast_path_problem(facts: FileFacts, header_row: int, layout: Any) -> str | N
         return "not a search log"
     if layout.time_parser is not None:
         return "times in a user-given format"
+    if layout.dates is not None and layout.dates.order != "mdy":
+        return "day-first dates"  # the C time check reads Flock's month-first form only
     return None
 
 

@@ -22,6 +22,7 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
+from auditor.importers.completeness import incomplete_releases
 from auditor.jurisdictions import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
 
@@ -235,6 +236,9 @@ def headline_section(ctx: Context) -> dict[str, Any]:
               else "written by the simulator (no released files)")
     say(f"The store holds {_count(t['searches'], 'search', 'searches')} (de-duplicated), {source}.", "releases",
         ("releases", "#releases"))
+    for r in incomplete_releases(ctx.db):  # rows the audit does not see, said before anything it found
+        say(f"Release {r['file_name']} is not complete ({r['kind'].replace('_', ' ')}): {r['detail']}.", "releases",
+            ("releases", "#releases"), ("rule release.incomplete", "#rule-release.incomplete"))
     owners = o["owners"]
     if owners:
         first = owners[0]
@@ -608,20 +612,23 @@ def score_section(ctx: Context) -> dict[str, Any] | None:
 
 def releases_section(ctx: Context) -> dict[str, Any]:
     """The released files behind the store, with their row accounts."""
-    keys = ("file_name", "format", "audit_kind", "producer", "rows_read", "rows_imported", "rows_rejected", "sha256")
+    keys = ("file_name", "format", "audit_kind", "producer", "rows_read", "rows_imported", "rows_rejected",
+            "rows_padding", "sha256")
     rows = [dict(zip(keys, r)) for r in ctx.db.execute(
-        """SELECT r.file_name, r.format, r.audit_kind, a.name, r.rows_read, r.rows_imported, r.rows_rejected, r.sha256
+        """SELECT r.file_name, r.format, r.audit_kind, a.name, r.rows_read, r.rows_imported, r.rows_rejected,
+                  coalesce(r.rows_padding, 0), r.sha256
            FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id ORDER BY r.id""")]
     if not rows:
         return {"id": "releases", "title": "Releases", "kind": "tables",
                 "paragraphs": ["No releases: the searches were written by the simulator, so findings cite "
                                "`simulated search <id>` instead of a release file and row."]}
     return {"id": "releases", "title": "Releases", "kind": "tables", "releases": rows, "tables": [{
-        "caption": "Each file as received: rows read = rows imported + rows rejected.",
+        "caption": "Each file as received: rows read = rows imported + rows rejected + padding (blank or "
+                   "counter-only records, never searches).",
         "columns": [["file_name", "file"], ["format", "format"], ["audit_kind", "audit kind"], ["producer", "producer"],
                     ["rows_read", "rows read"], ["rows_imported", "rows imported"], ["rows_rejected", "rows rejected"],
-                    ["sha256", "sha256"]],
-        "rows": rows, "numeric": ["rows_read", "rows_imported", "rows_rejected"]}]}
+                    ["rows_padding", "padding"], ["sha256", "sha256"]],
+        "rows": rows, "numeric": ["rows_read", "rows_imported", "rows_rejected", "rows_padding"]}]}
 
 
 def rules_section(ctx: Context) -> dict[str, Any]:
