@@ -199,15 +199,18 @@ class Classifier:
         for pattern in patterns:
             by_tag.setdefault(pattern.tag, []).append(pattern)
         # One alternation per tag, tried first: most reasons match few tags, so a failed prefilter
-        # skips every pattern of that tag with one regex call. Whole-reason patterns prefilter as a
-        # search, which finds a superset of their matches.
+        # skips every pattern of that tag with one regex call. Whole-reason patterns are anchored
+        # (`^\s*(?:...)\s*$`), so they are tried at the start only, not at every position of a long
+        # reason.
         # The prefilter runs on the lower-cased reason with lower-cased regexes and no IGNORECASE
         # flag: the same verdict for ASCII text at about 60% of the cost. It may only over-accept
         # (case-sensitive patterns such as `\bICE\b` screen in lower case too); each pattern
         # then runs with its own flags on the real text.
         self._groups: list[tuple[re.Pattern[str], list[Pattern]]] = []
         for tag, members in sorted(by_tag.items()):
-            alternation = "|".join(f"(?:{_lowered(_without_group_names(p.regex))})" for p in members)
+            alternation = "|".join(
+                rf"(?:^\s*(?:{_lowered(_without_group_names(p.regex))})\s*$)" if p.whole
+                else f"(?:{_lowered(_without_group_names(p.regex))})" for p in members)
             self._groups.append((re.compile(alternation), members))
 
     @classmethod
