@@ -176,6 +176,11 @@ class Scenario:
     misuse: tuple[Misuse, ...]
     expect: tuple[dict[str, Any], ...]
     disclosures: tuple[Disclosure, ...] = ()
+    # Share of proxy searches whose log names the requester (a requester field, as a policy could
+    # require). Not a scenario-file key: `simulate sweep` sets it. The field is written into the
+    # logged reason as ` | requested by <agency>` (the store has no requester column), so the audit
+    # reads it as it reads a reason that names its requester.
+    requester_field: float = 0.0
 
     @property
     def days(self) -> int:

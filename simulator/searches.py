@@ -66,9 +66,11 @@ class SearchMaker:
     """Turns decisions (who, when, purpose, reason) into rows; holds the id counter and pools."""
 
     def __init__(self, scenario: Scenario, world: World, residents: dict[int, Residents], clock: Clock,
-                 reason_id: Callable[[str], int], rng: random.Random) -> None:
+                 reason_id: Callable[[str], int], rng: random.Random, requester_seed: str = "requester") -> None:
         self.scenario, self.world, self.residents, self.clock = scenario, world, residents, clock
         self.reason_id, self.rng = reason_id, rng
+        # Its own stream, so a requester field changes only the reasons it names, not the world's draws.
+        self.requester_rng = random.Random(requester_seed)
         self.phrases = Phrasebook()
         self.next_id = 0
         self.span = scenario.days * 86400
@@ -149,7 +151,7 @@ def generate_searches(scenario: Scenario, world: World, residents: dict[int, Res
                       reason_id: Callable[[str], int], scale: float, seed: int) -> Iterator[Generated]:
     """Yield every search of the scenario with its owners and truth, agency by agency."""
     rng = random.Random(f"{seed}:searches")
-    maker = SearchMaker(scenario, world, residents, clock, reason_id, rng)
+    maker = SearchMaker(scenario, world, residents, clock, reason_id, rng, requester_seed=f"{seed}:requester")
     named = {a.key for a in scenario.agencies}
     for behaviour in scenario.behaviour:
         vary = behaviour.searchers not in named
@@ -207,6 +209,11 @@ def _one_request(m: SearchMaker, agency: AgencyRow, b: Behaviour) -> Iterator[Ge
             story = f"{agency.name} searched for {beneficiary.name} and said so"
         if relay:
             story += " (plate relay)"
+        if m.scenario.requester_field and m.requester_rng.random() < m.scenario.requester_field:
+            # A requester field filled in truthfully: the log names who asked, whatever the reason says.
+            reason = f"{reason} | requested by {beneficiary.name}"
+            disguised = False
+            story += "; the requester field names it"
         yield m.emit(agency, t, reason, purpose=purpose, beneficiary_id=beneficiary.id, disguised=disguised,
                      misuse=None, narrative=story, plate=plate, search_type="lookup" if relay else search_type,
                      behaviour=b, user=user, case_number=case)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from auditor.cli.common import BoundedInt, db_option, echo, pseudonym_options, pseudonymizer_for
+from auditor.manifest import write_manifest
 from auditor.outputs import check_target, store_files
 from auditor.report import (
     EXAMPLES_PER_RULE, FORMATS, format_for, is_report_file, latest_run, write_report, write_report_to,
@@ -38,6 +39,8 @@ def command(db_path: str, out_path: str, fmt: str | None, examples: int, pseudon
     reason, source_release, source_row, trace). Text from the logs is escaped in every format, and
     control characters are made visible. `--pseudonymize` replaces plates, officer names and case
     numbers with keyed tokens. The report is written beside --out and renamed over it at the end.
+    Beside it, REPORT.manifest.json records the sha256 of every release, the store's schema version,
+    the rule set's hash, proxytrace's version and the run's and report's parameters (`audit verify`).
     """
     fmt = fmt or format_for(out_path)
     target = None if out_path == "-" else Path(out_path)
@@ -51,10 +54,15 @@ def command(db_path: str, out_path: str, fmt: str | None, examples: int, pseudon
         write_report_to(db, sys.stdout, fmt, store=db_path, examples_per_rule=examples, pseudonymizer=pseudonymizer)
         return
     result = write_report(db, target, fmt, store=db_path, examples_per_rule=examples, pseudonymizer=pseudonymizer)
+    # The record beside the report: release hashes, schema, rule set, version, parameters (`audit verify`).
+    manifest = write_manifest(db, target, db_path, {"format": fmt, "examples": examples,
+                                                    "pseudonymized": pseudonymizer is not None})
     shown = " (pseudonymized)" if pseudonymizer is not None else ""
     if fmt == "csv":
         echo(f"Wrote {target} (csv{shown}): {result:,} finding rows, one per per-search finding.")
-    else:
-        c = result.counts
-        echo(f"Wrote {target} ({fmt}{shown}): {c['searches']:,} searches, {c['finding_rows']:,} finding rows, "
-             f"{c['searches_with_findings']:,} searches with findings.")
+        echo(f"Wrote {manifest} (what the report was made from; check it with `audit verify {target} --db {db_path}`).")
+        return
+    c = result.counts
+    echo(f"Wrote {target} ({fmt}{shown}): {c['searches']:,} searches, {c['finding_rows']:,} finding rows, "
+         f"{c['searches_with_findings']:,} searches with findings.")
+    echo(f"Wrote {manifest} (what the report was made from; check it with `audit verify {target} --db {db_path}`).")

@@ -698,6 +698,75 @@ def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     }
 
 
+WHATIF_OWNERS = 6  # owners compared in the report, most searched first; `audit whatif --all` lists all
+
+
+def whatif_section(ctx: Context) -> dict[str, Any] | None:
+    """The shipped sharing and logging policies side by side for each owner: what each would have
+    blocked and let through (`audit whatif`), with the simulator's truth where there is some."""
+    from auditor.whatif import apply_policies, shipped_policies
+
+    policies = shipped_policies()
+    results = apply_policies(ctx.db, policies)
+    owners = [o for o in results[0].owners if o.owner_id is not None][:WHATIF_OWNERS]
+    if not owners:
+        return None
+    columns = [["policy", "policy"], ["basis", "basis"], ["blocked", "blocked"], ["allowed", "let through"],
+               ["unjudged", "not judged"], ["immigration_blocked", "immigration-related blocked (stated or inferred)"],
+               ["behalf_blocked", "for another agency blocked"]]
+    simulated = results[0].simulated
+    if simulated:
+        columns += [["truth_immigration", "truly immigration-related stopped"], ["truth_disguised", "disguised stopped"],
+                    ["truth_ordinary", "ordinary police searches cost"]]
+    numeric = [c[0] for c in columns[2:]]
+    tables = []
+    for owner in owners:
+        rows = []
+        for result in results:
+            o = next(x for x in result.owners if x.owner_id == owner.owner_id)
+
+            def blocked(dimension: str, value: str) -> int:
+                cell = o.by[dimension].get(value)
+                return cell.counts["block"] if cell else 0
+
+            def of(row: str, total: bool = False) -> str | int:
+                cell = (o.truth or {}).get(row)
+                stopped = cell.counts["block"] if cell else 0
+                whole = sum(cell.counts.values()) if cell else 0
+                return f"{stopped:,} of {whole:,}"
+
+            c = o.total.counts
+            row = {"policy": result.policy.title, "basis": result.policy.citation or result.policy.basis,
+                   "blocked": c["block"], "allowed": c["allow"], "unjudged": c["unjudged"],
+                   "immigration_blocked": blocked("immigration_related", "yes"),
+                   "behalf_blocked": blocked("for_another_agency", "yes")}
+            if simulated:
+                row.update(truth_immigration=of("immigration_related"), truth_disguised=of("disguised"),
+                           truth_ordinary=of("ordinary"))
+            rows.append(row)
+        total = sum(owner.total.counts.values())
+        tables.append({"caption": f"{owner.owner}: {total:,} searches of its data (de-duplicated), per policy.",
+                       "columns": columns, "rows": rows, "numeric": numeric[:5]})
+    paragraphs = [
+        "What each shipped policy would have done to the searches in this store, had the owner set it: blocked, "
+        "let through, or not judged (the owner's sharing list was not imported). Counts are de-duplicated searches "
+        "of each owner's data; blocked + let through + not judged = the owner's searches. A policy resting on law "
+        "cites it; the others are settings a council can choose.",
+        "The command audit whatif --db STORE --policy NAME shows one policy by purpose, searcher and state, and "
+        "lists the search ids behind every count (--rows); audit whatif --all --json gives this comparison for "
+        "machines.",
+    ]
+    if simulated:
+        paragraphs.append("Truth columns come from the simulator: truly immigration-related searches (purpose "
+                          "immigration or done for ICE, ERO, CBP or Border Patrol) and disguised ones the policy "
+                          "would have stopped, and ordinary police searches (no immigration, misuse or sensitive "
+                          "purpose) it would have cost.")
+    if len(results[0].owners) > len(owners):
+        paragraphs.append(f"The {len(owners)} most searched owners are shown; audit whatif --all lists every owner.")
+    return {"id": "whatif", "title": "What sharing and logging policies would have changed", "kind": "tables",
+            "paragraphs": paragraphs, "tables": tables}
+
+
 def _behalf(ctx: Context) -> dict[str, Any] | None:
     return behalf_section(ctx.db) or None
 
@@ -717,6 +786,7 @@ SECTIONS: list[Callable[[Context], dict[str, Any] | None]] = [
     _agreements,
     findings_section,
     jurisdictions_section,
+    whatif_section,
     accountability_section,
     score_section,
     releases_section,

@@ -268,3 +268,91 @@ def door_legend() -> str:
         f'<rect width="14" height="10" fill="{DOOR_COLOURS[d]}"/></svg> {_e(text)}</span>'
         for d, text in items
     )
+
+
+# Colours for lines, distinguishable in print and for the common colour-vision deficiencies
+# (Okabe and Ito's palette).
+LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+
+
+def line_chart(title: str, panels: list[tuple[str, list[dict[str, Any]]]], *, x_label: str, y_label: str,
+               subtitle: tuple[str, ...] = (), width: int = 800, panel_height: int = 300) -> str:
+    """A standalone SVG of line charts sharing a legend: one panel per (label, series list).
+
+    A series is ``{"label", "metric": "recall"|"precision", "points": [(x, y or None), ...]}`` with y
+    in 0..1; recall is drawn solid, precision dashed, one colour per label. The file carries its own
+    styles (no report CSS), axes with ticks and units, and a legend, so it reads on its own.
+    """
+    labels: list[str] = []
+    for _, series in panels:
+        for s in series:
+            if s["label"] not in labels:
+                labels.append(s["label"])
+    colour = {label: LINE_COLOURS[i % len(LINE_COLOURS)] for i, label in enumerate(labels)}
+    left, right, top = 64, 28, 40 + 16 * len(subtitle)
+    legend_h = 22 * (len(labels) + 2) + 10
+    plot_w = width - left - right
+    plot_h = panel_height - 70
+    height = top + len(panels) * panel_height + legend_h
+    xs = [x for _, series in panels for s in series for x, _ in s["points"]]
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    if x_hi == x_lo:
+        x_hi = x_lo + 1
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" font-family="system-ui, sans-serif" font-size="12">',
+           f"<title>{_e(title)}</title>",
+           f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+           f'<text x="{left}" y="22" font-size="14" font-weight="bold">{_e(_short(title, 100))}</text>']
+    out += [f'<text x="{left}" y="{40 + 16 * i}" font-size="11" fill="#444">{_e(_short(line, 120))}</text>'
+            for i, line in enumerate(subtitle)]
+    for p, (panel_label, series) in enumerate(panels):
+        y0 = top + p * panel_height
+        def sx(x: float) -> float:
+            return left + plot_w * (x - x_lo) / (x_hi - x_lo)
+
+        def sy(y: float) -> float:
+            return y0 + 20 + plot_h * (1 - y)
+        if panel_label:
+            out.append(f'<text x="{left}" y="{y0 + 12}" font-weight="bold">{_e(panel_label)}</text>')
+        for i in range(6):  # y grid and ticks: 0, 0.2, ... 1
+            y = i / 5
+            out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="#dddddd"/>')
+            out.append(f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+        ticks = sorted(set(xs))
+        step = max(1, math.ceil(len(ticks) / 10))
+        for x in ticks[::step]:
+            out.append(f'<line x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{sy(0):.1f}" y2="{sy(0) + 4:.1f}" stroke="#333"/>')
+            out.append(f'<text x="{sx(x):.1f}" y="{sy(0) + 16:.1f}" text-anchor="middle">{x:g}</text>')
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" stroke="#333"/>')
+        out.append(f'<line x1="{left}" x2="{left}" y1="{sy(0):.1f}" y2="{sy(1):.1f}" stroke="#333"/>')
+        out.append(f'<text x="{left + plot_w / 2:.1f}" y="{sy(0) + 34:.1f}" text-anchor="middle">{_e(x_label)}</text>')
+        out.append(f'<text transform="translate({16},{sy(0.5):.1f}) rotate(-90)" text-anchor="middle" font-size="11">'
+                   f'{_e(_short(y_label, 48))}</text>')
+        for s in series:
+            dash = ' stroke-dasharray="6 4"' if s["metric"] == "precision" else ""
+            runs: list[list[tuple[float, float]]] = [[]]
+            for x, y in s["points"]:  # a point with no value (nothing to score) breaks the line
+                if y is None:
+                    runs.append([])
+                else:
+                    runs[-1].append((sx(x), sy(y)))
+            for run in runs:
+                if len(run) > 1:
+                    d = " ".join(f"{a:.1f},{b:.1f}" for a, b in run)
+                    out.append(f'<polyline fill="none" stroke="{colour[s["label"]]}" stroke-width="2"{dash} points="{d}">'
+                               f'<title>{_e(s["label"])} {s["metric"]}</title></polyline>')
+                for a, b in run:
+                    out.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{colour[s["label"]]}"/>')
+    ly = top + len(panels) * panel_height
+    out.append(f'<text x="{left}" y="{ly + 4}" font-weight="bold">Legend: colour = measure; solid line = recall, '
+               f'dashed = precision</text>')
+    out.append(f'<text x="{left}" y="{ly + 20}" font-size="11" fill="#444">Lines that coincide are drawn over each '
+               f'other; the CSV holds every value.</text>')
+    for i, label in enumerate(labels):
+        y = ly + 22 * (i + 2)
+        out.append(f'<line x1="{left}" x2="{left + 28}" y1="{y}" y2="{y}" stroke="{colour[label]}" stroke-width="2"/>')
+        out.append(f'<line x1="{left + 34}" x2="{left + 62}" y1="{y}" y2="{y}" stroke="{colour[label]}" '
+                   f'stroke-width="2" stroke-dasharray="6 4"/>')
+        out.append(f'<text x="{left + 70}" y="{y + 4}">{_e(label)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
