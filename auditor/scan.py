@@ -30,13 +30,19 @@ import numpy as np
 
 from auditor.facts import SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value, search_facts, trace_facts
 from auditor.graph import Agency, build_graph, load_agencies, path_text
-from auditor.keypass import KeyPass, assign_keys
+from auditor.keypass import KeyPass, assign_keys, assign_keys_local
 from auditor.measures import MEASURES
 from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor import isolated
 from auditor.schema import create_indexes, create_schema, store_path
 from auditor.trace import infer_beneficiaries
+
+
+# Up to this many searches the key pass reads the store through the caller's sqlite3 connection: a
+# child process with ADBC (see auditor.isolated) costs about a second to start, which the faster
+# columnar read only pays back on larger stores.
+LOCAL_KEY_PASS_MAX = 200_000
 
 
 # Indexes `audit run` builds on searches before the scan: those the beneficiary inference and the
@@ -238,9 +244,14 @@ def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequ
     db.execute("DELETE FROM meta WHERE key IN ('scan_date_boundaries', 'scan_frame_bounds')")
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_date_boundaries', ?)", [json.dumps(boundaries)])
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_frame_bounds', ?)", [json.dumps(frame_bounds)])
-    db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
-    keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
-                         boundaries=boundaries, frame_bounds=frame_bounds)
+    searches = db.execute("SELECT COALESCE(MAX(id), 0) FROM searches").fetchone()[0]
+    if searches <= LOCAL_KEY_PASS_MAX:
+        keys = assign_keys_local(db.conn, mass_networks=params.mass_networks, classes=lookup,
+                                 boundaries=boundaries, frame_bounds=frame_bounds)
+    else:
+        db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
+        keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
+                             boundaries=boundaries, frame_bounds=frame_bounds)
     keys.boundaries, keys.frame_bounds = boundaries, frame_bounds
     return keys
 

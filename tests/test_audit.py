@@ -134,11 +134,16 @@ def test_report_refuses_a_store_whose_last_run_did_not_finish(el_cajon, tmp_path
         db.conn.commit()
 
 
-def test_the_key_pass_and_the_key_sql_give_every_search_the_same_keys(store_builder):
+@pytest.mark.parametrize("in_child", [False, True], ids=["sqlite3 in process", "adbc in a child"])
+def test_the_key_pass_and_the_key_sql_give_every_search_the_same_keys(store_builder, monkeypatch, in_child):
     # Two definitions of a search's key exist: the scan's columnar pass (auditor.keypass) and the SQL
-    # that score and the exercises join to the truth (auditor.facts.key_sql). They must agree.
+    # that score and the exercises join to the truth (auditor.facts.key_sql). They must agree, whether
+    # the pass reads a small store in process or a large one through ADBC in a child process.
+    from auditor import scan
     from auditor.facts import KEY_FIELDS, KEY_FROM_SQL, key_sql
     from auditor.score import stored_boundaries, stored_frame_bounds
+
+    monkeypatch.setattr(scan, "LOCAL_KEY_PASS_MAX", -1 if in_child else scan.LOCAL_KEY_PASS_MAX)
 
     db = store_builder(
         agencies=[{"name": "El Cajon CA PD", "state": "CA"}, {"name": "Dallas TX PD", "state": "TX"},
