@@ -22,6 +22,7 @@ from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey
 from auditor.importers.adbc import AdbcStore
 
 BATCH_ROWS = 100_000
+FIRST_PER_KEY = 8
 
 _SELECT = f"""
     SELECT s.id AS search_id, COALESCE(s.searcher_id, -1) AS searcher_id, COALESCE(s.reason_id, -1) AS reason_id,
@@ -40,6 +41,22 @@ class KeyPass:
     searches: dict[int, int] = field(default_factory=dict)  # key id -> searches with it
     # search id -> its key ids, for searches with more than one owner (counts of distinct searches)
     several: dict[int, list[int]] = field(default_factory=dict)
+    # firsts[key_id]: the key's first FIRST_PER_KEY search ids in id order (-1 past its last), from
+    # which audit run picks each rule's example findings (auditor.examples) without reading rows again.
+    firsts: np.ndarray = field(default_factory=lambda: np.full((1, FIRST_PER_KEY), -1, dtype=np.int64))
+
+    def note_firsts(self, pairs: pl.DataFrame) -> None:
+        """Record each key's first searches from a batch of (search_id, key_id) pairs in search order."""
+        if len(self.ids) + 1 > len(self.firsts):
+            grown = np.full((max(2 * len(self.firsts), len(self.ids) + 1), FIRST_PER_KEY), -1, dtype=np.int64)
+            grown[:len(self.firsts)] = self.firsts
+            self.firsts = grown
+        ranked = pairs.with_columns(rank=pl.int_range(pl.len(), dtype=pl.Int64).over("key_id"))
+        key = ranked["key_id"].to_numpy()
+        held = (self.firsts[key] >= 0).sum(axis=1)  # searches already recorded for the row's key
+        at = held + ranked["rank"].to_numpy()
+        keep = at < FIRST_PER_KEY
+        self.firsts[key[keep], at[keep]] = ranked["search_id"].to_numpy()[keep]
 
 
 _SCHEMA = {"search_id": pl.Int64, "searcher_id": pl.Int64, "reason_id": pl.Int64, "networks": pl.Int64,
@@ -177,4 +194,5 @@ def _one_batch(result: KeyPass, rows: pl.DataFrame, ctx: _Context) -> pl.DataFra
         multi = pairs.filter(pl.col("search_id").is_duplicated())
         for search_id, key_id in multi.iter_rows():
             result.several.setdefault(search_id, []).append(key_id)
+    result.note_firsts(pairs)
     return pairs

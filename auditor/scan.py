@@ -7,6 +7,7 @@ Named phases, in order (:func:`run_audit`; the benchmarks time the same function
     beneficiaries who a search was for (reason, 287(g), plate relay)        -> beneficiaries
     keys          one bulk pass: each search's key (facts rules read)       -> search_keys (auditor.keypass)
     rules         trace each distinct path, verdicts per distinct key       -> traces, scan_keys, finding_groups
+    examples      each search rule's first finding rows, for the report      -> rule_examples (auditor.examples)
     aggregate     aggregate rules as SQL GROUP BYs                          -> aggregate_findings
 
 Search findings are stored per distinct key and rule (`finding_groups`) and expanded to searches by
@@ -28,6 +29,7 @@ from auditor import __version__
 from auditor.agencies import Resolver, resolve_store
 import numpy as np
 
+from auditor import examples as example_rows
 from auditor.facts import SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value, search_facts, trace_facts
 from auditor.graph import Agency, build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys, assign_keys_local
@@ -163,7 +165,7 @@ def run_audit(
     # Findings point at traces, rules and tags of the previous run: clear them first (without
     # their indexes, which the scan rebuilds after its bulk insert anyway).
     # Dropping the table is instant where deleting millions of rows is not; create_schema remakes it.
-    for table in ("finding_groups", "aggregate_findings", "scan_keys", "search_keys"):
+    for table in ("rule_examples", "finding_groups", "aggregate_findings", "scan_keys", "search_keys"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
     create_schema(db)
     say("resolving agencies")
@@ -187,13 +189,17 @@ def run_audit(
     lap("keys")
     by_rule = scan_searches(db, run_id, search_rules, classes, keys)
     lap("trace_and_rules")
+    example_rows.choose_examples(db.conn, run_id, keys)
+    del keys
+    lap("examples")
     for rule in (r for r in rules if r.scope == "aggregate"):
         _apply_aggregate_rule(db, run_id, rule)
     lap("aggregate")
 
     summary = _summarize(db, run_id, unresolved, asdict(report), tag_sets, seconds, by_rule)
-    db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
-               [_now(), json.dumps(summary.to_json()), run_id])
+    stored = summary.to_json()
+    stored["examples_per_rule"] = example_rows.EXAMPLES_STORED  # the report reads rule_examples up to this many
+    db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?", [_now(), json.dumps(stored), run_id])
     db.conn.commit()
     return summary
 

@@ -161,3 +161,28 @@ def test_the_key_pass_and_the_key_sql_give_every_search_the_same_keys(store_buil
     by_sql = {tuple(r) for r in db.execute(
         f"SELECT s.id, {key_sql(stored_boundaries(db), stored_frame_bounds(db))} {KEY_FROM_SQL}", {"mass": 500})}
     assert by_pass == by_sql and len(by_pass) == 7  # the first search has two owners, so two keys
+
+
+@pytest.mark.parametrize("recorded,cap", [(8, 200), (2, 3), (1, 40)])
+def test_stored_examples_are_each_rules_first_finding_rows(tmp_path, monkeypatch, recorded, cap):
+    # `audit run` chooses each search rule's example findings (auditor.examples) so the report need
+    # not read the findings. They must be exactly the rule's first rows of the findings view, in
+    # search order, whether the key pass's recorded first searches suffice or search_keys is read again.
+    from auditor import examples, keypass
+
+    monkeypatch.setattr(keypass, "FIRST_PER_KEY", recorded)
+    monkeypatch.setattr(examples, "EXAMPLES_STORED", cap)
+    path = tmp_path / "el_cajon.db"
+    simulate(load_scenario("el_cajon"), path, seed=3, scale=0.02)
+    db = open_store(path)
+    run_audit(db)
+    db.conn.execute("CREATE TEMP TABLE f AS SELECT g.rule_id, k.search_id, k.key_id FROM finding_groups g "
+                    "JOIN search_keys k ON k.key_id = g.key_id")
+    rules = [r for (r,) in db.execute("SELECT DISTINCT rule_id FROM finding_groups")]
+    assert len(rules) >= 3
+    for rule_id in rules:
+        expected = db.execute("SELECT DISTINCT search_id, key_id FROM f WHERE rule_id = ? ORDER BY 1, 2 LIMIT ?",
+                              [rule_id, cap]).fetchall()
+        stored = db.execute("SELECT search_id, key_id FROM rule_examples WHERE rule_id = ? ORDER BY rank",
+                            [rule_id]).fetchall()
+        assert stored == expected, rule_id

@@ -411,14 +411,15 @@ def flows_section(ctx: Context) -> dict[str, Any]:
 # The cited source of a search is its first sighting (lowest release, then row).
 _FIRST_ROW = """(SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
                  ORDER BY g1.release_id, g1.row_number LIMIT 1)"""
-_EXAMPLE_SQL = f"""
+_EXAMPLE_COLUMNS = f"""
     SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
            rel.file_name, {_FIRST_ROW},
            (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
            COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
            (SELECT rr.page || ',' || rr.line FROM release_rows rr
              WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
-    FROM findings f
+"""
+_EXAMPLE_JOINS = """
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
     LEFT JOIN reasons rs ON rs.id = s.reason_id
@@ -426,6 +427,18 @@ _EXAMPLE_SQL = f"""
     LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
                                         ORDER BY g1.release_id, g1.row_number LIMIT 1)
+"""
+# The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the store's size.
+_EXAMPLE_SQL = f"""{_EXAMPLE_COLUMNS}
+    FROM (SELECT e.search_id, sk.trace_id, e.rank FROM rule_examples e JOIN scan_keys sk ON sk.id = e.key_id
+          WHERE e.run_id = ? AND e.rule_id = ? ORDER BY e.rank LIMIT ?) f
+    {_EXAMPLE_JOINS}
+    ORDER BY f.rank
+"""
+# More examples than the run stored: read them off the findings (time grows with the store).
+_EXAMPLE_SQL_FROM_FINDINGS = f"""{_EXAMPLE_COLUMNS}
+    FROM findings f
+    {_EXAMPLE_JOINS}
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
     LIMIT ?
 """
@@ -458,6 +471,8 @@ def findings_section(ctx: Context) -> dict[str, Any]:
     db, run_id, cap = ctx.db, ctx.run["id"], ctx.examples_per_rule
     citer = Citer()
     found = [r for r in ctx.rules if r["finding_rows"]]
+    stored = ctx.run["summary"].get("examples_per_rule", 0)
+    example_sql = _EXAMPLE_SQL if cap <= stored else _EXAMPLE_SQL_FROM_FINDINGS
     rules = []
     for rule in found:
         section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
@@ -480,7 +495,7 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                  "source_release": file_name, "source_row": row,
                  "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text}
                 for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
-                n_sightings, judged_state, has_owner, place in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
+                n_sightings, judged_state, has_owner, place in db.execute(example_sql, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]
