@@ -39,7 +39,12 @@ def choose_examples(conn: sqlite3.Connection, run_id: int, keys: KeyPass, cap: i
             continue
         ids = np.asarray(key_ids, dtype=np.int64)
         rows = firsts[ids]  # (keys, FIRST_PER_KEY)
-        pairs = sorted((int(s), int(k)) for k, row in zip(ids, rows) for s in row if s >= 0)[:cap]
+        search = rows.ravel()
+        key = np.repeat(ids, rows.shape[1])
+        seen = search >= 0
+        search, key = search[seen], key[seen]
+        order = np.lexsort((key, search))[:cap]
+        pairs = list(zip(search[order].tolist(), key[order].tolist()))
         chosen[rule_id] = pairs
         full = ids[rows[:, -1] >= 0]  # keys whose recorded searches may not be all they have
         if not len(full):

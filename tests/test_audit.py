@@ -186,3 +186,22 @@ def test_stored_examples_are_each_rules_first_finding_rows(tmp_path, monkeypatch
         stored = db.execute("SELECT search_id, key_id FROM rule_examples WHERE rule_id = ? ORDER BY rank",
                             [rule_id]).fetchall()
         assert stored == expected, rule_id
+
+
+def test_the_report_figures_audit_run_stores_are_those_the_store_gives(el_cajon):
+    # The report reads the beneficiary, 287(g) and jurisdiction figures `audit run` stored instead of
+    # grouping the searches again: they must be what the store itself gives.
+    from auditor.agreements import agreements_287g
+    from auditor.behalf import on_whose_behalf
+    from auditor.report.build import jurisdictions_applied
+
+    _path, db, _summary = el_cajon
+    run_id, summary = db.execute("SELECT id, summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    stored = json.loads(summary)["overview"]  # the last run's: other tests of this module audit again
+    live = [{k: j[k] for k in ("agency", "role", "state", "searches")} for j in jurisdictions_applied(db)]
+    assert live and stored["jurisdictions"] == live
+    assert stored["behalf"] == json.loads(json.dumps(on_whose_behalf(db))) and stored["behalf"]["for_others"] > 0
+    assert stored["agreements_287g"] == json.loads(json.dumps(agreements_287g(db)))
+    from auditor.report.build import citation_groups
+
+    assert stored["citation_groups"] and stored["citation_groups"] == citation_groups(db, run_id)

@@ -146,14 +146,20 @@ _GROUP_CITATIONS_SQL = """
 """
 
 
-def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer,
-                    stored: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each.
+def citation_groups(db: sqlite_utils.Database, run_id: int) -> list[list[Any]]:
+    """[rule id, judging state, has an owner, finding rows] of a run: what its citations depend on.
 
-    Read from the grouped findings (a key's search count), so it costs the distinct keys, not rows.
+    Read from the grouped findings (a key's search count), so it costs the distinct keys, not rows;
+    `audit run` stores it in the overview, so a report does not group again.
     """
+    return [list(r) for r in db.execute(_GROUP_CITATIONS_SQL, [run_id, run_id])]
+
+
+def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer, stored: dict[str, str],
+                    groups: list[list[Any]] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each."""
     out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    for rule_id, state, has_owner, n in db.execute(_GROUP_CITATIONS_SQL, [run_id, run_id]):
+    for rule_id, state, has_owner, n in (groups if groups is not None else citation_groups(db, run_id)):
         c = citer(rule_id, state, bool(has_owner), stored.get(rule_id))
         entry = out.setdefault(rule_id, {}).setdefault(
             (c.jurisdiction, c.text), {"jurisdiction": c.jurisdiction, "citation": c.text, "law_ids": list(c.law_ids),
@@ -172,7 +178,8 @@ def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None =
     by_rule = run["summary"].get("findings_by_rule", {})
     citer = citer or Citer()
     rows = db.execute("SELECT rule_id, title, severity, citation, scope FROM rules").fetchall()
-    cited = _rule_citations(db, run["id"], citer, {r[0]: r[3] for r in rows})
+    cited = _rule_citations(db, run["id"], citer, {r[0]: r[3] for r in rows},
+                            run["summary"].get("overview", {}).get("citation_groups"))
     out = []
     for rule_id, title, severity, citation, scope in rows:
         stored = by_rule.get(rule_id, {})
@@ -408,16 +415,41 @@ def flows_section(ctx: Context) -> dict[str, Any]:
     }
 
 
-# The cited source of a search is its first sighting (lowest release, then row).
-_FIRST_ROW = """(SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-                 ORDER BY g1.release_id, g1.row_number LIMIT 1)"""
-_EXAMPLE_COLUMNS = f"""
+# A search's sightings without the `sightings` view: SQLite does not push a correlated search id
+# into the view's UNION ALL, so a subquery on the view scans every sighting once per row.
+_SIGHTINGS_OF = """
+    SELECT release_id, row_number FROM sighting_rows WHERE search_id = :id
+    UNION ALL
+    SELECT release_id, row_first + (:id - search_first) FROM sighting_runs
+    WHERE search_first <= :id AND :id < search_first + rows
+"""
+
+
+class Sources:
+    """Where a search was seen, for citing it: its first sighting (lowest release, then row).
+
+    Point look-ups per search (the sighting rows by index, the few sighting runs), so a report's
+    examples and the CSV's rows cost the same whatever the store's size.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn = db.conn
+        self.files = dict(db.execute("SELECT id, file_name FROM releases").fetchall())
+
+    def first(self, search_id: int) -> tuple[str | None, int | None, int, str | None]:
+        """(release file, row number, sightings, `page,line` of a PDF row); (None, None, 0, None) for none."""
+        seen = self.conn.execute(_SIGHTINGS_OF, {"id": search_id}).fetchall()
+        if not seen:
+            return None, None, 0, None
+        release_id, row = min(seen)
+        place = self.conn.execute("SELECT page, line FROM release_rows WHERE release_id = ? AND row_number = ?",
+                                  [release_id, row]).fetchone()
+        return self.files.get(release_id), row, len(seen), f"{place[0]},{place[1]}" if place else None
+
+
+_EXAMPLE_COLUMNS = """
     SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
-           rel.file_name, {_FIRST_ROW},
-           (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
-           (SELECT rr.page || ',' || rr.line FROM release_rows rr
-             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
+           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
 """
 _EXAMPLE_JOINS = """
     JOIN searches s ON s.id = f.search_id
@@ -425,8 +457,6 @@ _EXAMPLE_JOINS = """
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
-    LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
-                                        ORDER BY g1.release_id, g1.row_number LIMIT 1)
 """
 # The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the store's size.
 _EXAMPLE_SQL = f"""{_EXAMPLE_COLUMNS}
@@ -473,14 +503,15 @@ def findings_section(ctx: Context) -> dict[str, Any]:
     found = [r for r in ctx.rules if r["finding_rows"]]
     stored = ctx.run["summary"].get("examples_per_rule", 0)
     example_sql = _EXAMPLE_SQL if cap <= stored else _EXAMPLE_SQL_FROM_FINDINGS
+    sources = Sources(db)
     rules = []
     for rule in found:
         section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
         if rule["scope"] == "aggregate":
             rows = db.execute(
-                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM findings f
+                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM aggregate_findings f
                    LEFT JOIN agencies a ON a.id = f.agency_id
-                   WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC LIMIT ?""",
+                   WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC, f.id LIMIT ?""",
                 [run_id, rule["rule_id"], cap],
             )
             # Each aggregate finding cites the law of its agency's state, or the practice it rests on.
@@ -488,15 +519,16 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                                 "citation": citer(rule["rule_id"], r[4], True, rule["stored_citation"]).text}
                                for r in rows]
         else:
-            section["rows"] = [
-                {"search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
-                 "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
-                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
-                 "source_release": file_name, "source_row": row,
-                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text}
-                for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
-                n_sightings, judged_state, has_owner, place in db.execute(example_sql, [run_id, rule["rule_id"], cap])
-            ]
+            section["rows"] = []
+            for (sid, time, searcher, state, user, reason, redacted, plate, case, path, door, judged_state,
+                 has_owner) in db.execute(example_sql, [run_id, rule["rule_id"], cap]).fetchall():
+                file_name, row, n_sightings, place = sources.first(sid)
+                section["rows"].append({
+                    "search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
+                    "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
+                    "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
+                    "source_release": file_name, "source_row": row,
+                    "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text})
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]
         rules.append(section)
@@ -659,7 +691,9 @@ def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
-    applied_rows = jurisdictions_applied(ctx.db)
+    stored = ctx.overview.get("jurisdictions")
+    applied_rows = ([{**j, **applied(j["state"], "owner" if j["role"] == "owner" else "searcher")} for j in stored]
+                    if stored is not None else jurisdictions_applied(ctx.db))
     rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in applied_rows]
     if not rows:
         return None
@@ -676,11 +710,11 @@ def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
 
 
 def _behalf(ctx: Context) -> dict[str, Any] | None:
-    return behalf_section(ctx.db) or None
+    return behalf_section(ctx.db, ctx.overview.get("behalf")) or None
 
 
 def _agreements(ctx: Context) -> dict[str, Any] | None:
-    return agreements_section(ctx.db) or None
+    return agreements_section(ctx.db, ctx.overview.get("agreements_287g")) or None
 
 
 # The report, top to bottom. A new section is one builder here: (Context) -> section dict or None.

@@ -14,21 +14,18 @@ from typing import Any, TextIO
 import sqlite_utils
 
 from auditor.jurisdictions import Citer
-from auditor.report.build import latest_run
+from auditor.report.build import Sources, latest_run
 from auditor.untrusted import visible
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
            "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-# The first sighting (lowest release, then row) is the cited source; a simulated search has none.
+# The first sighting (lowest release, then row) is the cited source (report.build.Sources); a
+# simulated search has none.
 _SQL = """
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
-           COALESCE(rel.file_name, 'simulated search ' || f.search_id),
-           (SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-            ORDER BY g1.release_id, g1.row_number LIMIT 1) AS first_row, t.path,
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
-           rr.page, rr.line
+           t.path, COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -37,11 +34,6 @@ _SQL = """
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
-    LEFT JOIN releases rel ON rel.id = (SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = f.search_id
-                                        ORDER BY g1.release_id, g1.row_number LIMIT 1)
-    LEFT JOIN release_rows rr ON rr.release_id = rel.id AND rr.row_number = (
-        SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = f.search_id
-        ORDER BY g1.release_id, g1.row_number LIMIT 1)
     WHERE f.run_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.rule_id, f.id
 """
@@ -67,10 +59,14 @@ def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", p
     writer.writerow(COLUMNS)
     written = 0
     scrub = pseudonymizer.text if pseudonymizer is not None else None
+    sources = Sources(db)
     for row in db.execute(_SQL, [run["id"]]):
         # The citation is the one of the jurisdiction the finding is judged by (auditor.jurisdictions).
-        cited = citer(row[0], row[13], bool(row[14]), row[2])
-        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16])
+        cited = citer(row[0], row[11], bool(row[12]), row[2])
+        file_name, first_row, _seen, place = sources.first(row[3])
+        page, line = place.split(",") if place else (None, None)
+        values = (row[0], row[1], cited.text, *row[3:10], file_name or f"simulated search {row[3]}", first_row,
+                  row[10], cited.jurisdiction, int(page) if page else None, int(line) if line else None)
         if scrub is not None:
             values = [scrub(v) if isinstance(v, str) else v for v in values]
         writer.writerow([safe_cell(v) for v in values])
