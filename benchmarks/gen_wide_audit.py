@@ -96,7 +96,7 @@ def write_wide_audit(folder: str | Path, rows: int, seed: int = 0, *, reasons: i
     used_reasons = np.zeros(reasons, dtype=bool)
     options = pcsv.WriteOptions(include_header=False, quoting_style="needed")
     with open(path, "wb") as fh:
-        fh.write((",".join(HEADER) + "\r\n").encode())
+        fh.write((",".join(HEADER) + "\n").encode())  # LF records (pyarrow writes LF), as some exports do
         for begin in range(0, rows, BATCH):
             n = min(BATCH, rows - begin)
             org = _zipf(rng, agencies, n, 0.6)
