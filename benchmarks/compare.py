@@ -199,7 +199,11 @@ def _fresh(*paths: Path) -> None:
 
 def compare(searches: int, runs: int, seed: int, shape: str = "own", e2e: bool = False) -> dict[str, Any]:
     """Time every phase, the floor and the baselines on the same file; return the table and the count check."""
-    path, counts = dataset(searches, seed, shape)
+    # Written in a worker: a fork keeps the parent's peak memory in its own (ru_maxrss survives exec),
+    # so a generator run in this process would inflate every phase's peak after it.
+    _seconds, _peak, out = measure(_worker("dataset", str(searches), str(seed), shape))
+    written = json.loads(out)
+    path, counts = Path(written["path"]), written["counts"]
     work = path.parent / "work"
     work.mkdir(exist_ok=True)
     imported, audited, both = work / "imported.db", work / "audited.db", work / "e2e.db"
@@ -382,6 +386,9 @@ def _run_worker(name: str, args: list[str]) -> None:
         print(json.dumps(duckdb_baseline(Path(args[0]))))
     elif name == "python":
         print(json.dumps(python_baseline(Path(args[0]))))
+    elif name == "dataset":
+        path, counts = dataset(int(args[0]), int(args[1]), args[2])
+        print(json.dumps({"path": str(path), "counts": counts}))
     elif name == "floor":
         from benchmarks.floor import measure as floor
 
