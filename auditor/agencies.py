@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import is_unresolved, unresolved_sql
 from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, fold_kind
 
 STATE_NAMES: dict[str, str] = {
@@ -745,7 +746,7 @@ class ResolveReport:
 
     resolved: int
     by_method: dict[str, int]
-    unknown: list[str]
+    unknown: list[str]  # names of the unresolved agencies (auditor.facts.is_unresolved)
     matched_287g: int
     near_misses_287g: int = 0
 
@@ -790,14 +791,16 @@ def resolve_store(db: sqlite_utils.Database, resolver: Resolver) -> ResolveRepor
     near = _record_287g_matches(db, resolver) if resolver.checks_287g else 0
     by_method: Counter[str] = Counter()
     unknown, matched = [], 0
-    for name, resolved_by, is_287g in db.execute("SELECT name, resolved_by, is_287g FROM agencies ORDER BY name"):
-        method = resolved_by or "unknown"
-        by_method[method] += 1
-        if method == "unknown":
+    total = 0
+    for name, resolved_by, is_287g, level, state in db.execute(
+            "SELECT name, resolved_by, is_287g, level, state FROM agencies ORDER BY name"):
+        total += 1
+        by_method[resolved_by or "unknown"] += 1
+        if is_unresolved(level, state):
             unknown.append(name)
         matched += is_287g == 1
     return ResolveReport(
-        resolved=sum(n for m, n in by_method.items() if m != "unknown"),
+        resolved=total - len(unknown),
         by_method=dict(sorted(by_method.items())),
         unknown=unknown,
         matched_287g=matched,
@@ -805,12 +808,9 @@ def resolve_store(db: sqlite_utils.Database, resolver: Resolver) -> ResolveRepor
     )
 
 
-UNRESOLVED_SQL = "COALESCE(resolved_by, 'unknown') = 'unknown'"
-
-
 def unresolved_count(db: sqlite_utils.Database) -> int:
-    """Agencies nothing resolved: the same count `audit run` lists and the report shows."""
-    return db.execute(f"SELECT COUNT(*) FROM agencies WHERE {UNRESOLVED_SQL}").fetchone()[0]
+    """Unresolved agencies (auditor.facts.is_unresolved): the same count `audit run` lists and the report shows."""
+    return db.execute(f"SELECT COUNT(*) FROM agencies WHERE {unresolved_sql()}").fetchone()[0]
 
 
 def _record_287g_matches(db: sqlite_utils.Database, resolver: Resolver) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlite_utils
 
+from auditor.facts import search_immigration_sql
+
 SOURCE = ("8 U.S.C. 1357(g)(1) (INA section 287(g), Pub. L. 104-208 section 133, 110 Stat. 3009-563), read "
           "2026-12-01 at https://en.wikisource.org/wiki/Page:United_States_Statutes_at_Large_Volume_110_Part_4.djvu/726")
 NO_LAW_NOTE = ("Informational: no law of an owner's state forbidding sharing with a 287(g) agency as such is encoded; "
@@ -45,14 +47,13 @@ def agreements_287g(db: sqlite_utils.Database, top: int = 50) -> dict[str, Any]:
     searchers = [{"agency": name, "state": state, "kind": kind, "agreement": support or "listed", "searches": n,
                   "of_others_data": others, "immigration_related": imm, "owners_reached": owners}
                  for name, state, kind, support, n, others, imm, owners in db.execute(
-        """SELECT a.name, a.state, a.kind, a.support_287g, COUNT(DISTINCT s.id),
+        f"""SELECT a.name, a.state, a.kind, a.support_287g, COUNT(DISTINCT s.id),
                   COUNT(DISTINCT CASE WHEN so.owner_id != s.searcher_id THEN s.id END),
-                  COUNT(DISTINCT CASE WHEN s.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag = 'immigration')
-                                        OR ba.dhs_component IN ('ICE', 'ERO', 'CBP', 'USBP') THEN s.id END),
+                  COUNT(DISTINCT CASE WHEN {search_immigration_sql('s', 'b')} THEN s.id END),
                   COUNT(DISTINCT CASE WHEN so.owner_id != s.searcher_id THEN so.owner_id END)
            FROM searches s JOIN agencies a ON a.id = s.searcher_id
            LEFT JOIN search_owners so ON so.search_id = s.id
-           LEFT JOIN beneficiaries b ON b.search_id = s.id LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
+           LEFT JOIN beneficiaries b ON b.search_id = s.id
            WHERE a.is_287g = 1 GROUP BY a.id ORDER BY COUNT(DISTINCT s.id) DESC, a.name""")]
     owners = [{"owner": name, "state": state, "searches": n, "agencies_287g": agencies_n, "note": NO_LAW_NOTE}
               for name, state, n, agencies_n in db.execute(

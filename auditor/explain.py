@@ -6,17 +6,19 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql, sighting_order_sql
 from auditor.jurisdictions import Citer
 
 
 def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
-    """The releases and rows a search was seen in; a simulated search cites its own id."""
+    """The releases and rows a search was seen in, the first (the row findings cite) first; a
+    simulated search cites its own id."""
     rows = db.execute(
-        """SELECT r.file_name, r.sha256, g.row_number, g.link_basis, r.audit_kind, p.name, rr.page, rr.line
+        f"""SELECT r.file_name, r.sha256, g.row_number, g.link_basis, r.audit_kind, p.name, rr.page, rr.line
            FROM sightings g JOIN releases r ON r.id = g.release_id
            LEFT JOIN agencies p ON p.id = r.producer_id
            LEFT JOIN release_rows rr ON rr.release_id = g.release_id AND rr.row_number = g.row_number
-           WHERE g.search_id = ? ORDER BY r.file_name, g.row_number""",
+           WHERE g.search_id = ? ORDER BY {sighting_order_sql('g')}""",
         [search_id],
     ).fetchall()
     if not rows:
@@ -63,8 +65,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     citer = Citer()
     findings = []
     for rid, title, sev, stored, path, door, scope, state, has_owner in db.execute(
-        """SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
-                  COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
+        f"""SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
+                  {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL
            FROM findings f JOIN rules r ON r.rule_id = f.rule_id LEFT JOIN traces t ON t.id = f.trace_id
            LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
            WHERE f.search_id = ? ORDER BY f.severity = 'high' DESC, f.rule_id""",
@@ -79,19 +81,20 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     owners = [r[0] for r in db.execute(
         """SELECT a.name FROM search_owners so JOIN agencies a ON a.id = so.owner_id
            WHERE so.search_id = ? ORDER BY a.name""", [search_id])]
+    # The search's traces are those of the keys the last run stored for it (one per owner).
     traces = [
         {"path": path, "scope": scope, "door": door}
         for path, scope, door in db.execute(
-            """SELECT t.path, t.scope, t.door FROM searches s
-               LEFT JOIN beneficiaries b ON b.search_id = s.id
-               JOIN traces t ON t.searcher_id IS s.searcher_id
-                AND t.beneficiary_id IS COALESCE(b.beneficiary_id, s.searcher_id)
-                AND (t.owner_id IN (SELECT owner_id FROM search_owners WHERE search_id = s.id)
-                     OR (t.owner_id IS NULL AND NOT EXISTS (SELECT 1 FROM search_owners WHERE search_id = s.id)))
-               WHERE s.id = ? ORDER BY t.path""",
+            f"""SELECT DISTINCT t.path, t.scope, t.door {STORED_KEYS_SQL} JOIN traces t ON t.id = sk.trace_id
+                WHERE k.search_id = ? ORDER BY t.path""",
             [search_id],
         )
-    ]
+    ] if db["scan_keys"].exists() else []
+    immigration, linked = db.execute(
+        f"""SELECT {search_immigration_sql('s', 'b')}, {dhs_linked_sql('sa', 'ba')}
+            FROM searches s LEFT JOIN beneficiaries b ON b.search_id = s.id
+            LEFT JOIN agencies sa ON sa.id = s.searcher_id LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
+            WHERE s.id = ?""", [search_id]).fetchone()
     truth = None
     if db["truth"].exists():
         t = db.execute(
@@ -106,6 +109,10 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
         "search": search,
         "owners": owners,
         "traces": traces,
+        # The one definition (auditor.facts): immigration-related is the purpose; dhs_linked says a
+        # DHS immigration component (HSI included) ran it or was its beneficiary.
+        "immigration_related": bool(immigration),
+        "dhs_linked": bool(linked),
         "beneficiary": dict(zip(("agency", "basis", "evidence"), beneficiary)) if beneficiary else None,
         # A requester the reason names that no agency matched: kept as written.
         "named_unresolved": dict(zip(("name", "evidence", "confidence"), named)) if named else None,

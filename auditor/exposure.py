@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import sqlite_utils
 
-from auditor.vocabulary import IMMIGRATION_ENFORCERS
+from auditor.facts import agency_place, search_immigration_sql
 from auditor.measures import Candidate
 
 LEVEL_ORDER = ("local", "county", "state", "federal", "tribal", "private", "unknown")
@@ -41,7 +41,7 @@ class Exposure:
     searches_by_others: int
     searchers: int  # distinct other agencies that did search
     searches_of_read_plates: int  # searches by others of plates the owner's cameras read
-    immigration_related: int  # searches by others, immigration purpose or a DHS beneficiary
+    immigration_related: int  # searches by others that are immigration-related (auditor.facts)
     by_dhs: int  # searches by DHS immigration components themselves
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,27 +85,23 @@ def exposure_table(db: sqlite_utils.Database, owner_ids: Iterable[int] | None = 
     if owner_ids is not None:
         wanted = set(owner_ids)
         owners = [o for o in owners if o[0] in wanted]
-    enforcers = ", ".join(f"'{c}'" for c in IMMIGRATION_ENFORCERS)
     out = []
     for owner_id, name, state, cameras in owners:
         scopes = [r[0] for r in db.execute(
             "SELECT DISTINCT scope FROM shares WHERE owner_id = ? ORDER BY scope", [owner_id])]
         reach = _reachers(db, owner_id, state)
         levels = Counter(r[3] or "unknown" for r in reach)
-        states = Counter("federal" if r[3] == "federal" else (r[2] or "unknown") for r in reach)
+        states = Counter(agency_place(r[3], r[2]) for r in reach)
         # IN (subquery) is evaluated once and probed per row; CASE keeps the reads lookup lazy.
         used = db.execute(
             f"""SELECT COUNT(*), COUNT(DISTINCT s.searcher_id),
                        SUM(CASE WHEN s.plate IS NULL THEN 0 ELSE EXISTS (
                            SELECT 1 FROM reads r JOIN devices d ON d.id = r.device_id
                            WHERE r.plate = s.plate AND d.owner_id = so.owner_id) END),
-                       SUM(s.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag = 'immigration')
-                           OR s.id IN (SELECT search_id FROM search_tags WHERE tag = 'immigration')
-                           OR s.searcher_id IN (SELECT id FROM agencies WHERE dhs_component IN ({enforcers}))
-                           OR s.id IN (SELECT b.search_id FROM beneficiaries b JOIN agencies ba ON ba.id = b.beneficiary_id
-                                       WHERE ba.dhs_component IN ({enforcers}))),
+                       SUM({search_immigration_sql('s', 'b')}),
                        SUM(s.searcher_id IN (SELECT id FROM agencies WHERE dhs_component IS NOT NULL))
                 FROM search_owners so JOIN searches s ON s.id = so.search_id
+                LEFT JOIN beneficiaries b ON b.search_id = s.id
                 WHERE so.owner_id = ? AND s.searcher_id != so.owner_id""",
             [owner_id],
         ).fetchone()

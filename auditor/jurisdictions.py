@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from auditor.errors import InputError
+from auditor.facts import OWNER_MEASURES, finding_role  # noqa: F401 (the judging state is a fact; importable here too)
 from auditor.rules import FACTS, GROUNDS, SEVERITIES, Rule, _check_condition
 
 ROLES = ("owner", "searcher")
@@ -248,20 +249,6 @@ def laws_for(state: str | None, jurisdictions: Mapping[str, Jurisdiction] | None
         return ()
     found = (jurisdictions if jurisdictions is not None else shipped()).get(state.lower())
     return found.laws if found else ()
-
-
-# Aggregate measures whose finding is about the owner of the data (its sharing); every other
-# aggregate finding is about the searching agency (its officers' searches, its disclosures).
-OWNER_MEASURES = frozenset({"dhs_direct_share", "dhs_reach"})
-
-
-def finding_role(rule: Rule, has_owner: bool) -> str:
-    """Whose state a finding of `rule` is judged by: the owner's for a search of an owner's data and
-    for sharing findings, the searcher's for a search whose owner the release does not name and for
-    findings about an agency's own searches."""
-    if rule.scope == "aggregate":
-        return "owner" if rule.measure in OWNER_MEASURES else "searcher"
-    return "owner" if has_owner else "searcher"
 
 
 def cite(rule: Rule, state: str | None, role: str = "owner",

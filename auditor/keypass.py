@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey
+from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey, day_sql
 from auditor.importers.adbc import AdbcStore
 
 BATCH_ROWS = 100_000
@@ -28,7 +28,7 @@ _SELECT = f"""
     SELECT s.id AS search_id, COALESCE(s.searcher_id, -1) AS searcher_id, COALESCE(s.reason_id, -1) AS reason_id,
            COALESCE(s.networks, 0) AS networks, s.case_number IS NOT NULL AS has_case_number,
            s.system AS system, COALESCE(s.query_type, '') AS query_type, {REASON_STATE_SQL} AS reason_state,
-           substr(s.time, 1, 10) AS day, {DAYS_BACK_SQL} AS days_back
+           {day_sql('s.time')} AS day, {DAYS_BACK_SQL} AS days_back
     FROM searches s ORDER BY s.id
 """
 

@@ -117,5 +117,5 @@ MEASURES.update({
     "dhs_reach": _deferred("auditor.exposure", "dhs_reach"),
 })
 MEASURES.update({n: _deferred("auditor.releases", n) for n in (
-    "release_incomplete", "own_log_omissions", "release_versions_differ", "sharing_list_unlisted_access",
+    "release_incomplete", "release_period_mismatch", "own_log_omissions", "release_versions_differ", "sharing_list_unlisted_access",
     "sharing_list_partners_unseen")})

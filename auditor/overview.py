@@ -20,7 +20,6 @@ used to recompute on every write.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -29,7 +28,7 @@ import sqlite_utils
 
 from auditor.agreements import agreements_287g
 from auditor.behalf import on_whose_behalf
-from auditor.graph import IMMIGRATION_ENFORCERS
+from auditor.facts import agency_place, dhs_linked, is_unresolved, month_sql, search_immigration_sql
 
 NO_TAG = "(no purpose tag)"
 STORED_ROWS = 200  # rows kept per agency-keyed list in the run summary; the full lists are tables
@@ -37,27 +36,19 @@ STORED_ROWS = 200  # rows kept per agency-keyed list in the run summary; the ful
 # thousands are a statewide or national lookup (a mass search starts at 500 by default).
 NETWORK_BANDS = ((1, 1, "1"), (2, 10, "2-10"), (11, 100, "11-100"), (101, 499, "101-499"),
                  (500, 999, "500-999"), (1000, 4999, "1,000-4,999"), (5000, None, "5,000 or more"))
-_ENFORCERS = ", ".join(f"'{c}'" for c in IMMIGRATION_ENFORCERS)
 
 
-def immigration_sql(search: str = "s", beneficiary: str = "b") -> str:
-    """SQL truth value: the search is immigration-related (the definition the rules use).
-
-    Its reason carries the immigration tag, an inference tagged it (287(g)), or the agency it was
-    for (the searcher itself when no one else) is a DHS immigration enforcer (ICE, ERO, CBP, USBP).
-    The IN subqueries are small sets SQLite builds once and probes per row.
-    """
-    return (f"({search}.reason_id IN (SELECT reason_id FROM reason_tags WHERE tag = 'immigration')"
-            f" OR {search}.id IN (SELECT search_id FROM search_tags WHERE tag = 'immigration')"
-            f" OR COALESCE({beneficiary}.beneficiary_id, {search}.searcher_id) IN "
-            f"(SELECT id FROM agencies WHERE dhs_component IN ({_ENFORCERS})))")
+# Searches whose release gives no network count: a portal audit counts the cameras searched
+# (`cameraCount`, stored as devices) instead, which is not "not logged".
+_UNBANDED = {-2: "(cameras counted, not networks)", -1: "(not logged)"}
 
 
 def _band_sql() -> str:
     whens = " ".join(
         f"WHEN s.networks >= {lo}" + (f" AND s.networks <= {hi}" if hi else "") + f" THEN {i}"
         for i, (lo, hi, _) in enumerate(NETWORK_BANDS))
-    return f"CASE {whens} ELSE -1 END"
+    # -2: the release counts cameras instead (a portal's cameraCount), -1: it logs neither.
+    return f"CASE {whens} WHEN s.devices IS NOT NULL THEN -2 ELSE -1 END"
 
 
 def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
@@ -67,14 +58,12 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
                  "is_287g": row[6]}
         for row in db.execute("SELECT id, name, state, level, kind, dhs_component, is_287g FROM agencies")
     }
-    enforcers = {i for i, a in agencies.items() if a["dhs_component"] in IMMIGRATION_ENFORCERS}
     _mark(db, run_id)
     try:
-        who, when, owner_months = _who_and_when(db, enforcers)
+        who, when, owner_months = _who_and_when(db)
         how, why = _how_and_why(db)
     finally:
-        for name in ("overview_flagged", "overview_immigration_reason", "overview_immigration_search"):
-            db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        db.execute("DROP TABLE IF EXISTS temp.overview_flagged")
     # A search has one key per owner (auditor.keypass), so searches of several owners' data are the
     # searches with several keys; search_keys is in search order, so this groups without sorting.
     multi_owner = db.execute(
@@ -90,9 +79,9 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
         "states": state_rows,
         "months": _series(((m, imm, fl, n) for _, _, m, imm, fl, n in when), key_label=lambda m: m or "(no time)"),
         "search_types": _series(((t, None, fl, n) for (t, _, fl), n in how.items()), by_size=True),
-        "networks": _series(((NETWORK_BANDS[b][2] if b >= 0 else "(not logged)", None, fl, n)
+        "networks": _series(((NETWORK_BANDS[b][2] if b >= 0 else _UNBANDED[b], None, fl, n)
                              for (_, b, fl), n in how.items()),
-                            order=[b[2] for b in NETWORK_BANDS] + ["(not logged)"]),
+                            order=[b[2] for b in NETWORK_BANDS] + list(_UNBANDED.values())),
         "purposes": _purposes(db, run_id, why),
         "flows": _flows(db, who, agencies),
         "immigration": _immigration(when, agencies),
@@ -134,9 +123,8 @@ def _jurisdictions(who, agencies) -> list[dict[str, Any]]:
 
 
 def _mark(db: sqlite_utils.Database, run_id: int) -> None:
-    # Small keyed sets in the temp schema (a report never writes them to the store): searches with a
-    # per-search finding (streamed in order off the findings index), immigration-tagged reasons, and
-    # searches an inference tagged immigration-related.
+    # A small keyed set in the temp schema (a report never writes it to the store): searches with a
+    # per-search finding (streamed in order off the findings index).
     db.execute("DROP TABLE IF EXISTS temp.overview_flagged")
     db.execute("CREATE TEMP TABLE overview_flagged (search_id INTEGER PRIMARY KEY)")
     # Read off the grouped findings (search_keys is in search order), not the expanded `findings`
@@ -144,25 +132,17 @@ def _mark(db: sqlite_utils.Database, run_id: int) -> None:
     db.execute("INSERT INTO temp.overview_flagged SELECT DISTINCT k.search_id FROM search_keys k "
                "WHERE k.key_id IN (SELECT key_id FROM finding_groups WHERE run_id = ?) ORDER BY k.search_id",
                [run_id])
-    db.execute("DROP TABLE IF EXISTS temp.overview_immigration_reason")
-    db.execute("CREATE TEMP TABLE overview_immigration_reason (reason_id INTEGER PRIMARY KEY)")
-    db.execute("INSERT INTO temp.overview_immigration_reason "
-               "SELECT DISTINCT reason_id FROM reason_tags WHERE tag = 'immigration'")
-    db.execute("DROP TABLE IF EXISTS temp.overview_immigration_search")
-    db.execute("CREATE TEMP TABLE overview_immigration_search (search_id INTEGER PRIMARY KEY)")
-    db.execute("INSERT INTO temp.overview_immigration_search "
-               "SELECT DISTINCT search_id FROM search_tags WHERE tag = 'immigration'")
 
 
-_SEARCH_FACTS = """
-    s.searcher_id, COALESCE(b.beneficiary_id, s.searcher_id), b.basis, substr(s.time, 1, 7),
-    s.reason_id IN (SELECT reason_id FROM temp.overview_immigration_reason)
-        OR s.id IN (SELECT search_id FROM temp.overview_immigration_search),
+# Immigration-related is the one definition's SQL (auditor.facts), computed per search.
+_SEARCH_FACTS = f"""
+    s.searcher_id, COALESCE(b.beneficiary_id, s.searcher_id), b.basis, {month_sql('s.time')},
+    {search_immigration_sql('s', 'b')},
     s.id IN (SELECT search_id FROM temp.overview_flagged)
 """
 
 
-def _who_and_when(db: sqlite_utils.Database, enforcers: set[int]) -> tuple[list[tuple], list[tuple], Counter]:
+def _who_and_when(db: sqlite_utils.Database) -> tuple[list[tuple], list[tuple], Counter]:
     """One pass over searches x owners, counted in C (collections.Counter over the cursor).
 
     who:  (owner, searcher, beneficiary, basis, immigration-related, has findings, searches)
@@ -182,12 +162,12 @@ def _who_and_when(db: sqlite_utils.Database, enforcers: set[int]) -> tuple[list[
     when: Counter = Counter()
     months: Counter = Counter()
     for (owner, searcher, beneficiary, basis, month, imm, flagged), n in cube.items():
-        imm = bool(imm) or beneficiary in enforcers
+        imm = bool(imm)
         who[(owner, searcher, beneficiary, basis, imm, bool(flagged))] += n
         when[(searcher, beneficiary, month, imm, bool(flagged))] += n
         months[(owner, searcher, month, imm, bool(flagged))] += n
     for searcher, beneficiary, basis, month, imm, flagged, n in extra:
-        when[(searcher, beneficiary, month, bool(imm) or beneficiary in enforcers, bool(flagged))] -= n
+        when[(searcher, beneficiary, month, bool(imm), bool(flagged))] -= n
     return [(*k, n) for k, n in who.items()], [(*k, n) for k, n in when.items() if n], months
 
 
@@ -215,7 +195,8 @@ def _add(counts: dict[str, int], imm: Any, flagged: Any, n: int) -> None:
 
 
 def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
-    totals: dict[str, Any] = {}
+    # Zeros first: a store with no searches (its only import was killed) still has every total.
+    totals: dict[str, Any] = {"searches": 0, "immigration_related": 0, "with_findings": 0}
     for _, _, _, imm, flagged, n in when:
         _add(totals, imm, flagged, n)
     scalar = lambda sql, *p: db.execute(sql, list(p)).fetchone()[0] or 0  # noqa: E731
@@ -224,8 +205,9 @@ def _totals(db, run_id, when, who, agencies, multi_owner) -> dict[str, Any]:
         "release_rows": scalar("SELECT COUNT(*) FROM sightings"),
         "releases": scalar("SELECT COUNT(*) FROM releases"),
         "rejected_rows": scalar("SELECT COUNT(*) FROM rejects"),
+        "padding_rows": scalar("SELECT SUM(rows_padding) FROM releases"),
         "agencies": len(agencies),
-        "unresolved_agencies": sum(1 for a in agencies.values() if a["level"] == "unknown"),
+        "unresolved_agencies": sum(1 for a in agencies.values() if is_unresolved(a["level"], a["state"])),
         # Rows of the `findings` view, counted from the groups: a key's searches per rule it broke.
         "finding_rows": scalar("SELECT COALESCE(SUM(sk.searches), 0) FROM finding_groups g "
                                "JOIN scan_keys sk ON sk.id = g.key_id WHERE g.run_id = ?", run_id)
@@ -253,7 +235,7 @@ def _owners(who, agencies) -> list[dict[str, Any]]:
         searcher = agencies.get(searcher_id) or {}
         if searcher_id == owner_id:
             o["own_searches"] = o.get("own_searches", 0) + n
-        state = "federal" if searcher.get("level") == "federal" else (searcher.get("state") or "unknown")
+        state = agency_place(searcher.get("level"), searcher.get("state"))
         _add(o["by_state"].setdefault(state, {}), imm, flagged, n)
         if searcher_id is not None:
             o["searchers"].add(searcher_id)
@@ -301,9 +283,7 @@ def _agencies(who, when, agencies) -> list[dict[str, Any]]:
 
 
 def _state_of(agency: dict[str, Any] | None) -> str:
-    if not agency:
-        return "unknown"
-    return "federal" if agency["level"] == "federal" else (agency["state"] or "unknown")
+    return agency_place((agency or {}).get("level"), (agency or {}).get("state"))
 
 
 def _states(when, agencies) -> list[dict[str, Any]]:
@@ -389,18 +369,23 @@ def _flows(db, who, agencies) -> dict[str, Any]:
 
 
 def _immigration(when, agencies) -> dict[str, Any]:
-    """Immigration-related searches: by whom, for whom, from which states."""
+    """Immigration-related searches: by whom, for whom, from which states; and beside them the
+    searches run by or for a DHS immigration component that are not immigration-related (HSI on a
+    criminal case: a federal beneficiary, not an immigration purpose; see auditor.facts)."""
     by_searcher: dict[int, int] = defaultdict(int)
     by_beneficiary: dict[str, int] = defaultdict(int)
     by_state: dict[str, int] = defaultdict(int)
+    linked: dict[str, int] = defaultdict(int)  # component -> searches run by or for it, not immigration-related
     dhs_itself = for_dhs = other = 0
     for searcher_id, beneficiary_id, _, imm, _, n in when:
-        if not imm:
-            continue
         searcher = agencies.get(searcher_id) or {}
+        beneficiary = agencies.get(beneficiary_id) or {}
+        if not imm:
+            if dhs_linked(searcher.get("dhs_component"), beneficiary.get("dhs_component")):
+                linked[searcher.get("dhs_component") or beneficiary["dhs_component"]] += n
+            continue
         by_searcher[searcher_id] += n
         by_state[_state_of(searcher or None)] += n
-        beneficiary = agencies.get(beneficiary_id) or {}
         if searcher.get("dhs_component"):
             dhs_itself += n
         elif beneficiary_id != searcher_id and beneficiary.get("dhs_component"):
@@ -418,6 +403,8 @@ def _immigration(when, agencies) -> dict[str, Any]:
         "by_beneficiary": [{"agency": k, "searches": v} for k, v in
                            sorted(by_beneficiary.items(), key=lambda kv: (-kv[1], kv[0]))],
         "by_state": [{"state": k, "searches": v} for k, v in sorted(by_state.items(), key=lambda kv: (-kv[1], kv[0]))],
+        "dhs_linked_not_immigration": sum(linked.values()),
+        "dhs_linked_not_immigration_by_component": dict(sorted(linked.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
 
 
@@ -477,14 +464,12 @@ def _accountability(db: sqlite_utils.Database, owner_ids: list[int], top: int = 
 
 
 def _score(db: sqlite_utils.Database, run_id: int) -> dict[str, Any] | None:
-    """The self-score against simulator truth (simulated stores only), with this run's parameters."""
+    """The self-score against simulator truth (simulated stores only), of the keys this run stored."""
     if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
         return None
     from auditor.score import score_store
 
-    row = db.execute("SELECT params FROM runs WHERE id = ?", [run_id]).fetchone()
-    mass = json.loads(row[0]).get("mass_networks", 500) if row and row[0] else 500
-    return _plain(score_store(db, mass_networks=mass))
+    return _plain(score_store(db))
 
 
 SUMMARY_TABLES = ("agency_summary", "state_summary", "month_summary")

@@ -1,7 +1,9 @@
 """Release-level measures: what the releases themselves show is missing or contradictory.
 
 - `release_incomplete`: a release the import found cut short (`release_checks`: a row limit
-  reached, a cut last record, rows stopping inside the period its file name states).
+  reached, a cut last record, rows rejected past a share or for one reason, rows stopping inside
+  the period its file name states).
+- `release_period_mismatch`: a release whose rows fall outside the period its file name states.
 - `own_log_omissions`: searches by an agency that Network Audits list and its own log omits.
 - `release_versions_differ`: two releases of one log for one period that list different searches.
 - `sharing_list_unlisted_access` / `sharing_list_partners_unseen`: an owner's sharing list against
@@ -29,11 +31,24 @@ def release_incomplete(db: sqlite_utils.Database, params: Mapping[str, Any]) -> 
         SELECT r.producer_id, r.file_name, c.kind, c.detail,
                (SELECT COUNT(DISTINCT g.search_id) FROM sightings g WHERE g.release_id = r.id)
         FROM release_checks c JOIN releases r ON r.id = c.release_id
-        WHERE r.status = 'complete'
+        WHERE r.status = 'complete' AND c.kind {op} 'period_mismatch'
         ORDER BY r.id, c.id
     """
-    for producer_id, file_name, kind, detail, n in db.execute(sql):
+    for producer_id, file_name, kind, detail, n in db.execute(sql.format(op="!=")):
         yield Candidate(producer_id, f"release {file_name} ({kind.replace('_', ' ')})", n, detail)
+
+
+def release_period_mismatch(db: sqlite_utils.Database, params: Mapping[str, Any]) -> Iterator[Candidate]:
+    """One candidate per release whose rows fall mostly outside the period its file name states."""
+    sql = """
+        SELECT r.producer_id, r.file_name, c.detail,
+               (SELECT COUNT(DISTINCT g.search_id) FROM sightings g WHERE g.release_id = r.id)
+        FROM release_checks c JOIN releases r ON r.id = c.release_id
+        WHERE r.status = 'complete' AND c.kind = 'period_mismatch'
+        ORDER BY r.id, c.id
+    """
+    for producer_id, file_name, detail, n in db.execute(sql):
+        yield Candidate(producer_id, f"release {file_name} (period mismatch)", n, detail)
 
 
 # --- releases that contradict each other ---------------------------------------------------------------

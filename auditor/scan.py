@@ -25,13 +25,13 @@ from typing import Any, Callable, Sequence
 
 import sqlite_utils
 
-from auditor import __version__
-from auditor.agencies import Resolver, resolve_store
 import numpy as np
 
+from auditor import __version__
 from auditor import examples as example_rows
-from auditor.facts import SearchKey, date_boundaries, epoch_date, fact_bounds, frame_value, search_facts, trace_facts
-from auditor.graph import Agency, build_graph, load_agencies, path_text
+from auditor.agencies import Resolver, resolve_store
+from auditor.facts import STORE_TIME_FORMAT, Judge, SearchKey, date_boundaries, fact_bounds
+from auditor.graph import build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys, assign_keys_local
 from auditor.measures import MEASURES
 from auditor.overview import describe_run
@@ -77,7 +77,7 @@ class RunSummary:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(STORE_TIME_FORMAT)
 
 
 def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None) -> dict[int, tuple[str, ...]]:
@@ -213,28 +213,25 @@ def _resolver(params: RunParams) -> Resolver:
 
 
 class _Tracer:
-    """Traces each distinct (owner, searcher, beneficiary, basis) once, writing a traces row."""
+    """Writes a `traces` row for each distinct (owner, searcher, beneficiary, basis), once."""
 
-    def __init__(self, db, graph, agencies: dict[int, Agency]) -> None:
-        self.db, self.graph, self.agencies = db, graph, agencies
-        self.traces: dict[tuple, tuple[int, dict[str, Any]]] = {}
+    def __init__(self, db, judge: Judge) -> None:
+        self.db, self.judge = db, judge
+        self.ids: dict[tuple, int] = {}
         db.execute("DELETE FROM traces")
 
-    def get(self, owner_k: int, searcher_k: int, benef_k: int, basis: str) -> tuple[int, dict[str, Any]]:
-        key = (owner_k, searcher_k, benef_k, basis)
-        found = self.traces.get(key)
-        if found is None:
-            owner_id = None if owner_k == -1 else owner_k
-            searcher_id = None if searcher_k == -1 else searcher_k
-            beneficiary_id = searcher_id if benef_k == -1 else benef_k
-            facts = trace_facts(self.graph, self.agencies, owner_id, searcher_id, beneficiary_id, basis)
-            path = path_text(self.agencies, owner_id, facts["scope"], searcher_id, beneficiary_id, basis or None)
-            trace_id = self.db.execute(
+    def get(self, key: SearchKey) -> int:
+        path = Judge.path(key)
+        trace_id = self.ids.get(path)
+        if trace_id is None:
+            owner_id, searcher_id, beneficiary_id, basis = path
+            facts = self.judge.trace(path)
+            text = path_text(self.judge.agencies, owner_id, facts["scope"], searcher_id, beneficiary_id, basis)
+            trace_id = self.ids[path] = self.db.execute(
                 "INSERT INTO traces (owner_id, scope, searcher_id, beneficiary_id, door, path) VALUES (?, ?, ?, ?, ?, ?)",
-                [owner_id, facts["scope"], searcher_id, beneficiary_id, facts["door"], path],
+                [owner_id, facts["scope"], searcher_id, beneficiary_id, facts["door"], text],
             ).lastrowid
-            found = self.traces[key] = (trace_id, facts)
-        return found
+        return trace_id
 
 
 def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequence[tuple[str, ...]],
@@ -272,29 +269,17 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
     of the trace facts the rules read, so they stay few however many agencies searched.
     """
     agencies = load_agencies(db)
-    tracer = _Tracer(db, build_graph(db, agencies), agencies)
-    signature_facts = sorted(_trace_facts_used(rules) | {"beneficiary.dhs_component"})
-    boundaries, frame_bounds = getattr(keys, "boundaries", []), getattr(keys, "frame_bounds", [])
-    verdicts: dict[tuple, tuple[tuple[str, str], ...]] = {}
-    signatures: dict[tuple, tuple] = {}
+    judge = Judge(rules, build_graph(db, agencies), agencies, classes,
+                  getattr(keys, "boundaries", []), getattr(keys, "frame_bounds", []))
+    tracer = _Tracer(db, judge)
+    severity_of = {r.id: r.severity for r in rules}
     key_rows, groups = [], []
     rules_of: dict[int, tuple[str, ...]] = {}
     per_rule = {r.id: 0 for r in rules}  # de-duplicated searches
     rows_of = {r.id: 0 for r in rules}  # rows of the findings view: a search with two owners has two
     for key, key_id in keys.ids.items():
-        path = (key.owner_id, key.searcher_id, key.beneficiary_id, key.basis)
-        trace_id, tfacts = tracer.get(*path)
-        signature = signatures.get(path)
-        if signature is None:
-            signature = signatures[path] = tuple(tfacts[f] for f in signature_facts)
-        verdict_key = (signature, *key[4:])  # the path's agencies only through their signature
-        verdict = verdicts.get(verdict_key)
-        if verdict is None:
-            tags = frozenset(classes[key.class_id]) if key.class_id != -1 else frozenset()
-            facts = search_facts(tfacts, tags, key.system, key.query_type, key.mass_search, key.has_case_number,
-                                 key.reason_state, epoch_date(boundaries, key.epoch),
-                                 frame_value(frame_bounds, key.frame_bucket))
-            verdict = verdicts[verdict_key] = tuple((r.id, r.severity) for r in rules if r.matches(facts))
+        trace_id = tracer.get(key)
+        verdict = [(rule_id, severity_of[rule_id]) for rule_id in judge.verdict(key)]
         n = keys.searches.get(key_id, 0)
         key_rows.append((key_id, run_id, *key, trace_id, n))
         rules_of[key_id] = tuple(rule_id for rule_id, _ in verdict)
@@ -316,12 +301,6 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
     db.conn.executemany("INSERT INTO finding_groups (run_id, rule_id, severity, key_id) VALUES (?, ?, ?, ?)", groups)
     create_indexes(db)
     return {rule_id: (per_rule[rule_id], rows_of[rule_id]) for rule_id in per_rule}
-
-
-def _trace_facts_used(rules: Sequence[Rule]) -> set[str]:
-    """The owner/searcher/beneficiary/scope/door facts the rules' conditions read."""
-    used = {leaf["fact"] for rule in rules for leaf in rule.leaves()}
-    return {f for f in used if f.split(".")[0] in ("owner", "searcher", "beneficiary") or f in ("scope", "door")}
 
 
 def _apply_aggregate_rule(db, run_id: int, rule: Rule) -> None:

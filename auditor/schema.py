@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import STORE_TIME_DESCRIPTION
 from auditor.vocabulary import LEVELS  # noqa: F401  (defined in the vocabulary; importable from here too)
 
 # 2: provenance as runs (sighting_runs, owner_runs) behind the `sightings` and `search_owners` views,
@@ -75,6 +76,7 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "rows_read": int,
             "rows_imported": int,
             "rows_rejected": int,
+            "rows_padding": int,  # blank or counter-only records: rows_read = imported + rejected + padding
             "status": str,  # importing, complete
             "imported_at": str,
             "notes": str,
@@ -407,6 +409,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for name, columns, options in _TABLES:
         if not db[name].exists():
             db[name].create(columns, **options)
+    if "rows_padding" not in db["releases"].columns_dict:
+        # A store written before padding was counted apart: its padding rows are among its rejects.
+        db.execute("ALTER TABLE releases ADD COLUMN rows_padding INTEGER NOT NULL DEFAULT 0")
     # One search per vendor UUID. Built here only while the table is empty (free); a load into an
     # empty store drops it and the next import, which links by UUID, builds it again.
     if db.execute("SELECT 1 FROM searches LIMIT 1").fetchone() is None:
@@ -423,7 +428,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
         "UNION ALL SELECT search_id, tag, NULL, evidence, confidence, basis FROM search_tags"
     )
     db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
-    db["meta"].upsert({"key": "time_format", "value": "UTC ISO 8601, whole seconds: YYYY-MM-DDTHH:MM:SSZ"}, pk="key")
+    db["meta"].upsert({"key": "time_format", "value": STORE_TIME_DESCRIPTION}, pk="key")
 
 
 def create_indexes(db: sqlite_utils.Database, skip: tuple[str, ...] = ()) -> None:

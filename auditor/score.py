@@ -20,11 +20,10 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import (IMMIGRATION_TAG, SENSITIVE_TAGS, STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth,
+                           immigration_related, stored_bounds, stored_classes, stored_key, truth_tags)
 from auditor.graph import build_graph, load_agencies
 from auditor.rules import Rule, load_rules
-from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql, search_facts, trace_facts
-from auditor.scan import reason_classes, stored_tag_sets
-from auditor.vocabulary import IMMIGRATION_ENFORCERS
 
 # Truth purposes whose tag is not `crime:<purpose>`.
 _PURPOSE_TAG = {
@@ -35,44 +34,9 @@ _PURPOSE_TAG = {
 }
 
 
-# Truth purposes and misuse kinds, as the sensitive-purpose tags a correct reading would give them.
-_SENSITIVE_TRUTH = {
-    "protest": "protest", "reproductive_health": "reproductive_health", "civil_matter": "civil_matter",
-    "personal_use": "personal_use", "mission_creep": "mission_creep",
-    # Misuse: stalking and personal errands are personal use; targeting council members and
-    # complainants is political, First-Amendment territory like protest.
-    "stalking": "personal_use", "political": "protest",
-}
-_SENSITIVE_TAGS = {"protest", "reproductive_health", "civil_matter", "personal_use", "ethnic_descriptor", "mission_creep"}
 # Facts whose truth the simulator knows and the log may hide: a rule reading none of them scores
 # 1.0 by construction (it is judged on what was logged).
 _HIDDEN_FACTS = {"immigration_related", "door", "tags"}
-
-
-def truth_tags(tags: frozenset[str], purpose: str | None, misuse: str | None) -> frozenset[str]:
-    """The tags a search's reason would carry had it told the truth.
-
-    The truth's purpose replaces what the reason claims about the facts a log can hide (immigration
-    and the sensitive purposes); the other tags (vague, crime categories) are what was logged.
-    """
-    true_tags = set(tags) - _SENSITIVE_TAGS - {"immigration"}
-    true_tags |= {"immigration"} if purpose == "immigration" else set()
-    true_tags |= {t for t in (_SENSITIVE_TRUTH.get(purpose), _SENSITIVE_TRUTH.get(misuse)) if t}
-    return frozenset(true_tags)
-
-
-def truth_facts(graph: Any, agencies: dict, enforcers: set[int], owner_id: int | None, searcher_id: int | None,
-                tags: frozenset[str], system: str, qtype: str, mass: int, has_case: int, rstate: str,
-                purpose: str | None, misuse: str | None, true_beneficiary: int | None, day: str | None,
-                days_back: int | None = None) -> dict:
-    """The facts of a simulated search as the rules would see them told the truth.
-
-    One definition for `audit score` and the exercise answer keys, so both judge a search alike.
-    """
-    facts = search_facts(trace_facts(graph, agencies, owner_id, searcher_id, true_beneficiary, "truth"),
-                         truth_tags(tags, purpose, misuse), system, qtype, mass, has_case, rstate, day, days_back)
-    facts["immigration_related"] = purpose == "immigration" or true_beneficiary in enforcers
-    return facts
 
 
 def depends_on_hidden_truth(rule: Rule) -> bool:
@@ -83,7 +47,7 @@ def depends_on_hidden_truth(rule: Rule) -> bool:
             # Tags are hidden truth only where the rule reads purpose tags (not `vague`).
             values = leaf.get("has", leaf.get("has_any", []))
             values = {values} if isinstance(values, str) else set(values)
-            if values & (_SENSITIVE_TAGS | {"immigration"}):
+            if values & (SENSITIVE_TAGS | {IMMIGRATION_TAG}):
                 used.add("tags")
         else:
             used.add(leaf["fact"])
@@ -111,8 +75,8 @@ class Counts:
 @dataclass
 class Score:
     searches: int
-    immigration_related: int  # truth: immigration purpose or done for ICE/ERO/HSI/CBP/USBP
-    stated: Counts  # reason states it (tag immigration or dhs_beneficiary) vs truth, not disguised
+    immigration_related: int  # told the truth, by the one definition (auditor.facts.immigration_related)
+    stated: Counts  # the log says it (the reason, or a beneficiary the reason names) vs truth, not disguised
     by_dhs_searcher: int  # run by a DHS component itself: its identity, not its reason, shows it
     disguised: int  # truly immigration-related searches by non-DHS searchers whose reason hides it
     disguised_caught: dict[str, int]  # by inference basis
@@ -140,69 +104,33 @@ class Score:
         return out
 
 
-def stored_boundaries(db: sqlite_utils.Database) -> list[str]:
-    """The date bounds the last scan keyed searches by (see :func:`auditor.facts.fact_bounds`)."""
-    return _stored_bounds(db, "scan_date_boundaries")
+def score_store(db: sqlite_utils.Database) -> Score:
+    """Score the last `audit run` of a simulated store against its truth table.
 
-
-def stored_frame_bounds(db: sqlite_utils.Database) -> list[int]:
-    """The days-back bounds the last scan keyed searches by (see :func:`auditor.facts.fact_bounds`)."""
-    return _stored_bounds(db, "scan_frame_bounds")
-
-
-def _stored_bounds(db: sqlite_utils.Database, key: str) -> list:
-    import json
-
-    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return json.loads(row[0]) if row else []
-
-
-def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) -> Score:
-    """Score the last `audit run` of a simulated store against its truth table."""
+    Reads only: each search's key as the run stored it, judged as logged and told the truth by the
+    scan's own step (:class:`auditor.facts.Judge`).
+    """
     if not db.execute("SELECT 1 FROM truth LIMIT 1").fetchone():
         raise InputError("this store has no simulator truth to score against (only simulated stores do)")
-    if mass_networks is None:  # the run's own parameter; `audit run` passes it while finishing
-        run = db.execute("SELECT id, params FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
-        if run is None:
-            raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
-        import json
+    if not db["scan_keys"].exists() or not db.execute("SELECT 1 FROM scan_keys LIMIT 1").fetchone():
+        raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
 
-        mass_networks = json.loads(run[1]).get("mass_networks", 500)
-
-    tag_sets = stored_tag_sets(db)
-    classes = reason_classes(db, tag_sets)
+    classes = stored_classes(db)
     agencies = load_agencies(db)
-    graph = build_graph(db, agencies)
     rules = [r for r in load_rules() if r.scope == "search"]
+    judge = Judge(rules, build_graph(db, agencies), agencies, classes, *stored_bounds(db))
     dhs = {a.id for a in agencies.values() if a.is_dhs}
-    enforcers = {a.id for a in agencies.values() if a.dhs_component in IMMIGRATION_ENFORCERS}
+    component = {a.id: a.dhs_component for a in agencies.values()}
 
     by_rule = {r.id: Counts() for r in rules}
-    memo: dict[tuple, tuple[frozenset, frozenset]] = {}
-    boundaries, frame_bounds = stored_boundaries(db), stored_frame_bounds(db)
     rows = db.execute(
-        f"""SELECT {key_sql(boundaries, frame_bounds)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
-            {KEY_FROM_SQL} JOIN truth t ON t.search_id = s.id
-            GROUP BY 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15""",
-        {"mass": mass_networks},
-    )
-    for (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch, frame,
-         purpose, misuse, true_benef, n) in rows:
-        key = (owner_k, searcher_k, benef_k, basis, class_k, system, qtype, mass, has_case, rstate, epoch, frame,
-               purpose, misuse, true_benef)
-        if key not in memo:
-            owner_id = None if owner_k == -1 else owner_k
-            searcher_id = None if searcher_k == -1 else searcher_k
-            tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
-            day, back = epoch_date(boundaries, epoch), frame_value(frame_bounds, frame)
-            observed = search_facts(
-                trace_facts(graph, agencies, owner_id, searcher_id, searcher_id if benef_k == -1 else benef_k, basis or None),
-                tags, system, qtype, mass, has_case, rstate, day, back)
-            truth = truth_facts(graph, agencies, enforcers, owner_id, searcher_id, tags, system, qtype, mass, has_case,
-                                rstate, purpose, misuse, true_benef, day, back)
-            memo[key] = (frozenset(r.id for r in rules if r.matches(observed)),
-                         frozenset(r.id for r in rules if r.matches(truth)))
-        found, expected = memo[key]
+        f"""SELECT {STORED_KEY_COLUMNS}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id), COUNT(*)
+            {STORED_KEYS_SQL} JOIN truth t ON t.search_id = k.search_id JOIN searches s ON s.id = k.search_id
+            GROUP BY k.key_id, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id)""")
+    width = len(STORED_KEY_COLUMNS.split(","))
+    for row in rows:
+        key, truth, n = stored_key(row[:width]), Truth(*row[width:width + 3]), row[-1]
+        found, expected = set(judge.verdict(key)), set(judge.verdict(key, truth))
         for rule_id in found | expected:
             c = by_rule[rule_id]
             if rule_id in found and rule_id in expected:
@@ -222,12 +150,13 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
     total = 0
     purposes = [r[0] for r in db.execute("SELECT DISTINCT purpose FROM truth WHERE purpose IS NOT NULL")]
     by_dhs_searcher = 0
-    for purpose, class_id, true_benef, disguised_flag, inferred_basis, searcher_id, n in db.execute(
-        """SELECT t.purpose, rc.class_id, t.beneficiary_id, t.disguised, b.basis, s.searcher_id, COUNT(*)
+    for purpose, class_id, true_benef, disguised_flag, inferred_basis, inferred, searcher_id, n in db.execute(
+        """SELECT t.purpose, rc.class_id, COALESCE(t.beneficiary_id, s.searcher_id), t.disguised, b.basis,
+                  b.beneficiary_id, s.searcher_id, COUNT(*)
            FROM searches s JOIN truth t ON t.search_id = s.id
            LEFT JOIN reason_classes rc ON rc.reason_id = s.reason_id
            LEFT JOIN beneficiaries b ON b.search_id = s.id
-           GROUP BY 1, 2, 3, 4, 5, 6"""
+           GROUP BY 1, 2, 3, 4, 5, 6, 7"""
     ):
         total += n
         tags = set(classes[class_id]) if class_id is not None else set()
@@ -241,9 +170,11 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
                 c.fp += n
             elif actual:
                 c.fn += n
-        related = purpose == "immigration" or true_benef in dhs
+        # Both sides by the one definition: told the truth, and as the log says it (the reason's tags,
+        # or a beneficiary the reason itself names; inferences are scored as `disguised_caught`).
+        related = immigration_related(truth_tags(frozenset(tags), purpose, None), component.get(true_benef))
         related_total += n if related else 0
-        says_it = bool(tags & {"immigration", "dhs_beneficiary"})
+        says_it = immigration_related(tags, component.get(inferred) if inferred_basis == "reason" else None)
         if searcher_id in dhs:
             by_dhs_searcher += n if related else 0
         elif says_it and related:
@@ -262,7 +193,6 @@ def score_store(db: sqlite_utils.Database, *, mass_networks: int | None = None) 
             else:
                 inference[inferred_basis].fp += n
     benef, beyond, by_basis, unresolved_named = _score_beneficiaries(db, agencies)
-    db.conn.commit()  # end the read transaction the temp tables opened
     return Score(
         beneficiary=benef, beneficiary_beyond_dhs=beyond, beneficiary_by_basis=by_basis,
         named_unresolved=unresolved_named,
@@ -325,7 +255,8 @@ def format_score(score: Score) -> str:
 
     lines = [
         f"Scored {score.searches:,} simulated searches against truth; {score.immigration_related:,} truly immigration-related.",
-        f"Stated immigration-related, non-DHS searchers (reason says immigration or names ICE/ERO/HSI/CBP/USBP): "
+        f"Stated immigration-related, non-DHS searchers (reason says immigration or names ICE/ERO/CBP/USBP; "
+        f"HSI alone marks a beneficiary, not a purpose): "
         f"precision {pct(score.stated.precision)}, recall {pct(score.stated.recall)} "
         f"(tp {score.stated.tp:,}, fp {score.stated.fp:,}, fn {score.stated.fn:,})",
         f"Run by a DHS component itself (its identity shows it; see door.back/door.front): {score.by_dhs_searcher:,}",

@@ -5,7 +5,8 @@ from calendar import monthrange
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-STORE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from auditor.facts import STORE_TIME_FORMAT as STORE_FORMAT  # defined once, with the other facts
+
 _EXCEL_EPOCH = datetime(1899, 12, 30, tzinfo=timezone.utc)
 
 

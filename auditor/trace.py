@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from auditor.agencies import Resolver
+from auditor.facts import IMMIGRATION_TAG, STORE_TIME_FORMAT
 from auditor.measures import NO_PURPOSE_SQL
 from auditor.requesters import MentionResolver, RequesterReader, StoreAgency, default_reader
 from auditor.schema import ensure_agency
@@ -105,7 +106,7 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0,
            FROM reason_tags rt
            JOIN searches s ON s.reason_id = rt.reason_id
            JOIN agencies a ON a.id = s.searcher_id
-           WHERE rt.tag = 'immigration' AND a.is_287g = 1 AND a.dhs_component IS NULL""",
+           WHERE rt.tag = '{IMMIGRATION_TAG}' AND a.is_287g = 1 AND a.dhs_component IS NULL""",
         [components["ICE"]],
     )
     by_287g = db.execute("SELECT COUNT(*) FROM beneficiaries WHERE basis = '287g'").fetchone()[0]
@@ -139,8 +140,8 @@ def infer_beneficiaries(db: sqlite_utils.Database, *, relay_days: float = 7.0,
             FROM relay_anchor r
             JOIN agencies ra ON ra.id = r.searcher_id
             JOIN searches s ON s.plate = r.plate
-                 AND s.time BETWEEN strftime('%Y-%m-%dT%H:%M:%SZ', r.time, '-{window}')
-                                AND strftime('%Y-%m-%dT%H:%M:%SZ', r.time, '+{window}')
+                 AND s.time BETWEEN strftime('{STORE_TIME_FORMAT}', r.time, '-{window}')
+                                AND strftime('{STORE_TIME_FORMAT}', r.time, '+{window}')
             JOIN agencies a ON a.id = s.searcher_id
             WHERE s.searcher_id != r.searcher_id AND a.dhs_component IS NULL
               AND s.id NOT IN (SELECT search_id FROM relay_anchor)

@@ -22,22 +22,20 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from auditor.overview import immigration_sql
+from auditor.facts import (finding_judged_state_sql, first_release_sql, first_row_sql, month_sql,
+                           search_immigration_sql)
 
-# The first sighting (lowest release, then row) is the cited source, as in the CSV report.
-_FIRST_RELEASE = """(SELECT g1.release_id FROM sightings g1 WHERE g1.search_id = {search}
-                     ORDER BY g1.release_id, g1.row_number LIMIT 1)"""
-_FIRST_ROW = """(SELECT g1.row_number FROM sightings g1 WHERE g1.search_id = {search}
-                 ORDER BY g1.release_id, g1.row_number LIMIT 1)"""
+# The first sighting (auditor.facts.first_row_sql) is the cited source, as in the CSV report.
 
 VIEWS: dict[str, str] = {
     "finding_list": f"""
         SELECT f.rule_id, r.title AS rule_title, f.severity, r.citation, r.scope AS rule_scope,
                f.search_id, s.time AS search_time, sa.name AS searcher, sa.state AS searcher_state,
                sa.level AS searcher_level, s.user, rs.text AS reason, s.case_number, s.plate,
-               oa.name AS owner, oa.state AS owner_state, t.scope AS sharing_scope,
+               oa.name AS owner, oa.state AS owner_state, {finding_judged_state_sql()} AS judged_state,
+               t.scope AS sharing_scope,
                ba.name AS beneficiary, b.basis AS beneficiary_basis, t.door, t.path AS trace,
-               rel.file_name AS release_file, {_FIRST_ROW.format(search='f.search_id')} AS release_row,
+               rel.file_name AS release_file, {first_row_sql("f.search_id")} AS release_row,
                aa.name AS agency, f.subject, f.detail, f.searches, f.run_id
         FROM findings f
         JOIN rules r ON r.rule_id = f.rule_id
@@ -48,25 +46,25 @@ VIEWS: dict[str, str] = {
         LEFT JOIN agencies oa ON oa.id = t.owner_id
         LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
         LEFT JOIN beneficiaries b ON b.search_id = f.search_id
-        LEFT JOIN releases rel ON rel.id = {_FIRST_RELEASE.format(search='f.search_id')}
+        LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
         LEFT JOIN agencies aa ON aa.id = f.agency_id""",
     "search_list": f"""
-        SELECT s.id AS search_id, s.time, substr(s.time, 1, 7) AS month,
+        SELECT s.id AS search_id, s.time, {month_sql('s.time')} AS month,
                sa.name AS searcher, sa.state AS searcher_state, sa.level AS searcher_level, sa.kind AS searcher_kind,
                (SELECT group_concat(oa.name, '; ') FROM search_owners so JOIN agencies oa ON oa.id = so.owner_id
                 WHERE so.search_id = s.id) AS owners,
                s.user, rs.text AS reason, s.case_number, s.plate, s.search_type, s.networks, s.devices,
                s.system, s.query_type, s.redacted AS withheld_fields,
                ba.name AS beneficiary, b.basis AS beneficiary_basis, b.evidence AS beneficiary_evidence,
-               {immigration_sql()} AS immigration_related,
+               {search_immigration_sql('s', 'b')} AS immigration_related,
                (SELECT COUNT(*) FROM findings f WHERE f.search_id = s.id) AS findings,
-               rel.file_name AS release_file, {_FIRST_ROW.format(search='s.id')} AS release_row
+               rel.file_name AS release_file, {first_row_sql("s.id")} AS release_row
         FROM searches s
         LEFT JOIN agencies sa ON sa.id = s.searcher_id
         LEFT JOIN reasons rs ON rs.id = s.reason_id
         LEFT JOIN beneficiaries b ON b.search_id = s.id
         LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
-        LEFT JOIN releases rel ON rel.id = {_FIRST_RELEASE.format(search='s.id')}""",
+        LEFT JOIN releases rel ON rel.id = {first_release_sql("s.id")}""",
 }
 
 

@@ -33,13 +33,12 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.grade import KEY_FORMAT, NO_RULE, WORKSHEET_COLUMNS, beneficiary_spellings
+from auditor.facts import (STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth, agency_place, search_immigration_sql,
+                           stored_bounds, stored_classes, stored_key)
 from auditor.graph import Agency, build_graph, load_agencies, scope_of
-from auditor.vocabulary import IMMIGRATION_ENFORCERS
 from auditor.report.render_csv import safe_cell
 from auditor.rules import SEVERITIES, Rule, load_rules
-from auditor.facts import KEY_FROM_SQL, epoch_date, frame_value, key_sql
-from auditor.scan import reason_classes, run_audit, stored_tag_sets
-from auditor.score import stored_boundaries, stored_frame_bounds, truth_facts
+from auditor.scan import run_audit
 from auditor.schema import open_store
 from simulator.budget import check_fits, estimate
 from simulator.generate import check_out_path, simulate
@@ -81,38 +80,30 @@ class Exercise:
 
 # --- judging every search by the truth ---------------------------------------------------------------
 
-def truth_rules(db: sqlite_utils.Database, rules: list[Rule], agencies: dict[int, Agency], graph: Any,
-                mass_networks: int) -> dict[int, set[str]]:
+@dataclass
+class TruthVerdicts:
+    """Per search, what the rules find told the truth, and whether it is truly immigration-related."""
+
+    rules: dict[int, set[str]] = field(default_factory=dict)
+    immigration_related: dict[int, bool] = field(default_factory=dict)
+
+
+def truth_rules(db: sqlite_utils.Database, rules: list[Rule], agencies: dict[int, Agency], graph: Any) -> TruthVerdicts:
     """Search id -> the search rules that apply when the rules are told the truth.
 
-    Evaluated once per distinct combination of facts, as the scan does, so the cost follows the
-    number of distinct paths and reasons rather than searches.
+    Reads each search's keys as the last `audit run` stored them and judges them with the scan's
+    own step (:class:`auditor.facts.Judge`), once per distinct key and truth; writes nothing.
     """
-    classes = reason_classes(db, stored_tag_sets(db))
-    enforcers = {a.id for a in agencies.values() if a.dhs_component in IMMIGRATION_ENFORCERS}
-    memo: dict[tuple, frozenset[str]] = {}
-    out: dict[int, set[str]] = {}
-    boundaries, frame_bounds = stored_boundaries(db), stored_frame_bounds(db)
-    rows = db.execute(
-        f"""SELECT s.id, {key_sql(boundaries, frame_bounds)}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id)
-            {KEY_FROM_SQL} JOIN truth t ON t.search_id = s.id""",
-        {"mass": mass_networks},
-    )
-    for search_id, owner_k, searcher_k, _benef_k, _basis, class_k, system, qtype, mass, has_case, rstate, epoch, \
-            frame, purpose, misuse, true_benef in rows:
-        key = (owner_k, searcher_k, class_k, system, qtype, mass, has_case, rstate, epoch, frame, purpose, misuse,
-               true_benef)
-        matched = memo.get(key)
-        if matched is None:
-            owner_id = None if owner_k == -1 else owner_k
-            searcher_id = None if searcher_k == -1 else searcher_k
-            tags = frozenset(classes[class_k]) if class_k != -1 else frozenset()
-            facts = truth_facts(graph, agencies, enforcers, owner_id, searcher_id, tags, system, qtype, mass,
-                                has_case, rstate, purpose, misuse, true_benef, epoch_date(boundaries, epoch),
-                                frame_value(frame_bounds, frame))
-            matched = memo[key] = frozenset(r.id for r in rules if r.matches(facts))
-        out.setdefault(search_id, set()).update(matched)
-    db.conn.commit()  # end the read transaction the temp table opened
+    judge = Judge(rules, graph, agencies, stored_classes(db), *stored_bounds(db))
+    out = TruthVerdicts()
+    width = len(STORED_KEY_COLUMNS.split(","))
+    for row in db.execute(
+        f"""SELECT k.search_id, {STORED_KEY_COLUMNS}, t.purpose, t.misuse_kind, COALESCE(t.beneficiary_id, s.searcher_id)
+            {STORED_KEYS_SQL} JOIN truth t ON t.search_id = k.search_id JOIN searches s ON s.id = k.search_id"""
+    ):
+        search_id, key, truth = row[0], stored_key(row[1:width + 1]), Truth(*row[width + 1:])
+        out.rules.setdefault(search_id, set()).update(judge.verdict(key, truth))
+        out.immigration_related[search_id] = judge.facts(key, truth)["immigration_related"]
     return out
 
 
@@ -242,14 +233,6 @@ def relay_hints(db: sqlite_utils.Database, search_id: int, relay_days: float, li
     return hints
 
 
-def _state_of(agency: Agency | None) -> str:
-    if agency is None:
-        return "unknown"
-    if agency.level == "federal":
-        return "federal"
-    return agency.state or "unknown"
-
-
 def _aggregate_rules_for(db: sqlite_utils.Database, run_id: int, searcher_id: int, user: str | None,
                          plate: str | None) -> set[str]:
     """Aggregate findings of the run that cover this search's agency, officer or officer-and-plate."""
@@ -265,7 +248,7 @@ def _quote(text: str | None) -> str:
 
 
 def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run_id: int, rules: dict[str, Rule],
-                applies: set[str], rule_counts: dict[str, int], agencies: dict[int, Agency], graph: Any,
+                applies: set[str], immigration_related: bool, rule_counts: dict[str, int], agencies: dict[int, Agency], graph: Any,
                 relay_days: float) -> tuple[dict[str, Any], dict[str, Any]]:
     s = db.execute(
         """SELECT s.time, s.searcher_id, s.user, r.text, s.redacted, s.case_number, s.plate, s.search_type, s.networks,
@@ -285,7 +268,7 @@ def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run
         shown_reason = reason
     context = {
         "search_id": search_id, "time_utc": time, "searcher": searcher.name if searcher else "(unknown)",
-        "searcher_state": _state_of(searcher), "user": user or "",
+        "searcher_state": agency_place(searcher.level if searcher else None, searcher.state if searcher else None), "user": user or "",
         "owner": "; ".join(agencies[o].name for o in owner_ids) or "(not in the log)",
         "scope": "; ".join(scopes) or "unknown",
         "system": " ".join(x for x in ((system or "").upper(), search_type or "", (qtype or "").replace("_", " ")) if x),
@@ -301,6 +284,9 @@ def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run
         """SELECT a.name, a.id, b.basis, b.evidence FROM beneficiaries b JOIN agencies a ON a.id = b.beneficiary_id
            WHERE b.search_id = ?""", [search_id]).fetchone()
     aggregates = _aggregate_rules_for(db, run_id, searcher_id, user, plate)
+    logged_immigration = bool(db.execute(
+        f"SELECT {search_immigration_sql('s', 'b')} FROM searches s LEFT JOIN beneficiaries b ON b.search_id = s.id "
+        "WHERE s.id = ?", [search_id]).fetchone()[0])
 
     # The answers, judged by the truth.
     violation = bool(applies) or misuse is not None
@@ -360,9 +346,12 @@ def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run
         "beneficiary": beneficiary.name if beneficiary else None,
         "beneficiary_accepts": list(beneficiary_spellings(beneficiary.name, beneficiary.dhs_component)) if beneficiary else [],
         "reasoning": " ".join(x for x in lines if x), "citation": citation,
+        # Immigration-related by the auditor's one definition (auditor.facts), told the truth.
+        "immigration_related": immigration_related,
         "truth": {"purpose": purpose, "beneficiary": beneficiary.name if beneficiary else None,
                   "disguised": bool(disguised), "misuse_kind": misuse, "narrative": narrative},
         "audit": {"flagged": sorted(found), "missed": sorted(missed), "extra": sorted(extra),
+                  "immigration_related": logged_immigration,
                   "aggregate": sorted(aggregates), "caught": caught,
                   "inferred_beneficiary": ({"agency": inferred[0], "basis": inferred[2], "evidence": inferred[3]}
                                            if inferred else None)},
@@ -400,8 +389,8 @@ def build_exercise(db: sqlite_utils.Database, *, items: int = DEFAULT_ITEMS, see
     rules = {r.id: r for r in load_rules()}
     agencies = load_agencies(db)
     graph = build_graph(db, agencies)
-    applies_by_search = truth_rules(db, [r for r in rules.values() if r.scope == "search"], agencies, graph,
-                                    int(params.get("mass_networks", 500)))
+    verdicts = truth_rules(db, [r for r in rules.values() if r.scope == "search"], agencies, graph)
+    applies_by_search = verdicts.rules
     rule_counts = dict(db.execute(
         "SELECT rule_id, COUNT(DISTINCT COALESCE(search_id, -id)) FROM findings WHERE run_id = ? GROUP BY 1",
         [run_id]).fetchall())
@@ -421,7 +410,8 @@ def build_exercise(db: sqlite_utils.Database, *, items: int = DEFAULT_ITEMS, see
     for n, (category, search_id) in enumerate(chosen, 1):
         label = f"Q{n:0{width}d}"
         context, key = _build_item(db, search_id, category, run_id=run_id, rules=rules,
-                                   applies=applies_by_search.get(search_id, set()), rule_counts=rule_counts,
+                                   applies=applies_by_search.get(search_id, set()),
+                                   immigration_related=verdicts.immigration_related[search_id], rule_counts=rule_counts,
                                    agencies=agencies, graph=graph,
                                    relay_days=float(params.get("relay_days", 7.0)))
         key["item"] = label

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from auditor.facts import agency_place_sql, truth_immigration_sql
+
 TABLES = ("agencies", "agency_names", "devices", "reads", "shares", "reasons", "searches", "search_owners", "truth")
 
-# Immigration-related: the true purpose is immigration, or the search was for a DHS immigration component.
-IMMIGRATION_RELATED = (
-    "t.purpose = 'immigration' OR t.beneficiary_id IN (SELECT id FROM agencies WHERE dhs_component IS NOT NULL)"
-)
+# Immigration-related told the truth, by the auditor's one definition (auditor.facts): the true
+# purpose is immigration, or the search was run by or for ICE, ERO, CBP or USBP (HSI alone is not).
+IMMIGRATION_RELATED = truth_immigration_sql("t", "s")
 
 
 @dataclass
@@ -34,7 +35,7 @@ def summarize(db: sqlite_utils.Database) -> Summary:
     q = db.conn.execute
     rows = {t: q(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     by_state = dict(q(
-        "SELECT CASE WHEN a.level = 'federal' THEN 'federal' ELSE coalesce(a.state, '?') END AS st, count(*) AS n "
+        f"SELECT {agency_place_sql('a')} AS st, count(*) AS n "
         "FROM searches s JOIN agencies a ON a.id = s.searcher_id GROUP BY st ORDER BY n DESC, st"
     ).fetchall())
     by_purpose = dict(q("SELECT purpose, count(*) AS n FROM truth GROUP BY purpose ORDER BY n DESC, purpose").fetchall())
@@ -43,9 +44,11 @@ def summarize(db: sqlite_utils.Database) -> Summary:
         rows=rows,
         by_state=by_state,
         by_purpose=by_purpose,
-        immigration_related=one(f"SELECT count(*) FROM truth t WHERE {IMMIGRATION_RELATED}"),
+        immigration_related=one(f"SELECT count(*) FROM truth t JOIN searches s ON s.id = t.search_id "
+                                f"WHERE {IMMIGRATION_RELATED}"),
         disguised=one("SELECT count(*) FROM truth WHERE disguised = 1"),
-        disguised_immigration=one(f"SELECT count(*) FROM truth t WHERE disguised = 1 AND ({IMMIGRATION_RELATED})"),
+        disguised_immigration=one(f"SELECT count(*) FROM truth t JOIN searches s ON s.id = t.search_id "
+                                  f"WHERE disguised = 1 AND ({IMMIGRATION_RELATED})"),
         proxy=one("SELECT count(*) FROM truth t JOIN searches s ON s.id = t.search_id "
                   "WHERE t.beneficiary_id != s.searcher_id"),
         side_door=one("SELECT count(*) FROM truth t JOIN searches s ON s.id = t.search_id "

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from auditor.facts import STORE_TIME_FORMAT
 from simulator.scenario import data_file
 from simulator.world import World
 
@@ -63,9 +64,11 @@ class Clock:
         origin = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
         self.origin = origin
         self.margin = margin_days
-        self.prefix = [(origin + timedelta(days=d - margin_days)).strftime("%Y-%m-%dT")
+        # The store's format (auditor.facts) split into its day part and its time-of-day part.
+        cut = STORE_TIME_FORMAT.index("%H")
+        self.prefix = [(origin + timedelta(days=d - margin_days)).strftime(STORE_TIME_FORMAT[:cut])
                        for d in range(days + 2 * margin_days)]
-        self.suffix = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(86400)]
+        self.suffix = [(origin + timedelta(seconds=s)).strftime(STORE_TIME_FORMAT[cut:]) for s in range(86400)]
 
     def text(self, seconds: int) -> str:
         """Store text (``2025-03-04T17:02:11Z``) for seconds since the first midnight."""

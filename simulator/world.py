@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from faker import Faker
 
 from auditor.errors import InputError
+from auditor.timefmt import iso_utc
 from simulator.scenario import Scenario, data_file
 
 # Case-number shapes agencies use; each agency keeps one (`{yy}` two-digit year, `{n}` a serial).
@@ -192,7 +194,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             for grantee_id in grantees:
                 shares.append((len(shares) + 1, owner_id, grantee_id, s["scope"],
                                agencies[owner_id - 1].name, "scenario", None,
-                               f"{scenario.start.isoformat()}T00:00:00Z", None))
+                               iso_utc(datetime.combine(scenario.start, datetime.min.time())), None))
     return World(agencies, members, devices, shares, officers)
 
 

@@ -48,7 +48,8 @@ def build_store(
     agencies: {name, state, level, kind, dhs_component, is_287g}; given attributes are kept by the
     resolver (resolved_by='override'). Agencies only named in shares/searches are left unresolved.
     shares: {owner, grantee?, scope, release?}. searches: {searcher, owners: [..], reason, user, plate,
-    case_number, time, networks, system, query_type, redacted, repeat, seen_in: [release file names]}.
+    case_number, time, networks, system, query_type, redacted, repeat, seen_in: [release file names],
+    truth: {purpose, beneficiary?, disguised?, misuse_kind?}} (truth makes it a simulated store).
     releases: {file_name, producer, audit_kind, rows_read, checks: [{kind, detail}]}. disclosures: {agency, year,
     status, investigations, confirmed, pending, <outcome>, filed_on} (misuse disclosures, system clets).
     """
@@ -95,6 +96,13 @@ def build_store(
                  s.get("plate"), s.get("search_type", "search"), s.get("networks", 1),
                  s.get("system", "alpr"), s.get("query_type"), s.get("redacted")],
             ).lastrowid
+            if s.get("truth"):
+                t = s["truth"]
+                db.execute(
+                    "INSERT INTO truth (search_id, purpose, beneficiary_id, disguised, misuse_kind, narrative) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [search_id, t.get("purpose"), ensure_agency(db, t.get("beneficiary") or s.get("searcher", "Test CA PD"), cache),
+                     int(t.get("disguised", False)), t.get("misuse_kind"), t.get("narrative", "test")])
             for owner in s.get("owners", []):
                 db.execute("INSERT INTO search_owners (search_id, owner_id) VALUES (?, ?)",
                            [search_id, ensure_agency(db, owner, cache)])

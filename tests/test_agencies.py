@@ -345,11 +345,11 @@ def test_resolve_store_uses_another_spelling_when_the_name_is_unknown(store):
 
 # --- the CLI -------------------------------------------------------------------------------------------
 
-def test_cli_prints_counts_and_unknown_names(store, tmp_path):
+def test_cli_prints_counts_and_unresolved_names(store, tmp_path):
     store.conn.close()
     result = CliRunner().invoke(audit, ["agencies", "--db", str(tmp_path / "store.db"), "--ice-287g", str(ICE_SMALL)])
     assert result.exit_code == 0, result.output
-    assert "unknown: 2" in result.output
+    assert "unresolved: 2" in result.output
     assert "on ICE's 287(g) list: 2" in result.output
     assert "  xq7 zzkw" in result.output
 

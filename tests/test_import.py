@@ -15,6 +15,7 @@ from conftest import write_flock_csv
 from click.testing import CliRunner
 
 from auditor.cli import audit
+from auditor.errors import InputError
 from auditor.importers import ImportOptions, import_file
 from auditor.schema import open_store
 
@@ -44,11 +45,13 @@ def q(db, sql, *args):
 
 def test_network_audit_account_balances_with_padding_and_bad_rows_rejected(db):
     [acc] = import_file(db, EL_CAJON)
-    assert (acc.rows_read, acc.rows_imported, acc.rows_rejected) == (6, 3, 3)
+    assert (acc.rows_read, acc.rows_imported, acc.rows_rejected, acc.rows_padding) == (6, 3, 2, 1)
     assert acc.balanced and acc.format == "flock_audit" and acc.audit_kind == "network"
     assert acc.producer == "El Cajon CA PD"
     why = dict(q(db, "SELECT row_number, why FROM rejects"))
-    assert why[4] == "empty padding record"
+    assert 4 not in why  # the empty record is padding, counted apart from rejects
+    assert q(db, "SELECT rows_padding FROM releases") == [(1,)]
+    assert any(n.startswith("1 padding records") and "rows 4" in n for n in acc.notes)
     assert why[7] == "search time not understood: 'yesterday'"
 
 
@@ -133,10 +136,19 @@ def test_portal_audit_redacted_user_and_url_debris_reason(db):
     assert rows[1][0] == "2026-03-10T12:41:15Z"
 
 
-def test_portal_without_producer_gets_a_placeholder_and_says_so(db):
-    [acc] = import_file(db, FIXTURES / "portal_search_audit.csv")
-    assert acc.producer == "[producer of portal_search_audit]"
-    assert any("does not name its agency" in n for n in acc.notes)
+def test_portal_without_producer_stops_and_asks_for_it(db):
+    # Before: the searcher became a placeholder agency `[producer of search_audit]`, mapped and judged.
+    with pytest.raises(InputError, match="does not name its agency: give --producer NAME"):
+        import_file(db, FIXTURES / "portal_search_audit.csv")
+    assert q(db, "SELECT count(*) FROM releases") == [(0,)] and q(db, "SELECT count(*) FROM agencies") == [(0,)]
+
+
+def test_portal_without_producer_is_one_line_and_exit_2_at_the_cli(tmp_path):
+    result = run_cli("--db", tmp_path / "s.db", FIXTURES / "portal_search_audit.csv")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: portal_search_audit.csv: a portal search audit does not name its agency: give --producer NAME "
+        "(the agency whose transparency portal published it)"]
 
 
 SHARING_LIST = FIXTURES / "El_Cajon_CA_PD-Sharing-List.csv"
@@ -318,7 +330,7 @@ def test_json_account_balances(tmp_path):
     result = run_cli("--db", tmp_path / "s.db", "--json", EL_CAJON, OKALOOSA)
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert data["totals"] == {"rows_read": 8, "rows_imported": 5, "rows_rejected": 3, "balanced": True,
+    assert data["totals"] == {"rows_read": 8, "rows_imported": 5, "rows_rejected": 2, "rows_padding": 1, "balanced": True,
                               "imported_releases": 2, "already_imported": 0, "refused": 0}
 
 
@@ -334,9 +346,15 @@ def test_json_account_balances(tmp_path):
 ])
 def test_cached_time_parser_agrees_with_timefmt(text):
     from auditor.importers.cells import TimeParser
-    from auditor.timefmt import parse_flock_time, parse_iso_time
+    from auditor.importers.dates import Unreadable, read_time
+    from auditor.timefmt import parse_flock_time
     parser = TimeParser()
-    expected = parse_flock_time(text) or parse_iso_time(text)
+    try:
+        expected = read_time(text.strip())
+    except Unreadable:
+        expected = None
+    if text.endswith(" UTC") and "/" in text:  # the vendor's own form: the cache agrees with timefmt too
+        assert expected == parse_flock_time(text)
     assert parser(text) == expected
     assert parser(text) == expected  # the second call is answered from the cached halves
 
@@ -355,8 +373,10 @@ def test_cached_day_half_is_not_reused_for_a_clock_in_another_zone():
     from auditor.importers.cells import TimeParser
     parser = TimeParser()
     assert parser("01/05/2026, 05:28:52 PM UTC") == "2026-01-05T17:28:52Z"
-    assert parser("01/05/2026, 05:28:52 PM PST") is None  # the day is cached; the PST clock never is
-    assert parser("01/05/2026, 05:28:52 PM PST") is None
+    # the day is cached; a clock in another zone never is: PST is read with its offset, IST refused
+    assert parser("01/05/2026, 05:28:52 PM PST") == "2026-01-06T01:28:52Z"
+    assert parser("01/05/2026, 05:28:52 PM IST") is None
+    assert parser("01/05/2026, 05:28:52 PM IST") is None
 
 
 # --- times that must not be stored ------------------------------------------------------------------
@@ -369,10 +389,17 @@ def one_row_audit(tmp_path: Path, when: str, frame_end: str | None = None) -> Pa
     return write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", [row])
 
 
-def test_search_time_in_a_local_zone_is_rejected_not_shifted(db, tmp_path):
+def test_search_time_in_a_us_zone_is_converted_with_its_offset(db, tmp_path):
     [acc] = import_file(db, one_row_audit(tmp_path, "01/05/2026, 05:28:52 PM PST"))
+    assert (acc.rows_imported, acc.rows_rejected) == (1, 0)
+    assert q(db, "SELECT time FROM searches") == [("2026-01-06T01:28:52Z",)]
+
+
+def test_search_time_in_a_zone_without_one_offset_is_rejected_not_shifted(db, tmp_path):
+    [acc] = import_file(db, one_row_audit(tmp_path, "01/05/2026, 05:28:52 PM IST"))
     assert (acc.rows_imported, acc.rows_rejected) == (0, 1)
-    assert q(db, "SELECT why FROM rejects") == [("Search Time zone 'PST' is not UTC: '01/05/2026, 05:28:52 PM PST'",)]
+    [(why,)] = q(db, "SELECT why FROM rejects")
+    assert why.startswith("Search Time zone 'IST' is not one with a single known offset")
     assert q(db, "SELECT count(*) FROM searches") == [(0,)]
 
 
@@ -389,14 +416,16 @@ def test_leap_day_is_a_real_date(db, tmp_path):
 
 
 def test_time_frame_end_in_a_local_zone_is_rejected_with_the_column_named(db, tmp_path):
-    [acc] = import_file(db, one_row_audit(tmp_path, "12/08/2025, 05:28:52 PM UTC", "12/08/2025, 05:28:52 PM EST"))
+    [acc] = import_file(db, one_row_audit(tmp_path, "12/08/2025, 05:28:52 PM UTC", "12/08/2025, 05:28:52 PM IST"))
     assert acc.rows_rejected == 1
-    assert q(db, "SELECT why FROM rejects") == [("Time Frame zone 'EST' is not UTC: '12/08/2025, 05:28:52 PM EST'",)]
+    [(why,)] = q(db, "SELECT why FROM rejects")
+    assert why.startswith("Time Frame zone 'IST' is not one with a single known offset") and why.endswith(
+        ": '12/08/2025, 05:28:52 PM IST'")
 
 
 def test_good_rows_after_a_bad_zone_on_the_same_day_still_import(db, tmp_path):
     rows = [search_row("", "Dallas TX PD", "12/08/2025, 05:28:52 PM UTC"),
-            search_row("", "Dallas TX PD", "12/08/2025, 05:28:53 PM CST"),
+            search_row("", "Dallas TX PD", "12/08/2025, 05:28:53 PM BST"),
             search_row("", "Dallas TX PD", "12/08/2025, 05:28:54 PM UTC")]
     [acc] = import_file(db, write_network_audit(tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv", rows))
     assert (acc.rows_imported, acc.rows_rejected) == (2, 1)
@@ -410,7 +439,7 @@ def test_portal_iso_time_on_an_impossible_date_is_rejected(db, tmp_path):
                  '"2","***","2025-02-31 00:02:04.789","12","theft"\n')
     [acc] = import_file(db, f, ImportOptions(producer="Eugene OR PD"))
     assert (acc.rows_imported, acc.rows_rejected) == (1, 1)
-    assert q(db, "SELECT why FROM rejects") == [("search time not understood: '2025-02-31 00:02:04.789'",)]
+    assert q(db, "SELECT why FROM rejects") == [("searchDate not a calendar date: '2025-02-31 00:02:04.789'",)]
 
 
 # --- interruption ------------------------------------------------------------------------------------
@@ -439,3 +468,41 @@ def test_killed_import_leaves_store_usable_and_retry_completes(tmp_path):
     assert acc.status == "complete" and acc.rows_imported == 120000
     assert q(db, "SELECT count(*) FROM sightings") == [(120000,)]
     assert q(db, "SELECT count(*), min(status) FROM releases") == [(1, "complete")]
+
+
+def test_run_and_report_complete_on_a_store_whose_only_import_was_killed(tmp_path):
+    big = tmp_path / "x-El_Cajon_CA_PD-Network-Audit.csv"
+    subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "gen_network_audit.py"),
+                    "60000", str(big)], check=True)
+    store = tmp_path / "s.db"
+    cli = [sys.executable, "-c", "from auditor.cli import main; main()"]
+    proc = subprocess.Popen(cli + ["import", "--db", str(store), str(big)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:  # stop it once the release is marked `importing`, i.e. mid-load
+        try:
+            if sqlite3.connect(store).execute("SELECT count(*) FROM releases WHERE status='importing'").fetchone()[0]:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.terminate()  # SIGTERM, as a timeout or a closed terminal sends it
+    _, err = proc.communicate()
+    time.sleep(0.5)  # a resource tracker would print its warnings after the parent died
+    assert "leaked semaphore" not in err
+    db = open_store(store)
+    if q(db, "SELECT status FROM releases") != [("importing",)]:
+        pytest.skip("the import finished before it could be stopped on this machine")
+    run = subprocess.run(cli + ["run", "--db", str(store)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "Unfinished import: 1 release(s) (x-El_Cajon_CA_PD-Network-Audit.csv)" in run.stdout
+    assert "leaked semaphore" not in run.stderr
+    for fmt in ("html", "md", "json", "csv"):
+        out = tmp_path / f"report.{fmt}"
+        done = subprocess.run(cli + ["report", "--db", str(store), "--out", str(out)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        text = out.read_text()
+        assert str(tmp_path) not in text  # the store is named by its file name, never its folders
+    html = (tmp_path / "report.html").read_text()
+    assert "<title>proxytrace report: s.db</title>" in html and "did not finish importing" in html

@@ -42,9 +42,9 @@ def test_hostile_csv_is_imported_or_refused_in_one_line(tmp_path_factory, lines,
         assert "\n" not in str(e)
         return
     for a in accounts:
-        assert a.rows_read == a.rows_imported + a.rows_rejected
-        stored = db.execute("SELECT rows_read, rows_imported, rows_rejected FROM releases WHERE id = ?",
+        assert a.rows_read == a.rows_imported + a.rows_rejected + a.rows_padding
+        stored = db.execute("SELECT rows_read, rows_imported, rows_rejected, rows_padding FROM releases WHERE id = ?",
                             [a.release_id]).fetchone()
-        assert stored == (a.rows_read, a.rows_imported, a.rows_rejected)
+        assert stored == (a.rows_read, a.rows_imported, a.rows_rejected, a.rows_padding)
         assert db.execute("SELECT count(*) FROM rejects WHERE release_id = ?", [a.release_id]).fetchone()[0] == a.rows_rejected
         assert db.execute("SELECT count(*) FROM sightings WHERE release_id = ?", [a.release_id]).fetchone()[0] == a.rows_imported

@@ -45,9 +45,9 @@ def dump(db) -> dict:
                        ORDER BY 1, 2"""),
         "rejects": q("""SELECT rl.file_name, rj.row_number, rj.raw, rj.why FROM rejects rj
                         JOIN releases rl ON rl.id = rj.release_id ORDER BY 1, 2"""),
-        "releases": [(*r[:6], [n for n in (r[6] or "").split("; ") if not n.startswith("read by the")])
-                     for r in q("SELECT file_name, format, rows_read, rows_imported, rows_rejected, status, notes "
-                                "FROM releases ORDER BY id")],
+        "releases": [(*r[:7], [n for n in (r[7] or "").split("; ") if not n.startswith("read by the")])
+                     for r in q("SELECT file_name, format, rows_read, rows_imported, rows_rejected, rows_padding, "
+                                "status, notes FROM releases ORDER BY id")],
         "agencies": sorted(q("SELECT name FROM agencies")),
         "agency_names": sorted(q("SELECT n.name, a.name FROM agency_names n JOIN agencies a ON a.id = n.agency_id")),
         "reasons": sorted(q("SELECT text FROM reasons")),
@@ -112,7 +112,7 @@ def test_quirky_cells_give_the_same_store_on_both_paths(tmp_path):
     fast, careful, notes = both_paths(tmp_path, [f])
     assert fast == careful
     assert "read by the columnar fast path" in notes
-    assert [r[:5] for r in fast["releases"]] == [(f.name, "flock_audit", 20, 15, 5)]
+    assert [r[:6] for r in fast["releases"]] == [(f.name, "flock_audit", 20, 15, 4, 1)]
 
 
 def test_a_second_release_links_the_same_way_on_both_paths(tmp_path):
@@ -204,3 +204,20 @@ def test_a_count_beyond_64_bits_is_rejected_not_a_crash(tmp_path):
     assert fast == careful
     assert [r[2:5] for r in fast["releases"]] == [(2, 1, 1)]
     assert "not a number" in fast["rejects"][0][3]
+
+
+def test_every_date_form_gives_the_same_store_on_both_paths(tmp_path):
+    forms = ["1/9/2025, 2:05:31 PM UTC", "01/09/2025, 02:05:32 PM UTC", "1/9/2025 14:05", "2025-01-09T14:05:34-06:00",
+             "1/9/2025, 2:05:35 PM CST", "1/9/2025 14:05:36 America/Chicago", "13/01/2025, 2:05:37 PM UTC",
+             "1/9/2025, 2:05:38 PM IST", "1" * 400, "1/9/2025, 2:05:39 pm utc"]
+    rows = [row(uid(i), second=i, **{"Search Time": t}) for i, t in enumerate(forms, start=1)]
+    rows.append(row(uid(20), second=20, **{"Time Frame": "1/2/2025, 2:05:31 PM UTC\n1/9/2025, 2:05:31 PM UTC"}))
+    rows.append(["21"] + [""] * 12)  # a row that holds only its counter: padding on both paths
+    f = write_flock_csv(tmp_path / "Springfield_IL_PD_Organization_Audit_1_1_2025-1_31_2025.csv", rows)
+    fast, careful, notes = both_paths(tmp_path, [f])
+    assert fast == careful
+    assert "read by the columnar fast path" in notes
+    assert [r[2:6] for r in fast["releases"]] == [(12, 8, 3, 1)]
+    assert sorted(why for *_, why in fast["rejects"])[0].startswith("Search Time not a calendar date")
+    times = [s[2] for s in fast["searches"]]
+    assert times[:2] == ["2025-01-09T14:05:31Z", "2025-01-09T14:05:32Z"] and "2025-01-09T20:05:36Z" in times

@@ -50,4 +50,4 @@ def test_formatted_blank_rows_after_the_data_are_read_as_padding(tmp_path):
     book.save(tmp_path / "padded.xlsx")
     db = open_store(tmp_path / "s.db", create=True)
     [a] = import_file(db, tmp_path / "padded.xlsx", ImportOptions(producer="Irvine CA PD"))
-    assert (a.rows_read, a.rows_imported, a.rows_rejected) == (6, 1, 5)
+    assert (a.rows_read, a.rows_imported, a.rows_rejected, a.rows_padding) == (6, 1, 0, 5)

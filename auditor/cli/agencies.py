@@ -20,14 +20,15 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
     """Resolve every agency in the store from its name and print counts by method.
 
     Evidence order: the shipped registry, then name heuristics (`Raleigh NC PD`, `[Federal] HSI
-    Houston`), then ICE's 287(g) list, then your override file. Names nothing recognizes stay
-    unknown and are listed so you can add them to an override file.
+    Houston`), then ICE's 287(g) list, then your override file. Agencies the rules cannot place
+    (level unknown, or a non-federal agency's state unknown) are listed as unresolved so you can add
+    them to an override file.
     """
     resolver = Resolver(ice_287g=ice_287g, overrides=overrides)  # reads the files before the store is touched
     db = open_store(db_path)
     report = resolve_store(db, resolver)
     total = sum(report.by_method.values())
-    echo(f"agencies: {total}  resolved: {report.resolved}  unknown: {len(report.unknown)}")
+    echo(f"agencies: {total}  resolved: {report.resolved}  unresolved: {len(report.unknown)}")
     for method, count in report.by_method.items():
         echo(f"  {method:<10} {count}")
     if resolver.checks_287g:
@@ -40,6 +41,6 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
             for name, ice_name, similarity in near:
                 echo(f"  {name}  ~  {ice_name} ({similarity:.2f})")
     if report.unknown:
-        echo("unknown names (add them to an override file):")
+        echo("unresolved agencies (add them to an override file):")
         for name in report.unknown:
             echo(f"  {name}")

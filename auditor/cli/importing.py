@@ -20,11 +20,14 @@ from auditor.schema import open_store
 @click.option("--producer", help="The agency that released an Organization Audit, portal audit or sheet (the searcher).")
 @click.option("--column-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML or CSV mapping canonical fields to columns, for --format generic.")
+@click.option("--date-order", type=click.Choice(["mdy", "dmy"]),
+              help="Order of day and month in slash dates (1/9/2025), when a records-act sheet's column does not "
+                   "prove it (no day above 12). Flock exports are month first.")
 @click.option("--careful", is_flag=True,
               help="Read every row with the per-row careful path instead of the columnar fast path (same result, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-release row account as JSON.")
 def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | None, producer: str | None,
-            column_map: Path | None, careful: bool, as_json: bool) -> None:
+            column_map: Path | None, date_order: str | None, careful: bool, as_json: bool) -> None:
     """Import released search logs and sharing lists into the store (created if missing).
 
     FILES are Flock Organization/Network Audit exports, transparency-portal search audits,
@@ -40,7 +43,7 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     """
     db = open_store(db_path, create=True)
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
-                            careful=careful)
+                            careful=careful, date_order=date_order)
     accounts = import_files(db, files, options)
     outcome = summarize(accounts)
     if len(files) == 1 and accounts[0].status == REFUSED:  # one file, one line
@@ -55,18 +58,22 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
                 echo(f"  refused: {why}")
                 continue
             echo(f"  format {a.format}, producer {a.producer or '(unknown)'}, audit kind {a.audit_kind}, {a.status}")
-            echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}"
+            padding = f" + padding {a.rows_padding:,}" if a.rows_padding else ""
+            echo(f"  rows read {a.rows_read:,} = imported {a.rows_imported:,} + rejected {a.rows_rejected:,}{padding}"
                  f" ({'balanced' if a.balanced else 'NOT BALANCED'})")
             if a.new_searches:
                 echo(f"  new searches {a.new_searches:,}")
             if a.shares:
                 echo(f"  shares {a.shares:,}")
             for note in a.notes:
-                echo(f"  note: {note}")
+                # A release that lost rows says so on its own line, with the reasons and counts.
+                loud = note.startswith(("incomplete (", "possibly incomplete (", "release check ("))
+                echo(f"  {'NOT COMPLETE: ' + note if note.startswith('incomplete (') else note}" if loud
+                     else f"  note: {note}")
         echo(f"total: {outcome['imported_releases']} release(s) imported, {outcome['already_imported']} already "
              f"imported, {outcome['refused']} file(s) refused; rows read {outcome['rows_read']:,} = imported "
-             f"{outcome['rows_imported']:,} + rejected {outcome['rows_rejected']:,}"
-             f" ({'balanced' if outcome['balanced'] else 'NOT BALANCED'})")
+             f"{outcome['rows_imported']:,} + rejected {outcome['rows_rejected']:,} + padding "
+             f"{outcome['rows_padding']:,} ({'balanced' if outcome['balanced'] else 'NOT BALANCED'})")
     refused = [a for a in accounts if a.status == REFUSED]
     if refused:
         names = ", ".join(a.file_name for a in refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
@@ -78,8 +85,9 @@ def summarize(accounts: list[ReleaseAccount]) -> dict:
     """True totals of one import command: rows count only releases imported by it (a file already
     imported, or given twice, adds nothing), with how many were already there or refused."""
     new = [a for a in accounts if a.status == "complete"]
-    totals = {k: sum(getattr(a, k) for a in new) for k in ("rows_read", "rows_imported", "rows_rejected")}
-    totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"]
+    totals = {k: sum(getattr(a, k) for a in new)
+              for k in ("rows_read", "rows_imported", "rows_rejected", "rows_padding")}
+    totals["balanced"] = totals["rows_read"] == totals["rows_imported"] + totals["rows_rejected"] + totals["rows_padding"]
     totals["imported_releases"] = len(new)
     totals["already_imported"] = sum(a.status == "already imported" for a in accounts)
     totals["refused"] = sum(a.status == REFUSED for a in accounts)

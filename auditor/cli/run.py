@@ -8,6 +8,7 @@ import click
 from auditor.agreements import agreements_287g, summary_line
 from auditor.cli.common import BoundedInt, FiniteFloat, db_option, echo, echo_json
 from auditor.importers import unfinished_releases, unfinished_warning
+from auditor.importers.completeness import incomplete_releases
 from auditor.scan import RunParams, RunSummary, run_audit
 from auditor.schema import open_store
 from auditor.views import create_views
@@ -25,6 +26,14 @@ def format_summary(summary: RunSummary) -> str:
     for rule_id, r in sorted(summary.findings_by_rule.items(), key=lambda kv: (-kv[1]["searches"], kv[0])):
         lines.append(f"{rule_id:<26} {r['severity']:<8} {r['findings']:>10,} {r['searches']:>10,}  {r['title']}")
     lines.append("")
+    imm = summary.overview.get("immigration", {})
+    if imm:
+        linked = imm.get("dhs_linked_not_immigration", 0)
+        lines.append(f"Immigration-related searches: {imm['searches']:,}"
+                     + (f"; {linked:,} more run by or for "
+                        + ", ".join(f"{c} {n:,}" for c, n in imm["dhs_linked_not_immigration_by_component"].items())
+                        + " are not (HSI marks a federal beneficiary, not an immigration purpose)" if linked else "")
+                     + ".")
     lines.append("Top purposes (searches): " + ", ".join(
         f"{tag} {n:,}" for tag, n in list(summary.searches_by_tag.items())[:10]))
     if summary.unresolved_agencies:
@@ -62,10 +71,13 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
     create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
     unfinished = unfinished_releases(db)
+    missing = incomplete_releases(db)
     if as_json:
-        echo_json({**summary.to_json(), "unfinished_releases": unfinished})
+        echo_json({**summary.to_json(), "unfinished_releases": unfinished, "incomplete_releases": missing})
     else:
         echo(format_summary(summary))
         echo(summary_line(agreements_287g(db)))
+        for r in missing:  # rows of a release the audit does not see, and why
+            echo(f"Release {r['file_name']} is not complete ({r['kind'].replace('_', ' ')}): {r['detail']}")
         if unfinished:
             echo(unfinished_warning(unfinished, db_path))

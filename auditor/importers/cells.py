@@ -11,8 +11,10 @@ import re
 from datetime import datetime, timezone
 from typing import Callable
 
+from auditor.facts import STORE_TIME_FORMAT
+from auditor.importers.dates import ColumnTimes, Unreadable, read_time
 from auditor.schema import REDACTION_MARKERS
-from auditor.timefmt import is_calendar_day, parse_iso_time
+from auditor.timefmt import is_calendar_day
 
 # Sentinels a converter returns besides a value or None (blank).
 REDACTED = type("Redacted", (), {"__repr__": lambda self: "REDACTED"})()
@@ -59,6 +61,24 @@ def count_cell(raw: str) -> int | None:
     return INVALID
 
 
+def is_padding(cells: list[str]) -> bool:
+    """A record that carries no search: every cell blank, or one cell holding only a row counter.
+
+    Monthly exports are padded with hundreds of empty records, and hand-numbered sheets keep their
+    counter column below the data (`412`, `413.0`). Such rows are counted as padding, apart from
+    rejects: they were never searches.
+    """
+    filled = [c for c in cells if c.strip()]
+    if not filled:
+        return True
+    if len(filled) > 1:
+        return False
+    v = filled[0].strip()
+    if v.endswith(".0"):
+        v = v[:-2]
+    return len(v) <= 7 and v.isascii() and v.isdigit()
+
+
 def memoized(memo: dict, raw: str, convert: Callable[[str], object]) -> object:
     """Convert a cell the memo has not seen, remembering the result while the memo is under its cap."""
     value = convert(raw)
@@ -77,7 +97,6 @@ def sql_quote(text: str) -> str:
 # `01/05/2026, 05:28:52 PM UTC`: the day is the first 12 characters, the time of day the rest.
 _FLOCK = re.compile(r"(\d\d)/(\d\d)/(\d\d\d\d), (\d\d):([0-5]\d):([0-5]\d) ([AaPp][Mm])( +[Uu][Tt][Cc])?",
                     re.ASCII | re.DOTALL)
-_SERIAL = re.compile(r"[0-9][0-9.]*", re.ASCII)
 _DAY_CAP = 100_000
 _CLOCK_CAP = 200_000  # 86,400 seconds a day times a couple of tails (` UTC`, ` UTC\r`)
 
@@ -101,19 +120,27 @@ def _flock_parts(text: str) -> tuple[str, str] | None:
 class TimeParser:
     """Store time (`2026-01-05T17:28:52Z`) from a raw cell, or None when the cell is not a time.
 
-    The default accepts Flock's `01/05/2026, 05:28:52 PM UTC` and ISO times (`2025-06-18 00:02:04.789`,
-    `...Z`), agreeing with :func:`auditor.timefmt.parse_flock_time` and
-    :func:`auditor.timefmt.parse_iso_time`. A Flock time is looked up as two halves, ``days[cell[:12]]
-    + clocks[cell[12:]]``: a log spans few days and at most 86,400 seconds a day, so both dicts stay
-    small while nearly every lookup hits. The loader inlines that lookup and calls :meth:`parse`
-    only on a miss. ``other`` parses what is not a Flock time (ISO by default).
+    The default reads every form :mod:`auditor.importers.dates` reads, under the column's format
+    (``fmt``: day/month order, Excel serials). A padded Flock time (`01/05/2026, 05:28:52 PM UTC`)
+    in a month-first column is looked up as two halves, ``days[cell[:12]] + clocks[cell[12:]]``: a
+    log spans few days and at most 86,400 seconds a day, so both dicts stay small while nearly every
+    lookup hits. The loader inlines that lookup and calls :meth:`parse` only on a miss. ``other``
+    replaces the default reader (a column map's strftime pattern).
     """
 
-    def __init__(self, other: Callable[[str], str | None] | None = None, *, flock: bool = True):
+    def __init__(self, other: Callable[[str], str | None] | None = None, *, flock: bool = True,
+                 fmt: ColumnTimes | None = None):
         self.days: dict[str, str] = {}
         self.clocks: dict[str, str] = {}
-        self.flock = flock
-        self.other = other or parse_iso_time
+        self.fmt = fmt or ColumnTimes()
+        self.flock = flock and self.fmt.order == "mdy"  # the halves are month first
+        self.other = other or self._read
+
+    def _read(self, text: str) -> str | None:
+        try:
+            return read_time(text, self.fmt)
+        except Unreadable:
+            return None
 
     def __call__(self, raw: str) -> str | None:
         day = self.days.get(raw[:12])
@@ -139,29 +166,20 @@ class TimeParser:
         return self.other(text)
 
 
-def excel_or_iso_time(text: str) -> str | None:
-    """An Excel serial day number (`44544.3679`) or an ISO time, to store text; else None."""
-    text = text.strip()
-    if _SERIAL.fullmatch(text) and text.count(".") <= 1:
-        seconds = (float(text) - 25569.0) * 86400  # 25569 = 1970-01-01 as a serial day
-        whole = int(seconds + 0.5) if seconds >= 0 else -int(-seconds + 0.5)  # half away from zero
-        try:
-            return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        except (OverflowError, OSError, ValueError):
-            return None
-    return parse_iso_time(text)
-
-
 def strptime_time(time_format: str) -> Callable[[str], str | None]:
     """A parser for a user's strftime pattern; naive times are taken as UTC."""
 
     def parse(text: str) -> str | None:
-        try:
-            moment = datetime.strptime(text.strip(), time_format)
-        except ValueError:
+        text = text.strip()
+        if len(text) > 200:  # no pattern a log uses is this long
             return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            moment = datetime.strptime(text, time_format)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            # Year 1 with an offset east of UTC falls before datetime's first day: out of range.
+            return moment.astimezone(timezone.utc).strftime(STORE_TIME_FORMAT)
+        except (ValueError, OverflowError):
+            return None
 
     return parse

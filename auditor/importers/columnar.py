@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from auditor.facts import STORE_TIME_FORMAT
 from auditor.importers.cells import INVALID, MARKER_LEN, MARKERS, REDACTED, count_cell, memoized, text_cell
 from auditor.importers.keys import NO_COUNT, NO_TIME, fallback_hashes
 from auditor.importers.provenance import uuid_hashes
@@ -45,7 +46,6 @@ _ASCII_WS = " \t\n\r\x0b\x0c"
 # to the careful path, so the C trim below always agrees with strip().
 _EXTRA_WS = pa.array([c for c in map(chr, range(0x3001)) if c.isspace() and c not in _ASCII_WS])
 _MARKERS = pa.array(sorted(MARKERS))
-_STORE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 _COLUMNS = ("id", "uuid", "time", "searcher_id", "user", "reason_id", "case_number", "plate", "search_type",
             "networks", "devices", "time_frame_start", "time_frame_end", "filters", "text_prompt", "moderation",
             "redacted", "dedup_key")
@@ -67,6 +67,8 @@ def fast_path_problem(facts: FileFacts, header_row: int, layout: Any) -> str | N
         return "not a search log"
     if layout.time_parser is not None:
         return "times in a user-given format"
+    if layout.dates is not None and layout.dates.order != "mdy":
+        return "day-first dates"  # the C time check reads Flock's month-first form only
     return None
 
 
@@ -444,7 +446,7 @@ class ColumnarLoader(SearchLoader):
     @staticmethod
     def _key_columns(table: pa.Table) -> tuple[np.ndarray, ...]:
         def epoch(name: str) -> np.ndarray:
-            seconds = pc.cast(pc.strptime(table.column(name), format=_STORE_TIME, unit="s"), pa.int64())
+            seconds = pc.cast(pc.strptime(table.column(name), format=STORE_TIME_FORMAT, unit="s"), pa.int64())
             return _np(seconds, NO_TIME)
 
         return (_np(table.column("searcher_id"), NO_COUNT), epoch("time"), _np(table.column("networks"), NO_COUNT),

@@ -30,11 +30,16 @@ ALIASES = {
 }
 
 # `11_1_2025-12_8_2025-Okaloosa_County_FL_SO-Audit_EXTRACTED`, `..._Raleigh_NC_PD-Network-Audit`,
-# `12_1_2025-12_31_2025-San_Mateo_CA_PD_Audit` (San Mateo's PDF print)
+# `12_1_2025-12_31_2025-San_Mateo_CA_PD_Audit` (San Mateo's PDF print), and names agencies give files
+# themselves: `Springfield_IL_PD_Organization_Audit_1_1_2025-1_31_2025`.
 _FILE_NAME = re.compile(
-    r"^(?:\d{1,2}_\d{1,2}_\d{4}-\d{1,2}_\d{1,2}_\d{4}-)?(?P<name>.+?)[-_](?P<network>Network[-_])?Audit(?:[_ -].*)?$",
+    r"^(?:\d{1,2}_\d{1,2}_\d{4}-\d{1,2}_\d{1,2}_\d{4}[-_ ])?(?P<name>.+?)[-_ ]"
+    r"(?:(?P<network>Network)|Organization|Org)?[-_ ]?Audit(?:[-_ .(].*)?$",
     re.IGNORECASE,
 )
+# Words of the export's own name that are not part of the agency's (`Flock Organization Audit`):
+# they are dropped from the end of the name, so they never invent a second agency.
+_NOT_AGENCY = frozenset({"flock", "organization", "org", "network", "search", "audit", "audits"})
 
 
 def producer_from_file_name(stem: str) -> tuple[str | None, str | None]:
@@ -42,8 +47,18 @@ def producer_from_file_name(stem: str) -> tuple[str | None, str | None]:
     m = _FILE_NAME.match(stem)
     if not m:
         return None, None
-    name = " ".join(m.group("name").replace("_", " ").split())
-    return name, ("network" if m.group("network") else "organization")
+    words = m.group("name").replace("_", " ").split()  # a hyphen stays: Winston-Salem NC PD
+    while words:
+        head, dash, tail = words[-1].rpartition("-")
+        if words[-1].lower() in _NOT_AGENCY:
+            words.pop()
+        elif dash and tail.lower() in _NOT_AGENCY:
+            words[-1] = head
+        else:
+            break
+    if not words:
+        return None, None
+    return " ".join(words), ("network" if m.group("network") else "organization")
 
 
 def plan(header: list[str], stem: str, *, owner: str | None, producer: str | None) -> Plan:

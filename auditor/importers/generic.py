@@ -24,7 +24,7 @@ from typing import Callable
 
 from auditor.errors import InputError
 from auditor.importers.headers import fold
-from auditor.importers.cells import excel_or_iso_time, strptime_time
+from auditor.importers.cells import strptime_time
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import FIELDS, Layout
 from auditor.importers.statewide import StatewideMap, read_statewide
@@ -85,7 +85,7 @@ def time_parser(time_format: str) -> Callable[[str], str | None] | None:
     if time_format in ("", "auto", "flock", "iso"):
         return None
     if time_format == "excel":
-        return excel_or_iso_time
+        return None  # the default reader with Excel serials on (Plan.serial_times)
     return strptime_time(time_format)
 
 
@@ -115,7 +115,8 @@ def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, p
     query_type_column = columns.pop("query_type", None)
     labels = {field: header[i].strip() for field, i in columns.items()}
     layout = Layout(columns, len(header), labels, time_parser(options.get("time_format", "auto")))
-    plan = Plan("generic", kind, who, layout, notes)
+    plan = Plan("generic", kind, who, layout, notes, serial_times=options.get("time_format") == "excel",
+                date_order="mdy" if options.get("time_format") == "flock" else None)
     if system is not None:
         plan.statewide = StatewideMap(system, query_type_column, query_labels)
         notes.append(f"a {system} log: each row's system and query type are set after loading")

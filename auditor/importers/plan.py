@@ -22,6 +22,8 @@ class Plan:
     layout: Layout | None = None
     notes: list[str] = field(default_factory=list)
     statewide: StatewideMap | None = None  # a statewide-database log (CLETS): system and query types
+    serial_times: bool = False  # bare numbers in the time column are Excel serial days (a map says `excel`)
+    date_order: str | None = None  # slash dates' order when the layout states it (a map's `flock` format)
 
     @property
     def owner(self) -> str | None:

@@ -5,7 +5,6 @@ written and the release notes say so rather than guessing an offset.
 """
 from __future__ import annotations
 
-from auditor.importers.cells import excel_or_iso_time
 from auditor.importers.headers import positions
 from auditor.importers.plan import Plan, own_search_producer
 from auditor.importers.searches import Layout
@@ -19,4 +18,5 @@ def plan(header: list[str], stem: str, *, owner: str | None, producer: str | Non
     labels = {field: header[i].strip() for field, i in columns.items()}
     who = own_search_producer(stem, owner, producer, notes, "the sheet")
     notes.append("DateTime zone is not stated in the release: times stored as given, not converted to UTC")
-    return Plan("reason_sheet", "organization", who, Layout(columns, len(header), labels, excel_or_iso_time), notes)
+    # DateTime is read by the default reader with Excel serials on (every reason sheet seen is xlsx).
+    return Plan("reason_sheet", "organization", who, Layout(columns, len(header), labels), notes, serial_times=True)

@@ -20,7 +20,9 @@ from typing import Callable, Iterable, Iterator
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import STORE_TIME_FORMAT
 from auditor.importers import completeness, flock_audit, generic, pdf, portal, reason_sheet, sharing
+from auditor.importers.dates import ORDERS, decide_column, vendor_order
 from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
@@ -29,7 +31,7 @@ from auditor.importers import columnar
 from auditor.importers.adbc import AdbcStore
 from auditor.importers.columnar import ColumnarLoader, Irregular, arrow_batches, fast_path_problem
 from auditor.importers.statewide import QueryTypeTap
-from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, read_facts, is_xlsx, workbook_sheets
+from auditor.importers.source import CSV_ERROR, CsvRecords, FileFacts, Sheet, read_facts, is_xlsx, workbook_sheets
 from auditor.schema import create_indexes, ensure_agency, store_path
 
 # Indexes the load itself probes (the UUID index is part of the schema); the rest come afterwards.
@@ -59,11 +61,12 @@ class ReleaseAccount:
     new_searches: int = 0
     shares: int = 0
     notes: list[str] = field(default_factory=list)
+    rows_padding: int = 0  # blank or counter-only records: read, never a search, not a reject
 
     @property
     def balanced(self) -> bool:
-        """True when every row read is either imported or rejected with a reason."""
-        return self.rows_read == self.rows_imported + self.rows_rejected
+        """True when every row read is imported, rejected with a reason, or padding."""
+        return self.rows_read == self.rows_imported + self.rows_rejected + self.rows_padding
 
     @classmethod
     def refused(cls, file_name: str, why: str) -> "ReleaseAccount":
@@ -86,6 +89,7 @@ class ImportOptions:
     producer: str | None = None
     column_map: Path | None = None
     careful: bool = False  # every row through the per-row path (the fast path's reference)
+    date_order: str | None = None  # `mdy` or `dmy` when the user names slash dates' order
     fast: bool = False  # the columnar path even for a small file (tests compare the two paths)
 
 
@@ -98,6 +102,8 @@ def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options
         raise InputError(f"unknown format {options.format!r}; choose one of {', '.join(FORMATS)}")
     if options.format == "generic" and options.column_map is None:
         raise InputError("--format generic needs --column-map FILE")
+    if options.date_order is not None and options.date_order not in ORDERS:
+        raise InputError(f"unknown date order {options.date_order!r}; choose one of {', '.join(ORDERS)}")
     accounts: list[ReleaseAccount] = []
     for path in paths:
         try:
@@ -147,6 +153,7 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
     try:
         plan = _plan(records.header, path, options)
         plan.notes[:0] = facts.notes
+        _decide_times(plan, options, lambda: _csv_records(facts), sheet=False)
         rows = _Tail(_nul_checked(records) if facts.has_nul else iter(records))
         fast = None if options.careful or fast_path_problem(facts, records.header_row, plan.layout) else facts
         if facts.size < columnar.FAST_PATH_BYTES and not options.fast:
@@ -200,6 +207,42 @@ def _plan(header: list[str], path: Path, options: ImportOptions) -> Plan:
     return plan
 
 
+def _csv_records(facts: FileFacts) -> Iterator[list[str]]:
+    """The CSV's records read again from the start (a column's format is decided from all its cells)."""
+    records = CsvRecords(facts)
+    try:
+        yield from records
+    finally:
+        records.close()
+
+
+# Formats whose slash dates are the vendor's, month first (Flock is a US vendor; every export seen).
+_VENDOR_ORDER = ("flock_audit", "portal_audit")
+
+
+def _decide_times(plan: Plan, options: ImportOptions, records: Callable[[], Iterable[list[str]]] | None,
+                  *, sheet: bool) -> None:
+    """Decide how the release's time columns are read, once for the file (see :mod:`auditor.importers.dates`).
+
+    A vendor layout keeps the vendor's month-first order; another layout (a records-act sheet, a
+    column map) takes the order its whole time column proves, or is refused with the reason. Bare
+    numbers are Excel serial days in a spreadsheet, or where a column map says `excel`.
+    """
+    layout = plan.layout
+    if layout is None or layout.time_parser is not None:
+        return  # a sharing list, or a column map's own strftime pattern
+    label = layout.labels.get("time", "time")
+    serial = sheet or plan.serial_times
+    if plan.format in _VENDOR_ORDER or plan.date_order or records is None:
+        layout.dates = vendor_order(label, options.date_order, serial=serial)
+    else:
+        i = layout.columns["time"]
+        cells = (r[i] for r in records() if len(r) > i and r[0] is not CSV_ERROR)
+        layout.dates = decide_column(cells, label, given=options.date_order, serial=serial)
+    if layout.dates.why:
+        plan.notes.append(f"times read as {layout.dates.why}")
+
+
 def _nul_checked(records: Iterable[list[str]]) -> Iterator[list[str]]:
     """Records with a NUL byte are rejected whole: NUL is never part of a real cell."""
     for rec in records:
@@ -214,7 +257,8 @@ def _finished(db: sqlite_utils.Database, sha: str) -> ReleaseAccount | None:
     """The account of a completed release with this checksum; a half-done one is cleared for a retry."""
     row = db.execute(
         "SELECT r.id, r.file_name, r.format, a.name, r.audit_kind, r.rows_read, r.rows_imported, r.rows_rejected, "
-        "r.status, r.notes FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id WHERE r.sha256 = ?",
+        "r.status, r.notes, coalesce(r.rows_padding, 0) FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id "
+        "WHERE r.sha256 = ?",
         [sha],
     ).fetchone()
     if row is None:
@@ -223,7 +267,8 @@ def _finished(db: sqlite_utils.Database, sha: str) -> ReleaseAccount | None:
         _discard(db, row[0])
         return None
     notes = ["already imported: same sha256 as release %d; nothing changed" % row[0]]
-    return ReleaseAccount(row[1], sha, row[2], row[3], row[4], row[5], row[6], row[7], "already imported", row[0], notes=notes)
+    return ReleaseAccount(row[1], sha, row[2], row[3], row[4], row[5], row[6], row[7], "already imported", row[0],
+                          notes=notes, rows_padding=row[10])
 
 
 def _discard(db: sqlite_utils.Database, release_id: int) -> None:
@@ -245,9 +290,9 @@ def _begin(db: sqlite_utils.Database, file_name: str, sha: str, plan: Plan, agen
         producer_id = ensure_agency(db, plan.producer, agencies) if plan.producer else None
         release_id = conn.execute(
             "INSERT INTO releases (file_name, sha256, format, producer_id, audit_kind, rows_read, rows_imported, "
-            "rows_rejected, status, imported_at, notes) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 'importing', ?, ?)",
+            "rows_rejected, rows_padding, status, imported_at, notes) VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 'importing', ?, ?)",
             [file_name, sha, plan.format, producer_id, plan.audit_kind,
-             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "; ".join(plan.notes)],
+             datetime.now(timezone.utc).strftime(STORE_TIME_FORMAT), "; ".join(plan.notes)],
         ).lastrowid
         conn.commit()
     except BaseException:
@@ -330,9 +375,9 @@ def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: 
         account = loader.load_batches(arrow_batches(facts, plan.layout.width, block_bytes), 2)
         notes = plan.notes + ["read by the columnar fast path"] + _account_notes(account)
         store.execute(
-            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
-            "WHERE id = ?",
-            [account.read, account.imported, account.rejected, "; ".join(notes), release_id],
+            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, rows_padding = ?, "
+            "status = 'complete', notes = ? WHERE id = ?",
+            [account.read, account.imported, account.rejected, account.padding, "; ".join(notes), release_id],
         )
         store.commit()
     except Irregular as e:
@@ -346,6 +391,7 @@ def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: 
     return ReleaseAccount(
         file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,
         account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
+        rows_padding=account.padding,
     )
 
 
@@ -409,9 +455,9 @@ def _load_data(
             plan.notes.extend(after(conn, release_id))
         notes = plan.notes + _account_notes(account)
         conn.execute(
-            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, status = 'complete', notes = ? "
-            "WHERE id = ?",
-            [account.read, account.imported, account.rejected, "; ".join(notes), release_id],
+            "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, rows_padding = ?, "
+            "status = 'complete', notes = ? WHERE id = ?",
+            [account.read, account.imported, account.rejected, account.padding, "; ".join(notes), release_id],
         )
         conn.commit()
     except BaseException:
@@ -426,17 +472,22 @@ def _load_data(
     return ReleaseAccount(
         file_name, sha, plan.format, plan.producer, plan.audit_kind, account.read, account.imported,
         account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
+        rows_padding=account.padding,
     )
 
 
 def _account_notes(account: Account) -> list[str]:
     notes = []
     if account.padding:
-        notes.append(f"{account.padding} empty padding records rejected")
+        where = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in account.padding_rows)
+        more = " ..." if sum(b - a + 1 for a, b in account.padding_rows) < account.padding else ""
+        notes.append(f"{account.padding} padding records (blank, or only a row counter) counted apart from "
+                     f"rejects: rows {where}{more}")
     if account.short_rows:
         notes.append(f"{account.short_rows} rows lacked trailing fields (padded as blank)")
-    balance = "balances" if account.read == account.imported + account.rejected else "DOES NOT BALANCE"
-    notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected}: {balance}")
+    balance = "balances" if account.balanced else "DOES NOT BALANCE"
+    notes.append(f"rows read {account.read} = imported {account.imported} + rejected {account.rejected} + "
+                 f"padding {account.padding}: {balance}")
     return notes
 
 
@@ -500,6 +551,7 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
     except InputError as e:
         raise InputError(str(e) if str(e).startswith(path.name) else f"{path.name}: {e}") from None
     plan.notes[:0] = table.notes
+    _decide_times(plan, options, None, sheet=False)  # a print is streamed: the vendor's order
     table.notes = plan.notes  # what the reading learns (repeated headers, a cut last row) joins the plan's notes
     def places(conn: sqlite3.Connection, release_id: int) -> list[str]:
         conn.executemany("INSERT INTO release_rows (release_id, row_number, page, line) VALUES (?, ?, ?, ?)",
@@ -568,7 +620,22 @@ def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, optio
                 pass
             continue
         plan.notes.insert(0, f"sheet {sheet.title!r}; file sha256 {file_sha}; row numbers are spreadsheet rows")
-        rows = _Tail(sheet.rows)
+        cached: list[list[str]] = []
+
+        def whole_sheet(sheet: Sheet = sheet, cached: list = cached) -> list[list[str]]:
+            # Read only when a column's order must be proved (not for a vendor layout); calamine
+            # holds the sheet in memory already.
+            cached.extend(sheet.rows)
+            return cached
+
+        if plan.layout is not None:
+            try:
+                _decide_times(plan, options, whole_sheet, sheet=True)
+            except InputError as e:  # this sheet is refused with the reason; the others still import
+                first_error = first_error or e
+                skipped.append(f"{sheet.title} ({e})")
+                continue
+        rows = _Tail(cached if cached else sheet.rows)
         account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction)
         if plan.layout is not None:
             _check(db, account, path.stem, sheet.header_row + rows.count, None)

@@ -39,15 +39,16 @@ import sqlite_utils
 import numpy as np
 
 from auditor.importers.cells import (
-    INVALID, MARKER_LEN, MARKERS, MISS, REDACTED, TimeParser, count_cell, memoized, sql_quote, text_cell, whole_text,
+    INVALID, MARKER_LEN, MARKERS, MISS, REDACTED, TimeParser, count_cell, is_padding, memoized, sql_quote, text_cell,
+    whole_text,
 )
+from auditor.importers.dates import ColumnTimes, problem as time_problem
 from auditor.importers.keys import fallback_hash
 from auditor.importers.provenance import (
     RepeatedUuids, SightingRuns, add_owner_rows, merge_repeated_uuids, next_search_id, uuid_hashes, write_owner_run,
 )
 from auditor.importers.source import CSV_ERROR, raw_record
 from auditor.schema import create_indexes, ensure_agency, index_names
-from auditor.timefmt import flock_time_problem
 
 BATCH = 25_000  # records per batch: memory is bounded by this, not by the file
 
@@ -105,8 +106,10 @@ class Layout:
     columns: dict[str, int]
     width: int  # columns in the header: a record with more non-blank cells is rejected
     labels: dict[str, str] = field(default_factory=dict)  # field -> header text, for reject reasons
-    # Parses a trimmed time cell instead of the default (Flock or ISO); None when not a time.
+    # Parses a trimmed time cell instead of the default (auditor.importers.dates); None when not a time.
     time_parser: Callable[[str], str | None] | None = None
+    # The default reader's column format (day/month order, Excel serials), decided once per file.
+    dates: ColumnTimes | None = None
 
 
 @dataclass
@@ -119,7 +122,21 @@ class Account:
     new_searches: int = 0
     shares: int = 0  # sharing lists: shares written
     short_rows: int = 0
-    padding: int = 0
+    padding: int = 0  # blank or counter-only records: read, neither imported nor rejected
+    padding_rows: list[list[int]] = field(default_factory=list)  # [first, last] row ranges (first few)
+
+    def add_padding(self, number: int) -> None:
+        """Count a padding record, remembering where the first stretches of them are."""
+        self.padding += 1
+        ranges = self.padding_rows
+        if ranges and ranges[-1][1] == number - 1:
+            ranges[-1][1] = number
+        elif len(ranges) < 20:
+            ranges.append([number, number])
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.imported + self.rejected + self.padding
 
 
 def _json(values: Iterable[str]) -> str:
@@ -169,7 +186,7 @@ class SearchLoader:
         self.sighted = bytearray((self.first_id >> 3) + 1)
         self.reasons: dict[str, int] = dict(conn.execute("SELECT text, id FROM reasons"))
         self.next_reason = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM reasons").fetchone()[0]
-        self.time = TimeParser(layout.time_parser, flock=layout.time_parser is None)
+        self.time = TimeParser(layout.time_parser, flock=layout.time_parser is None, fmt=layout.dates)
         self.memo_searcher: dict[str, object] = {}
         self.memo_reason: dict[str, object] = {}
         self.memo_networks: dict[str, object] = {}
@@ -226,7 +243,7 @@ class SearchLoader:
         if n and rec[0] is CSV_ERROR:
             return [""] * w, f"unreadable CSV record: {rec[1]}", rec[2] if n > 2 else ""
         if n < w:
-            if n:  # rows lacking trailing fields are a known export quirk: pad them
+            if n and not is_padding(rec):  # rows lacking trailing fields are a known export quirk: pad them
                 self.account.short_rows += 1
             return rec + [""] * (w - n), None, None
         if any(x.strip() for x in rec[w:]):
@@ -318,7 +335,10 @@ class SearchLoader:
             else:
                 time = parse_time(c)
                 if time is None:
-                    rejects.append((release_id, number, raw_record(rec[:w]), self._time_reject(rec, c)))
+                    if is_padding(rec):
+                        self.account.add_padding(number)
+                        continue
+                    rejects.append((release_id, number, raw_record(rec[:w]), self._time_reject(c)))
                     continue
 
             # Counts and the time frame first: a row they reject must not add agencies or reasons.
@@ -488,24 +508,28 @@ class SearchLoader:
             else:
                 t = self.time(c)
                 if t is None:
-                    problem = flock_time_problem(v) or "not a time"
+                    problem = self._time_problem(v) or "not a time"
                     return None, None, f"{self.layout.labels.get(f, f)} {problem}: {sql_quote(v)}"
                 out.append(t)
         if redacted:
             return REDACTED, None, None
         return out[0], out[1], None
 
-    def _time_reject(self, rec: list[str], cell: str) -> str:
+    def _time_problem(self, v: str) -> str | None:
+        """Why a trimmed time cell is not a time, or None when no more can be said than `not understood`."""
+        if self.layout.time_parser is not None:
+            return None  # the column map's own pattern: the cell does not match it
+        found = time_problem(v, self.time.fmt)
+        return None if found in (None, "not understood") else found
+
+    def _time_reject(self, cell: str) -> str:
         label = self.layout.labels.get("time", "time")
         v = cell.strip()
         if not v:
-            if not any(c.strip() for c in rec):
-                self.account.padding += 1
-                return "empty padding record"
             return f"no search time ({label} is blank)"
         if v.upper() in MARKERS:
             return f"search time redacted ({label})"
-        problem = flock_time_problem(v)
+        problem = self._time_problem(v)
         if problem is not None:
             return f"{label} {problem}: {sql_quote(v)}"
         return f"search time not understood: {sql_quote(v)}"
@@ -515,7 +539,7 @@ class SearchLoader:
         label = self.layout.labels.get("time_frame", "time_frame")
         v = cell.strip()
         for half in v.split("\n"):
-            problem = flock_time_problem(half)
+            problem = self._time_problem(half.strip())
             if problem is not None:
                 return f"{label} {problem}: {sql_quote(half.strip())}"
         return f"{label} not two times on two lines: {sql_quote(v)}"

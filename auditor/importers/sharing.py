@@ -23,6 +23,7 @@ from typing import Iterable
 import sqlite_utils
 
 from auditor.importers.headers import fold
+from auditor.importers.cells import is_padding
 from auditor.importers.searches import Account
 from auditor.importers.source import CSV_ERROR, raw_record
 from auditor.schema import ensure_agency
@@ -93,8 +94,8 @@ def load(
             rejects.append((release_id, number, rec[2] if len(rec) > 2 else "", f"unreadable CSV record: {rec[1]}"))
             continue
         cell = lambda i: rec[i] if i is not None and i < len(rec) else ""  # noqa: E731
-        if not any(c.strip() for c in rec):
-            rejects.append((release_id, number, raw_record(rec), "empty padding record"))
+        if is_padding(rec):
+            account.add_padding(number)
             continue
         name = " ".join(cell(org).split())
         if not name:

@@ -64,6 +64,8 @@ def write_report_to(
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    # A report may be published: it names the store by its file name, never the auditor's folders.
+    store = Path(store).name or store
     if fmt == "csv":
         return write_csv(db, out, store=store, pseudonymizer=pseudonymizer)
     report = build_report(db, store=store, examples_per_rule=examples_per_rule)

@@ -21,6 +21,8 @@ from typing import Any, Callable
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.facts import first_release_sql, first_row_sql, judged_state_sql, sightings_count_sql
+from auditor.importers.completeness import incomplete_releases
 from auditor.jurisdictions import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
 
@@ -134,8 +136,8 @@ def build_report(
 
 # The state a finding is judged by: the owner's for a search finding that names one, else the
 # searcher's; an aggregate finding's agency (auditor.jurisdictions.Citer resolves the citation).
-_GROUP_CITATIONS_SQL = """
-    SELECT g.rule_id, COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL,
+_GROUP_CITATIONS_SQL = f"""
+    SELECT g.rule_id, {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
            SUM(k.searches)
     FROM finding_groups g JOIN scan_keys k ON k.id = g.key_id JOIN traces t ON t.id = k.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
@@ -241,6 +243,9 @@ def headline_section(ctx: Context) -> dict[str, Any]:
               else "written by the simulator (no released files)")
     say(f"The store holds {_count(t['searches'], 'search', 'searches')} (de-duplicated), {source}.", "releases",
         ("releases", "#releases"))
+    for r in incomplete_releases(ctx.db):  # rows the audit does not see, said before anything it found
+        say(f"Release {r['file_name']} is not complete ({r['kind'].replace('_', ' ')}): {r['detail']}.", "releases",
+            ("releases", "#releases"), ("rule release.incomplete", "#rule-release.incomplete"))
     owners = o["owners"]
     if owners:
         first = owners[0]
@@ -282,6 +287,13 @@ def headline_section(ctx: Context) -> dict[str, Any]:
               if _found(ctx, r)])
     else:
         say("No search was immigration-related by its reason, an inference or its beneficiary.", "immigration")
+    linked = imm.get("dhs_linked_not_immigration", 0)
+    if linked:
+        say(f"{_count(linked, 'other search was', 'other searches were')} run by or on behalf of "
+            + _components(imm["dhs_linked_not_immigration_by_component"])
+            + " without being immigration-related: nothing in the log states an immigration purpose, and "
+            + _HSI_NOTE + " The door findings list them.", "immigration",
+            *[(f"rule {r}", f"#rule-{r}") for r in ("door.side", "door.back", "door.front") if _found(ctx, r)])
     if t["for_another_agency"]:
         say(f"{_count(t['for_another_agency'], 'search was', 'searches were')} made for another agency: "
             + _names(o["on_behalf"]["by_beneficiary"], "agency", "searches") + ".", "flows", ("flows", "#flows"))
@@ -300,6 +312,15 @@ def headline_section(ctx: Context) -> dict[str, Any]:
         say(f"{silent} of {len(ctx.rules)} rules found nothing in this store; they are listed at the end.", "rules",
             ("rules without findings", "#rules"))
     return {"id": "headline", "title": "What this audit found", "kind": "headline", "sentences": sentences}
+
+
+# Why a search for HSI is not counted as immigration-related (auditor.facts.immigration_related).
+_HSI_NOTE = ("HSI, ICE's investigative arm, works criminal cases too (trafficking, narcotics), so a search run by "
+             "or for it marks a federal beneficiary, not an immigration purpose.")
+
+
+def _components(by_component: dict[str, int]) -> str:
+    return ", ".join(f"{c} ({n:,})" for c, n in by_component.items())
 
 
 def _found(ctx: Context, rule_id: str) -> bool:
@@ -387,10 +408,13 @@ def immigration_section(ctx: Context) -> dict[str, Any]:
         "id": "immigration", "title": "Immigration-related searches", "kind": "tables",
         "paragraphs": [
             f"{imm['searches']:,} searches are immigration-related: the reason says so (`ICE`, `ICE+ERO`, "
-            "`imigration`, ...), an inference tagged it (a 287(g) partner), or it was run by or for a DHS "
-            f"immigration enforcer (ICE, ERO, CBP, USBP). {imm['by_dhs_itself']:,} were run by DHS components "
+            "`imigration`, ...; a 287(g) partner's search counts when its reason does), or it was run by or for "
+            f"a DHS immigration enforcer (ICE, ERO, CBP, USBP). {imm['by_dhs_itself']:,} were run by DHS components "
             f"themselves, {imm['for_dhs_by_others']:,} by other agencies on their behalf, "
-            f"{imm['stated_by_others']:,} by other agencies that named no beneficiary."],
+            f"{imm['stated_by_others']:,} by other agencies that named no beneficiary."]
+        + ([f"{imm['dhs_linked_not_immigration']:,} other searches were run by or for "
+            + _components(imm["dhs_linked_not_immigration_by_component"]) + " and are not counted: " + _HSI_NOTE]
+           if imm.get("dhs_linked_not_immigration") else []),
         "tables": tables,
     }
 
@@ -415,48 +439,22 @@ def flows_section(ctx: Context) -> dict[str, Any]:
     }
 
 
-# A search's sightings without the `sightings` view: SQLite does not push a correlated search id
-# into the view's UNION ALL, so a subquery on the view scans every sighting once per row.
-_SIGHTINGS_OF = """
-    SELECT release_id, row_number FROM sighting_rows WHERE search_id = :id
-    UNION ALL
-    SELECT release_id, row_first + (:id - search_first) FROM sighting_runs
-    WHERE search_first <= :id AND :id < search_first + rows
-"""
-
-
-class Sources:
-    """Where a search was seen, for citing it: its first sighting (lowest release, then row).
-
-    Point look-ups per search (the sighting rows by index, the few sighting runs), so a report's
-    examples and the CSV's rows cost the same whatever the store's size.
-    """
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.conn = db.conn
-        self.files = dict(db.execute("SELECT id, file_name FROM releases").fetchall())
-
-    def first(self, search_id: int) -> tuple[str | None, int | None, int, str | None]:
-        """(release file, row number, sightings, `page,line` of a PDF row); (None, None, 0, None) for none."""
-        seen = self.conn.execute(_SIGHTINGS_OF, {"id": search_id}).fetchall()
-        if not seen:
-            return None, None, 0, None
-        release_id, row = min(seen)
-        place = self.conn.execute("SELECT page, line FROM release_rows WHERE release_id = ? AND row_number = ?",
-                                  [release_id, row]).fetchone()
-        return self.files.get(release_id), row, len(seen), f"{place[0]},{place[1]}" if place else None
-
-
-_EXAMPLE_COLUMNS = """
+# The cited source of a search is its first sighting (auditor.facts.first_row_sql).
+_FIRST_ROW = first_row_sql("f.search_id")
+_EXAMPLE_COLUMNS = f"""
     SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
-           COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
+           rel.file_name, {_FIRST_ROW}, {sightings_count_sql("f.search_id")},
+           {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
+           (SELECT rr.page || ',' || rr.line FROM release_rows rr
+             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
 """
-_EXAMPLE_JOINS = """
+_EXAMPLE_JOINS = f"""
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
+    LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
 """
 # The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the store's size.
 _EXAMPLE_SQL = f"""{_EXAMPLE_COLUMNS}
@@ -503,7 +501,6 @@ def findings_section(ctx: Context) -> dict[str, Any]:
     found = [r for r in ctx.rules if r["finding_rows"]]
     stored = ctx.run["summary"].get("examples_per_rule", 0)
     example_sql = _EXAMPLE_SQL if cap <= stored else _EXAMPLE_SQL_FROM_FINDINGS
-    sources = Sources(db)
     rules = []
     for rule in found:
         section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
@@ -519,16 +516,15 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                                 "citation": citer(rule["rule_id"], r[4], True, rule["stored_citation"]).text}
                                for r in rows]
         else:
-            section["rows"] = []
-            for (sid, time, searcher, state, user, reason, redacted, plate, case, path, door, judged_state,
-                 has_owner) in db.execute(example_sql, [run_id, rule["rule_id"], cap]).fetchall():
-                file_name, row, n_sightings, place = sources.first(sid)
-                section["rows"].append({
-                    "search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
-                    "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
-                    "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
-                    "source_release": file_name, "source_row": row,
-                    "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text})
+            section["rows"] = [
+                {"search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
+                 "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
+                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
+                 "source_release": file_name, "source_row": row,
+                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text}
+                for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
+                n_sightings, judged_state, has_owner, place in db.execute(example_sql, [run_id, rule["rule_id"], cap])
+            ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]
         rules.append(section)
@@ -637,20 +633,23 @@ def score_section(ctx: Context) -> dict[str, Any] | None:
 
 def releases_section(ctx: Context) -> dict[str, Any]:
     """The released files behind the store, with their row accounts."""
-    keys = ("file_name", "format", "audit_kind", "producer", "rows_read", "rows_imported", "rows_rejected", "sha256")
+    keys = ("file_name", "format", "audit_kind", "producer", "rows_read", "rows_imported", "rows_rejected",
+            "rows_padding", "sha256")
     rows = [dict(zip(keys, r)) for r in ctx.db.execute(
-        """SELECT r.file_name, r.format, r.audit_kind, a.name, r.rows_read, r.rows_imported, r.rows_rejected, r.sha256
+        """SELECT r.file_name, r.format, r.audit_kind, a.name, r.rows_read, r.rows_imported, r.rows_rejected,
+                  coalesce(r.rows_padding, 0), r.sha256
            FROM releases r LEFT JOIN agencies a ON a.id = r.producer_id ORDER BY r.id""")]
     if not rows:
         return {"id": "releases", "title": "Releases", "kind": "tables",
                 "paragraphs": ["No releases: the searches were written by the simulator, so findings cite "
                                "`simulated search <id>` instead of a release file and row."]}
     return {"id": "releases", "title": "Releases", "kind": "tables", "releases": rows, "tables": [{
-        "caption": "Each file as received: rows read = rows imported + rows rejected.",
+        "caption": "Each file as received: rows read = rows imported + rows rejected + padding (blank or "
+                   "counter-only records, never searches).",
         "columns": [["file_name", "file"], ["format", "format"], ["audit_kind", "audit kind"], ["producer", "producer"],
                     ["rows_read", "rows read"], ["rows_imported", "rows imported"], ["rows_rejected", "rows rejected"],
-                    ["sha256", "sha256"]],
-        "rows": rows, "numeric": ["rows_read", "rows_imported", "rows_rejected"]}]}
+                    ["rows_padding", "padding"], ["sha256", "sha256"]],
+        "rows": rows, "numeric": ["rows_read", "rows_imported", "rows_rejected", "rows_padding"]}]}
 
 
 def rules_section(ctx: Context) -> dict[str, Any]:
@@ -747,6 +746,6 @@ def _notes(report: Report, ctx: Context) -> list[str]:
         notes.append(f"Example tables show at most {ctx.examples_per_rule:,} findings per rule: " + ", ".join(capped)
                      + ". The CSV report lists every per-search finding.")
     if report.counts["unresolved_agencies"]:
-        notes.append(f"{report.counts['unresolved_agencies']:,} agencies are unresolved (state and level unknown); "
-                     "rules that depend on them cannot fire. Give `audit run --overrides`.")
+        notes.append(f"{report.counts['unresolved_agencies']:,} agencies are unresolved (their level, or a non-federal "
+                     "agency's state, is unknown); rules that depend on them cannot fire. Give `audit run --overrides`.")
     return notes

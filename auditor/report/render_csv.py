@@ -13,19 +13,22 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
+from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
 from auditor.jurisdictions import Citer
-from auditor.report.build import Sources, latest_run
+from auditor.report.build import latest_run
 from auditor.untrusted import visible
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
            "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-# The first sighting (lowest release, then row) is the cited source (report.build.Sources); a
-# simulated search has none.
-_SQL = """
+# The first sighting (auditor.facts.first_row_sql) is the cited source; a simulated search has none.
+_SQL = f"""
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
-           t.path, COALESCE(oa.state, CASE WHEN t.owner_id IS NULL THEN sa.state END), t.owner_id IS NOT NULL
+           COALESCE(rel.file_name, 'simulated search ' || f.search_id),
+           {first_row_sql("f.search_id")} AS first_row, t.path,
+           {judged_state_sql("t", "oa", "sa")}, t.owner_id IS NOT NULL,
+           rr.page, rr.line
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -34,6 +37,8 @@ _SQL = """
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
+    LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
+    LEFT JOIN release_rows rr ON rr.release_id = rel.id AND rr.row_number = {first_row_sql("f.search_id")}
     WHERE f.run_id = ? AND f.search_id IS NOT NULL
     ORDER BY f.rule_id, f.id
 """
@@ -59,14 +64,10 @@ def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", p
     writer.writerow(COLUMNS)
     written = 0
     scrub = pseudonymizer.text if pseudonymizer is not None else None
-    sources = Sources(db)
     for row in db.execute(_SQL, [run["id"]]):
         # The citation is the one of the jurisdiction the finding is judged by (auditor.jurisdictions).
-        cited = citer(row[0], row[11], bool(row[12]), row[2])
-        file_name, first_row, _seen, place = sources.first(row[3])
-        page, line = place.split(",") if place else (None, None)
-        values = (row[0], row[1], cited.text, *row[3:10], file_name or f"simulated search {row[3]}", first_row,
-                  row[10], cited.jurisdiction, int(page) if page else None, int(line) if line else None)
+        cited = citer(row[0], row[13], bool(row[14]), row[2])
+        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16])
         if scrub is not None:
             values = [scrub(v) if isinstance(v, str) else v for v in values]
         writer.writerow([safe_cell(v) for v in values])
