@@ -7,7 +7,7 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.facts import STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql, sighting_order_sql
-from auditor.jurisdictions import Citer
+from auditor.rules.citations import Citer
 
 
 def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
@@ -64,19 +64,24 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
                        [search_id]).fetchone() if db["beneficiary_names"].exists() else None
     citer = Citer()
     findings = []
-    for rid, title, sev, stored, path, door, scope, state, has_owner in db.execute(
+    for rid, title, sev, stored, path, door, scope, state, has_owner, owner_name, searcher_name, for_name in db.execute(
         f"""SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
-                  {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL
+                  {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
+                  oa.name, sa.name, ba.name
            FROM findings f JOIN rules r ON r.rule_id = f.rule_id LEFT JOIN traces t ON t.id = f.trace_id
            LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
+           LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
            WHERE f.search_id = ? ORDER BY f.severity = 'high' DESC, f.rule_id""",
         [search_id],
     ):
-        # The citation of the jurisdiction this finding is judged by: the owner's state (the
-        # searcher's where no owner is named); a policy rule cites practice where no law is encoded.
+        # A law's finding cites the law (every element held); a policy rule's finding cites the
+        # practice it rests on, with the judged state's law on its grounds as related law only.
         cited = citer(rid, state, bool(has_owner), stored)
-        findings.append({"rule_id": rid, "title": title, "severity": sev, "citation": cited.text,
-                         "citation_jurisdiction": cited.jurisdiction, "citation_sources": list(cited.sources),
+        findings.append({"rule_id": rid, "title": title, "severity": sev,
+                         "finding": citer.statement(rid, {"owner": owner_name, "searcher": searcher_name,
+                                                          "beneficiary": for_name}, title),
+                         "citation": cited.text, "citation_jurisdiction": cited.jurisdiction,
+                         "citation_sources": list(cited.sources), "related_law": list(cited.related),
                          "trace": path, "door": door, "scope": scope})
     owners = [r[0] for r in db.execute(
         """SELECT a.name FROM search_owners so JOIN agencies a ON a.id = so.owner_id

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable
 
 import sqlite_utils
 
 from auditor.facts import agency_place, search_immigration_sql
-from auditor.measures import Candidate
 
 LEVEL_ORDER = ("local", "county", "state", "federal", "tribal", "private", "unknown")
 
@@ -115,16 +114,3 @@ def exposure_table(db: sqlite_utils.Database, owner_ids: Iterable[int] | None = 
             n, searchers, read_plates, immigration, by_dhs,
         ))
     return out
-
-
-def dhs_reach(db: sqlite_utils.Database, params: Mapping[str, Any]) -> Iterator[Candidate]:
-    """Owners whose sharing settings let DHS immigration components search their data."""
-    for e in exposure_table(db):
-        if not e.dhs_components:
-            continue
-        components = ", ".join(e.dhs_components)
-        yield Candidate(
-            e.owner_id, f"sharing: {', '.join(e.scopes) or 'none'}", e.immigration_related,
-            f"{e.could_reach:,} agencies could search its data, {e.out_of_state:,} out of state and "
-            f"{len(e.dhs_components)} DHS immigration components ({components}); {e.searches_by_others:,} searches "
-            f"by others, {e.immigration_related:,} immigration-related, {e.by_dhs:,} by DHS components themselves")

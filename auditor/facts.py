@@ -271,7 +271,7 @@ FACTS: dict[str, str] = {
     "tags": "the set of purpose tags of the reason plus tags inferred for the search",
     "immigration_related": "the reason states an immigration purpose, or the search was run by or for ICE, ERO, CBP or USBP (not HSI alone: see auditor.facts.immigration_related)",
     "beneficiary.basis": "how the beneficiary was found: self, reason, 287g, plate_relay",
-    # Dates for laws (auditor.jurisdictions): a law judges only searches made on or after its
+    # Dates for laws (auditor.rules.laws): a law judges only searches made on or after its
     # effective date, and a retention limit is compared with how far back a search reached.
     "search.date": "the UTC date of the search, ISO text YYYY-MM-DD (compare with gte/lte)",
     "time_frame.days_back": "how many days before the search the searched time frame starts; NULL when the log has no frame",

@@ -33,7 +33,7 @@ from auditor.agencies import Resolver, resolve_store
 from auditor.facts import STORE_TIME_FORMAT, Judge, SearchKey, date_boundaries, fact_bounds
 from auditor.graph import build_graph, load_agencies, path_text
 from auditor.keypass import KeyPass, assign_keys, assign_keys_local
-from auditor.measures import MEASURES
+from auditor.rules.measures import MEASURES
 from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor import isolated

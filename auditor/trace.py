@@ -26,7 +26,7 @@ import sqlite_utils
 
 from auditor.agencies import Resolver
 from auditor.facts import IMMIGRATION_TAG, STORE_TIME_FORMAT
-from auditor.measures import NO_PURPOSE_SQL
+from auditor.rules.measures.searches import NO_PURPOSE_SQL
 from auditor.requesters import MentionResolver, RequesterReader, StoreAgency, default_reader
 from auditor.schema import ensure_agency
 from auditor.vocabulary import COMPONENT_AGENCIES, COMPONENT_KIND as _KIND

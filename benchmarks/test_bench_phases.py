@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.importers import import_files
-from auditor.measures import MEASURES
+from auditor.rules.measures import MEASURES
 from auditor.rules import load_rules
 from auditor.scan import RunParams, _write_rules, key_searches, reason_classes, run_audit, scan_searches, tag_reasons
 from auditor.schema import create_schema, open_store

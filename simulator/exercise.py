@@ -8,7 +8,7 @@ simulator knows about them:
   DHS component itself, or misuse stated in the reason;
 - ``legitimate``: ordinary police work, half of them picked where no rule applies and half where a
   rule applies anyway (an out-of-state stolen-car search still breaks California's sharing law; a
-  bare ``inv`` still breaks the logging law).
+  bare ``inv`` is still a vague-purpose finding, which rests on audit practice).
 
 The answer key judges each item by the rules *told the truth* (true purpose, true beneficiary), the
 way ``audit score`` does, and sets beside it what the audit found from the log alone, so a trainer
@@ -33,11 +33,12 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.grade import KEY_FORMAT, NO_RULE, WORKSHEET_COLUMNS, beneficiary_spellings
-from auditor.facts import (STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth, agency_place, search_immigration_sql,
-                           stored_bounds, stored_classes, stored_key)
+from auditor.facts import (STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth, agency_place, judged_state,
+                           search_immigration_sql, stored_bounds, stored_classes, stored_key)
 from auditor.graph import Agency, build_graph, load_agencies, scope_of
 from auditor.report.render_csv import safe_cell
 from auditor.rules import SEVERITIES, Rule, load_rules
+from auditor.rules.citations import Citer
 from auditor.scan import run_audit
 from auditor.schema import open_store
 from simulator.budget import check_fits, estimate
@@ -249,7 +250,7 @@ def _quote(text: str | None) -> str:
 
 def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run_id: int, rules: dict[str, Rule],
                 applies: set[str], immigration_related: bool, rule_counts: dict[str, int], agencies: dict[int, Agency], graph: Any,
-                relay_days: float) -> tuple[dict[str, Any], dict[str, Any]]:
+                relay_days: float, citer: Citer) -> tuple[dict[str, Any], dict[str, Any]]:
     s = db.execute(
         """SELECT s.time, s.searcher_id, s.user, r.text, s.redacted, s.case_number, s.plate, s.search_type, s.networks,
                   s.devices, s.system, s.query_type, t.purpose, t.beneficiary_id, t.disguised, t.misuse_kind, t.narrative
@@ -338,8 +339,12 @@ def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run
     elif disguised:
         lines.append("Evidence that could reveal it: " + _disguise_evidence(searcher, hints, misuse, aggregates)
                      + (" The audit's inference caught it." if caught else " The audit's inference did not catch it."))
-    citation = ("; ".join(f"{r}: {rules[r].citation}" for r in accepted) if accepted
-                else "no rule applies (all search rules checked: `audit rules`)")
+    # What each accepted rule's finding cites for this search, as the report does: a law cites
+    # itself, a policy rule its practice with the judged state's law only as related law.
+    owner = agencies.get(owner_ids[0]) if owner_ids else None
+    state = judged_state(bool(owner_ids), owner.state if owner else None, searcher.state if searcher else None)
+    citation = ("; ".join(f"{r}: {citer(r, state, bool(owner_ids), rules[r].citation).text}" for r in accepted)
+                if accepted else "no rule applies (all search rules checked: `audit rules`)")
     key = {
         "item": "", "search_id": search_id, "category": category, "violation": violation, "rule": primary,
         "accepted_rules": accepted, "applicable_rules": applicable,
@@ -387,6 +392,7 @@ def build_exercise(db: sqlite_utils.Database, *, items: int = DEFAULT_ITEMS, see
         raise InputError(f"--items must be at least 1, got {items}")
     run_id, params = _latest_run(db)
     rules = {r.id: r for r in load_rules()}
+    citer = Citer(rules.values())
     agencies = load_agencies(db)
     graph = build_graph(db, agencies)
     verdicts = truth_rules(db, [r for r in rules.values() if r.scope == "search"], agencies, graph)
@@ -409,7 +415,7 @@ def build_exercise(db: sqlite_utils.Database, *, items: int = DEFAULT_ITEMS, see
     width = max(2, len(str(len(chosen))))
     for n, (category, search_id) in enumerate(chosen, 1):
         label = f"Q{n:0{width}d}"
-        context, key = _build_item(db, search_id, category, run_id=run_id, rules=rules,
+        context, key = _build_item(db, search_id, category, run_id=run_id, rules=rules, citer=citer,
                                    applies=applies_by_search.get(search_id, set()),
                                    immigration_related=verdicts.immigration_related[search_id], rule_counts=rule_counts,
                                    agencies=agencies, graph=graph,

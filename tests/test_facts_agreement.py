@@ -23,7 +23,7 @@ from auditor.facts import (STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth, dh
                            immigration_related, is_unresolved, judged_state, search_immigration_sql, stored_bounds,
                            stored_classes, stored_key, truth_immigration_sql, unresolved_sql)
 from auditor.graph import build_graph, load_agencies
-from auditor.jurisdictions import Citer
+from auditor.rules.citations import Citer
 from auditor.report import write_report_to
 from auditor.rules import load_rules
 from auditor.schema import open_store

@@ -10,9 +10,9 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.explain import explain_search
-from auditor.jurisdictions import (
-    PRACTICE, Citer, applied, cite, fact_thresholds, load_jurisdictions, load_laws, shipped,
-)
+from auditor.rules.buckets import fact_thresholds
+from auditor.rules.citations import PRACTICE, Citer, applied, cite
+from auditor.rules.laws import load_jurisdictions, load_laws, shipped
 from auditor.report import build_report, render_html, render_markdown, write_csv
 from auditor.rules import load_rules
 from auditor.scan import run_audit
@@ -51,7 +51,7 @@ def test_every_law_has_a_citation_a_source_read_on_a_date_and_an_effective_date(
 def test_the_rules_that_were_california_washington_illinois_oregon_files_are_laws_now():
     law_ids = {r.id for r in LAWS}
     assert {"ca.sb34.sharing", "ca.sb54.immigration", "ca.1798_90_52.purpose", "il.625_ilcs_5_2_130",
-            "or.ors_181a_826", "wa.rcw_43_17_425"} <= law_ids
+            "or.ors_181a_826.owner", "wa.rcw_43_17_425.owner"} <= law_ids
     # Rule files keep only what is not a state's statute, and each says where it applies.
     assert all(r.jurisdictions for r in RULES)
 
@@ -89,17 +89,34 @@ GOOD_LAW = '''
 id = "zz.test_law"
 citation = "Test Code § 1"
 title = "t"
+binds = "searcher"
+conduct = "queries"
+finding = "{searcher} searched {owner}'s data for immigration enforcement"
 summary = "s"
+quote = { text = "No agency shall use its personnel for immigration enforcement.", source = "https://example.org/law" }
 sources = [ { url = "https://example.org/law", read = "2026-12-01" } ]
 effective = "2020-01-01"
-applies_to = ["owner"]
 severity = "high"
-condition = { all = [ { fact = "immigration_related", eq = true } ] }
+condition = { all = [ { fact = "searcher.level", in = ["local", "county"] }, { fact = "immigration_related", eq = true } ] }
 [[laws.examples]]
-facts = { "owner.state" = "ZZ", immigration_related = true }
+name = "every element holds"
+facts = { "searcher.state" = "ZZ", "searcher.level" = "local", immigration_related = true, "search.date" = "2021-05-01" }
 expect = true
 [[laws.examples]]
-facts = { "owner.state" = "ZZ", immigration_related = false }
+name = "another state's searcher"
+facts = { "searcher.state" = "CA", "searcher.level" = "local", immigration_related = true }
+expect = false
+[[laws.examples]]
+name = "before the law"
+facts = { "searcher.state" = "ZZ", "searcher.level" = "local", immigration_related = true, "search.date" = "2019-12-31" }
+expect = false
+[[laws.examples]]
+name = "a federal searcher"
+facts = { "searcher.state" = "ZZ", "searcher.level" = "federal", immigration_related = true }
+expect = false
+[[laws.examples]]
+name = "not immigration-related"
+facts = { "searcher.state" = "ZZ", "searcher.level" = "local", immigration_related = false }
 expect = false
 '''
 HEAD = 'jurisdiction = "zz"\nname = "Test"\nreviewed = "2026-12-01"\n'
@@ -107,18 +124,45 @@ HEAD = 'jurisdiction = "zz"\nname = "Test"\nreviewed = "2026-12-01"\n'
 
 def test_a_well_formed_jurisdiction_file_compiles_to_a_rule_bound_to_its_state(tmp_path):
     [rule] = load_laws([_write(tmp_path, "zz.toml", HEAD + GOOD_LAW)])
-    assert rule.matches({"owner.state": "ZZ", "immigration_related": True, "tags": frozenset()})
-    assert not rule.matches({"owner.state": "CA", "immigration_related": True, "tags": frozenset()})
+    facts = {"searcher.state": "ZZ", "searcher.level": "county", "immigration_related": True, "tags": frozenset()}
+    assert rule.matches(facts)
+    assert not rule.matches({**facts, "searcher.state": "CA"})
+    # The law binds the searcher: an owner in its state is not enough.
+    assert not rule.matches({**facts, "searcher.state": "CA", "owner.state": "ZZ"})
+    law = rule.law
+    assert law.binds == "searcher" and law.conduct == "queries" and law.quote.startswith("No agency")
+    assert [e.name for e in law.elements()] == [
+        "searcher is an agency of ZZ", "the search was made on or after 2020-01-01 (unknown dates count as in force)",
+        "searcher.level is one of local, county", "immigration_related is true"]
+
+
+def _without(key_line):
+    return HEAD + GOOD_LAW.replace(key_line + "\n", "")
 
 
 @pytest.mark.parametrize("name,text,problem", [
-    ("zz.toml", HEAD + GOOD_LAW.replace('sources = [ { url = "https://example.org/law", read = "2026-12-01" } ]\n', ""),
-     "sources"),
-    ("zz.toml", HEAD + GOOD_LAW.replace('effective = "2020-01-01"\n', ""), "effective"),
+    ("zz.toml", _without('sources = [ { url = "https://example.org/law", read = "2026-12-01" } ]'), "sources"),
+    ("zz.toml", _without('effective = "2020-01-01"'), "effective"),
     ("zz.toml", HEAD + GOOD_LAW.replace('read = "2026-12-01"', 'read = "last week"'), "read date"),
     ("zz.toml", HEAD + GOOD_LAW.replace('id = "zz.test_law"', 'id = "ca.test_law"'), "starts with its jurisdiction"),
-    ("zz.toml", HEAD + GOOD_LAW.replace('applies_to = ["owner"]', 'applies_to = ["planet"]'), "applies_to"),
-    ("zz.toml", HEAD + GOOD_LAW.replace("expect = false", "expect = true"), "must not"),
+    ("zz.toml", _without('binds = "searcher"'), "binds"),
+    ("zz.toml", HEAD + GOOD_LAW.replace('binds = "searcher"', 'binds = "planet"'), "binds"),
+    ("zz.toml", _without('conduct = "queries"'), "conduct"),
+    ("zz.toml", HEAD + GOOD_LAW.replace('conduct = "queries"', 'conduct = "dislikes"'), "conduct"),
+    ("zz.toml", HEAD + GOOD_LAW.replace(
+        'quote = { text = "No agency shall use its personnel for immigration enforcement.", source = "https://example.org/law" }\n', ""),
+     "quote"),
+    ("zz.toml", HEAD + GOOD_LAW.replace('source = "https://example.org/law" }', 'source = "https://example.org/other" }'),
+     "quote's `source`"),
+    ("zz.toml", _without('finding = "{searcher} searched {owner}\'s data for immigration enforcement"'), "finding"),
+    ("zz.toml", HEAD + GOOD_LAW.replace('finding = "{searcher} searched', 'finding = "{owner} shared'), "party the law binds"),
+    ("zz.toml", HEAD + GOOD_LAW.replace('{ fact = "searcher.level", in = ["local", "county"] }, ', ""),
+     "expects no finding"),
+    ("zz.toml", HEAD + GOOD_LAW.replace("name = \"a federal searcher\"", "name = \"x\"").replace(
+        'facts = { "searcher.state" = "ZZ", "searcher.level" = "federal", immigration_related = true }',
+        'facts = { "searcher.state" = "ZZ", "searcher.level" = "federal", immigration_related = false }'),
+     "only this element fails: searcher.level is one of local, county"),
+    ("zz.toml", HEAD + GOOD_LAW.replace('condition = { all = [', 'condition = { any = ['), "lists the law's elements"),
     ("xx.toml", HEAD + GOOD_LAW, "does not match the file name"),
     ("zz.toml", HEAD + GOOD_LAW.replace('"immigration_related", eq', '"owner.planet", eq'), "unknown fact"),
 ])
@@ -188,10 +232,17 @@ def test_csv_and_explain_cite_the_owners_state_law_for_an_out_of_state_search(st
     rows = {r["rule_id"]: r for r in csv.DictReader(io.StringIO(out.getvalue()))}
     assert rows["ca.sb34.sharing"]["citation_jurisdiction"] == "ca"
     assert "1798.90.55(b)" in rows["ca.sb34.sharing"]["citation"]
+    # The finding names the party whose conduct it describes: the owner shared.
+    assert rows["ca.sb34.sharing"]["finding"] == "El Cajon CA PD shared its ALPR data with Dallas TX PD, which is not a California public agency"
     [search_id] = [r[0] for r in db.execute("SELECT id FROM searches")]
     findings = {f["rule_id"]: f for f in explain_search(db, search_id)["findings"]}
-    assert findings["ca.1798_90_52.purpose"]["citation_jurisdiction"] == "ca"
-    assert findings["ca.1798_90_52.purpose"]["citation_sources"]
+    assert findings["ca.sb34.sharing"]["citation_jurisdiction"] == "ca" and findings["ca.sb34.sharing"]["citation_sources"]
+    # `investigation` is a recorded purpose: § 1798.90.52 is not cited; the practice is, with the
+    # statute beside it as related law in words that say it was not broken.
+    assert "ca.1798_90_52.purpose" not in findings
+    vague = findings["purpose.vague"]
+    assert vague["citation_jurisdiction"] == PRACTICE and vague["related_law"] == ["ca.1798_90_52.purpose"]
+    assert "Related law, not a finding that it was broken (CA): Cal. Civ. Code § 1798.90.52" in vague["citation"]
 
 
 def test_report_lists_per_owner_whose_laws_applied_and_says_when_none_is_encoded(store_builder):
@@ -226,7 +277,7 @@ def test_an_agency_whose_state_is_unknown_is_judged_by_no_states_law():
 def test_a_bucketed_fact_gives_every_law_the_verdict_of_the_value_itself(fact, values):
     import sqlite3
 
-    from auditor.jurisdictions import bucket_bounds, bucket_sql, bucket_value
+    from auditor.rules.buckets import bucket_bounds, bucket_sql, bucket_value
 
     bounds = bucket_bounds(RULES, fact)
     db = sqlite3.connect(":memory:")

@@ -15,7 +15,9 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.importers import ImportOptions, import_file
-from auditor.jurisdictions import FEDERAL, PRACTICE, Citer, finding_role
+from auditor.facts import finding_role
+from auditor.rules.citations import PRACTICE, Citer
+from auditor.rules.laws import FEDERAL
 from auditor.report import write_csv
 from auditor.report.build import jurisdictions_applied
 from auditor.rules import load_rules

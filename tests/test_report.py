@@ -124,7 +124,7 @@ def test_csv_lists_every_per_search_finding_with_the_contract_columns(audited):
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == ["rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary",
                        "door", "reason", "source_release", "source_row", "trace", "citation_jurisdiction",
-                       "source_page", "source_line"]
+                       "source_page", "source_line", "finding"]
     expected = audited.execute("SELECT COUNT(*) FROM findings WHERE search_id IS NOT NULL").fetchone()[0]
     assert written == expected == len(rows) - 1
 
@@ -243,9 +243,10 @@ def test_markdown_table_rows_keep_their_column_count(audited):
     from auditor.report import render_markdown
 
     text = render_markdown(build_report(audited))
-    header = "| search | time (UTC) | searcher | reason | trace | door | source (release, row) |"
+    header = "| search | finding | time (UTC) | searcher | reason | trace | door | source (release, row) |"
     assert header in text
-    rows = [line for line in text.splitlines() if "investigation" in line and line.startswith("| ")]
+    rows = [line for line in text.splitlines()
+            if "investigation" in line and "simulated search" in line and line.startswith("| ")]
     unescaped_pipes = [len(re.findall(r"(?<!\\)\|", line)) for line in rows]
     assert rows and set(unescaped_pipes) == {header.count("|")}
 
@@ -330,7 +331,7 @@ def test_the_report_opens_with_the_headline_and_ends_with_the_rules_that_found_n
     ids = [s["id"] for s in report.sections]
     assert ids[0] == "headline" and ids[-1] == "rules"
     silent = report.section("rules")["silent_rules"]
-    assert silent and "wa.rcw_43_17_425" in silent
+    assert silent and "wa.rcw_43_17_425.owner" in silent
     page = render_html(report)
     assert page.index('id="headline"') < page.index('id="searches"') < page.index('id="findings"') \
         < page.index('id="rules"')
@@ -386,7 +387,7 @@ def test_the_report_reads_the_stored_run_instead_of_recomputing(audited):
     summary["findings_by_rule"]["ca.sb34.sharing"]["searches"] = 777
     audited.execute("UPDATE runs SET summary = ? WHERE id = (SELECT MAX(id) FROM runs)", [json.dumps(summary)])
     text = " ".join(s["text"] for s in build_report(audited).section("headline")["sentences"])
-    assert "4,242 searches" in text and "777 searches: California ALPR data" in text
+    assert "4,242 searches" in text and "777 searches: A California public agency shared its ALPR data" in text
 
 
 def test_a_run_from_before_the_overview_asks_for_a_new_run(audited, tmp_path):

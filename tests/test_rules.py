@@ -6,7 +6,8 @@ from click.testing import CliRunner
 
 from auditor.cli import audit
 from auditor.errors import InputError
-from auditor.jurisdictions import Citer, load_laws
+from auditor.rules.citations import Citer
+from auditor.rules.laws import load_laws
 from auditor.rules import load_rules, shipped_rule_paths
 from auditor.scan import run_audit
 
@@ -26,7 +27,7 @@ def test_the_rules_the_issue_names_are_shipped():
     ids = {r.id for r in RULES}
     assert {
         "ca.sb34.sharing", "ca.1798_90_52.purpose", "ca.sb54.immigration", "ca.clets.immigration",
-        "wa.rcw_43_17_425", "il.625_ilcs_5_2_130", "or.ors_181a_826", "door.front", "door.back", "door.side",
+        "wa.rcw_43_17_425.searcher", "il.625_ilcs_5_2_130", "or.ors_181a_826.owner", "door.front", "door.back", "door.side",
         "immigration.mass_search", "purpose.sensitive", "user.repeat_plate", "user.vague_rate",
         "agency.vague_rate",
     } <= ids
@@ -51,7 +52,13 @@ def test_search_rule_example(rule, example):
         # Whose law the finding cites: the owner's state where the search names an owner, else the searcher's.
         has_owner = "owner.state" in facts
         state = facts.get("owner.state") if has_owner else facts.get("searcher.state")
-        assert CITER(rule.id, state, has_owner).jurisdiction == example["expect_cites"], example.get("name")
+        cited = CITER(rule.id, state, has_owner)
+        assert cited.jurisdiction == example["expect_cites"], example.get("name")
+        # A law of the judged state may be shown beside a practice finding, never as what it cites.
+        related = {law_id.split(".")[0] for law_id in cited.related}
+        assert related == ({example["expect_related"]} if "expect_related" in example else set()), example.get("name")
+        if related:
+            assert "Related law, not a finding that it was broken" in cited.text and not cited.law_ids
 
 
 @pytest.mark.parametrize("rule,example", AGGREGATE_EXAMPLES)
@@ -73,7 +80,10 @@ def test_aggregate_rule_example(rule, example, store_builder):
         # Each finding cites the law of its agency's state where one is encoded, else the practice.
         for (state,) in db.execute("SELECT a.state FROM findings f JOIN agencies a ON a.id = f.agency_id "
                                    "WHERE f.rule_id = ?", [rule.id]):
-            assert CITER(rule.id, state).jurisdiction == example["expect_cites"], example.get("name")
+            cited = CITER(rule.id, state)
+            assert cited.jurisdiction == example["expect_cites"], example.get("name")
+            if "expect_related" in example:
+                assert {law_id.split(".")[0] for law_id in cited.related} == {example["expect_related"]}
 
 
 @pytest.mark.parametrize(

@@ -225,7 +225,7 @@ def test_disclosure_outcomes_above_confirmed_are_a_one_line_error(tmp_path):
 
 
 def test_one_filed_year_does_not_hide_a_missed_one(store_builder):
-    from auditor.disclosure import disclosure_missing
+    from auditor.rules.measures.accountability import disclosure_missing
 
     db = store_builder(
         agencies=[{"name": "Yuba County CA Probation", "state": "CA", "level": "county", "kind": "probation"}],

@@ -193,7 +193,7 @@ def test_misuse_actor_returns_to_the_same_few_plates(tmp_path):
 
 def test_store_meta_carries_the_expectations_at_the_run_scale(el_cajon, db):
     expect = {e["rule"]: e for e in json.loads(one(db, "SELECT value FROM meta WHERE key = 'scenario.expect'"))}
-    assert {"ca.sb34.sharing", "door.side", "door.back", "immigration.mass_search", "ca.1798_90_52.purpose"} <= set(expect)
+    assert {"ca.sb34.sharing", "door.side", "door.back", "immigration.mass_search", "purpose.vague"} <= set(expect)
     assert expect["ca.sb34.sharing"]["min_searches"] == int(50000 * float(SMALL))
 
 

@@ -52,7 +52,7 @@ def _rows(db, sql, params=()):
 
 def test_finding_list_reads_like_a_finding_with_its_law_and_source_row(audited):
     [row] = _rows(audited, "SELECT * FROM finding_list WHERE rule_id = 'ca.sb34.sharing' AND reason = 'stolen vehicle'")
-    assert row["rule_title"] == "California ALPR data reached a searcher outside California public agencies"
+    assert row["rule_title"] == "A California public agency shared its ALPR data with a searcher that is not a California public agency"
     assert row["severity"] == "high" and row["citation"].startswith("Cal. Civ. Code § 1798.90.55(b) (SB 34)")
     assert (row["search_time"], row["searcher"], row["searcher_state"]) == ("2025-04-04T10:00:00Z", "Dallas TX PD", "TX")
     assert row["owner"] == "El Cajon CA PD" and row["sharing_scope"] == "national"

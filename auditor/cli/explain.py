@@ -40,7 +40,7 @@ def format_explanation(e: dict) -> str:
     lines += [f"  {t['tag']}" + (f"={t['value']}" if t["value"] else "") + f"  evidence {t['evidence']!r} ({t['basis']}, {t['confidence']:.2f})"
               for t in e["tags"]] or ["  (none)"]
     lines.append("Findings:")
-    lines += [f"  [{f['severity']}] {f['rule_id']}: {f['title']}\n      cites {f['citation']}\n      path  {f['trace']}"
+    lines += [f"  [{f['severity']}] {f['rule_id']}: {f['finding']}\n      cites {f['citation']}\n      path  {f['trace']}"
               for f in e["findings"]] or ["  (none)"]
     if e["truth"]:
         t = e["truth"]

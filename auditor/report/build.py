@@ -23,7 +23,7 @@ import sqlite_utils
 from auditor.errors import InputError
 from auditor.facts import first_release_sql, first_row_sql, judged_state_sql, sightings_count_sql
 from auditor.importers.completeness import incomplete_releases
-from auditor.jurisdictions import PRACTICE, Citer, applied
+from auditor.rules.citations import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
 
 EXAMPLES_PER_RULE = 200
@@ -135,7 +135,7 @@ def build_report(
 
 
 # The state a finding is judged by: the owner's for a search finding that names one, else the
-# searcher's; an aggregate finding's agency (auditor.jurisdictions.Citer resolves the citation).
+# searcher's; an aggregate finding's agency (auditor.rules.citations.Citer resolves the citation).
 _GROUP_CITATIONS_SQL = f"""
     SELECT g.rule_id, {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
            SUM(k.searches)
@@ -165,10 +165,19 @@ def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer, stored
         c = citer(rule_id, state, bool(has_owner), stored.get(rule_id))
         entry = out.setdefault(rule_id, {}).setdefault(
             (c.jurisdiction, c.text), {"jurisdiction": c.jurisdiction, "citation": c.text, "law_ids": list(c.law_ids),
-                                       "sources": list(c.sources), "finding_rows": 0})
+                                       "related": list(c.related), "sources": list(c.sources), "finding_rows": 0})
         entry["finding_rows"] += n
     return {rule_id: sorted(v.values(), key=lambda e: (e["jurisdiction"] == PRACTICE, e["jurisdiction"]))
             for rule_id, v in out.items()}
+
+
+def _citation_label(c: dict[str, Any]) -> str:
+    """Where a rule's citation applies: a law's state, the state whose related law a practice finding
+    shows (`practice, CA`), or `elsewhere` for the practice alone."""
+    if c["jurisdiction"] != PRACTICE:
+        return c["jurisdiction"].upper()
+    related = sorted({law_id.split(".")[0].upper() for law_id in c.get("related", [])})
+    return f"practice, {', '.join(related)}" if related else "elsewhere"
 
 
 def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None = None) -> list[dict[str, Any]]:
@@ -188,11 +197,9 @@ def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None =
         aggregate = scope == "aggregate"
         own = citer(rule_id, None, True, citation)
         citations = cited.get(rule_id) or [{"jurisdiction": own.jurisdiction, "citation": own.text,
-                                            "law_ids": [], "sources": [], "finding_rows": 0}]
+                                            "law_ids": [], "related": [], "sources": [], "finding_rows": 0}]
         if len(citations) > 1:
-            shown = "; ".join(
-                f"{'elsewhere' if c['jurisdiction'] == PRACTICE else c['jurisdiction'].upper()}: {c['citation']}"
-                for c in citations)
+            shown = "; ".join(f"{_citation_label(c)}: {c['citation']}" for c in citations)
         else:
             shown = citations[0]["citation"]
         out.append({
@@ -446,7 +453,8 @@ _EXAMPLE_COLUMNS = f"""
            rel.file_name, {_FIRST_ROW}, {sightings_count_sql("f.search_id")},
            {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
            (SELECT rr.page || ',' || rr.line FROM release_rows rr
-             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW})
+             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW}),
+           oa.name, ba.name
 """
 _EXAMPLE_JOINS = f"""
     JOIN searches s ON s.id = f.search_id
@@ -454,6 +462,7 @@ _EXAMPLE_JOINS = f"""
     LEFT JOIN reasons rs ON rs.id = s.reason_id
     LEFT JOIN traces t ON t.id = f.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id
+    LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
     LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
 """
 # The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the store's size.
@@ -521,9 +530,13 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
                  "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
                  "source_release": file_name, "source_row": row,
-                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text}
+                 "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text,
+                 # The finding in a sentence naming the party whose conduct it describes.
+                 "finding": citer.statement(rule["rule_id"], {"owner": owner, "searcher": searcher,
+                                                              "beneficiary": beneficiary}, rule["title"])}
                 for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
-                n_sightings, judged_state, has_owner, place in db.execute(example_sql, [run_id, rule["rule_id"], cap])
+                n_sightings, judged_state, has_owner, place, owner, beneficiary
+                in db.execute(example_sql, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]

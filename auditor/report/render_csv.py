@@ -14,12 +14,13 @@ from typing import Any, TextIO
 import sqlite_utils
 
 from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
-from auditor.jurisdictions import Citer
+from auditor.rules.citations import Citer
 from auditor.report.build import latest_run
 from auditor.untrusted import visible
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
-           "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line")
+           "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line",
+           "finding")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # The first sighting (auditor.facts.first_row_sql) is the cited source; a simulated search has none.
@@ -65,9 +66,10 @@ def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", p
     written = 0
     scrub = pseudonymizer.text if pseudonymizer is not None else None
     for row in db.execute(_SQL, [run["id"]]):
-        # The citation is the one of the jurisdiction the finding is judged by (auditor.jurisdictions).
+        # The citation is the one of the jurisdiction the finding is judged by (auditor.rules.citations).
         cited = citer(row[0], row[13], bool(row[14]), row[2])
-        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16])
+        finding = citer.statement(row[0], {"searcher": row[5], "owner": row[6], "beneficiary": row[7]}, row[0])
+        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16], finding)
         if scrub is not None:
             values = [scrub(v) if isinstance(v, str) else v for v in values]
         writer.writerow([safe_cell(v) for v in values])

@@ -13,7 +13,7 @@ from auditor.report.build import Report
 from auditor.report.svg import STATE_TILES, bar_chart, column_chart, door_legend, flow_diagram, stack_legend, state_map
 from auditor.untrusted import visible
 
-_SEARCH_COLUMNS = (("search_id", "search"), ("time", "time (UTC)"), ("searcher", "searcher"),
+_SEARCH_COLUMNS = (("search_id", "search"), ("finding", "finding"), ("time", "time (UTC)"), ("searcher", "searcher"),
                    ("searcher_state", "state"), ("user", "user"),
                    ("reason", "reason"), ("trace", "trace"), ("source", "source (release, row)"),
                    ("citation", "citation"))

@@ -111,8 +111,8 @@ def _findings(section: dict[str, Any]) -> list[str]:
             lines += _table([("agency", "agency"), ("subject", "subject"), ("detail", "detail"),
                              ("searches", "searches")], rule["rows"])
         else:
-            lines += _table([("search_id", "search"), ("time", "time (UTC)"), ("searcher", "searcher"),
-                             ("reason", "reason"), ("trace", "trace"), ("door", "door"),
+            lines += _table([("search_id", "search"), ("finding", "finding"), ("time", "time (UTC)"),
+                             ("searcher", "searcher"), ("reason", "reason"), ("trace", "trace"), ("door", "door"),
                              ("source", "source (release, row)")], rule["rows"])
     return lines
 

@@ -1,9 +1,12 @@
-"""Rules as data: each file in `auditor/data/rules/` is one rule with its citation and examples.
+"""The rule model: a rule, its condition language, and how a condition reads a search's facts.
+
+Rule files (`auditor/data/rules/`) and laws (`auditor/data/jurisdictions/`) both become a
+:class:`Rule`; :mod:`auditor.rules.loader` reads them.
 
 A *search* rule has a `condition` over the facts of one traced search (see
 :data:`auditor.facts.FACTS`); the scan
 evaluates it once per distinct combination of facts, never per row. An *aggregate* rule names a
-`measure` (see :mod:`auditor.measures`) with parameters, and finds agencies, users or plates whose
+`measure` (see :mod:`auditor.rules.measures`) with parameters, and finds agencies, users or plates whose
 searches together cross a threshold.
 
 A condition is a tree of ``{all = [...]}``, ``{any = [...]}``, ``{not = {...}}`` and leaves
@@ -14,22 +17,16 @@ unresolved agency is never presumed out of state.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from dataclasses import dataclass, field
-from importlib.resources import files
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from auditor.errors import InputError
 from auditor.facts import FACTS
 
 SEVERITIES = ("info", "low", "medium", "high")
 
 _OPS = {"eq", "ne", "in", "not_in", "has", "has_any", "gte", "lte", "is_null"}
-_RULE_KEYS = {"id", "title", "severity", "citation", "description", "scope", "condition", "measure",
-              "params", "false_positives", "references", "examples", "jurisdictions", "state_law"}
 # What a policy rule may cite from the owner's state (the `grounds` a law declares, see
-# auditor.jurisdictions): access logging, permitted uses, sharing limits, immigration limits.
+# auditor.rules.laws): access logging, permitted uses, sharing limits, immigration limits.
 GROUNDS = ("access_logging", "permitted_use", "sharing", "immigration")
 
 
@@ -49,11 +46,14 @@ class Rule:
     source: str = ""
     # Where the rule applies: ("*",) everywhere, or two-letter state codes in lower case.
     jurisdictions: tuple[str, ...] = ("*",)
-    # Grounds (GROUNDS) of the owner's state's laws this rule cites where one is encoded; the
-    # `citation` above is then the published practice or vendor policy the rule rests on elsewhere.
+    # Grounds (GROUNDS) of the judged state's laws shown beside this rule's findings as related law,
+    # never as a law the finding says was broken: a policy rule always cites its practice (`citation`).
     state_law: tuple[str, ...] = ()
-    # Set for a rule compiled from a jurisdiction file: the law it encodes (auditor.jurisdictions.Law).
+    # Set for a rule compiled from a jurisdiction file: the law it encodes (auditor.rules.laws.Law).
     law: Any = None
+    # The finding in one sentence naming the party whose conduct it describes, with {owner},
+    # {searcher} and {beneficiary} standing for the agencies' names (see :func:`statement`).
+    finding: str = ""
 
     def leaves(self) -> list[Mapping[str, Any]]:
         """The condition's leaves (`{fact = ..., op = value}`), for tools that ask what a rule reads."""
@@ -132,78 +132,65 @@ def _check_condition(node: Any, where: str) -> None:
         raise ValueError(f"{where}: unknown operator {op!r} (use one of {', '.join(sorted(_OPS))})")
 
 
-def _rule_from(data: dict, source: str) -> Rule:
-    unknown = set(data) - _RULE_KEYS
-    if unknown:
-        raise ValueError(f"unknown key {sorted(unknown)[0]!r}")
-    for key in ("id", "title", "severity", "citation", "scope"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            raise ValueError(f"missing or empty `{key}`")
-    if data["severity"] not in SEVERITIES:
-        raise ValueError(f"severity {data['severity']!r} is not one of {', '.join(SEVERITIES)}")
-    if data["scope"] == "search":
-        _check_condition(data.get("condition"), "condition")
-    elif data["scope"] == "aggregate":
-        from auditor.measures import MEASURES
-
-        if data.get("measure") not in MEASURES:
-            raise ValueError(f"measure {data.get('measure')!r} is not one of {', '.join(sorted(MEASURES))}")
-    else:
-        raise ValueError(f"scope {data['scope']!r} must be `search` or `aggregate`")
-    examples = data.get("examples", [])
-    if not examples:
-        raise ValueError("a rule needs [[examples]] that must and must not match")
-    jurisdictions = data.get("jurisdictions")
-    if (not isinstance(jurisdictions, list) or not jurisdictions
-            or not all(isinstance(j, str) and (j == "*" or (len(j) == 2 and j.isalpha() and j.islower()))
-                       for j in jurisdictions)):
-        raise ValueError("`jurisdictions` must list where the rule applies: [\"*\"] or state codes like [\"ca\"]")
-    state_law = data.get("state_law", [])
-    if not isinstance(state_law, list) or any(g not in GROUNDS for g in state_law):
-        raise ValueError(f"`state_law` lists grounds among {', '.join(GROUNDS)}")
-    return Rule(
-        id=data["id"], title=data["title"], severity=data["severity"], citation=data["citation"],
-        description=data.get("description", ""), scope=data["scope"], condition=data.get("condition"),
-        measure=data.get("measure"), params=data.get("params", {}),
-        false_positives=data.get("false_positives", ""), examples=tuple(examples), source=source,
-        jurisdictions=tuple(jurisdictions), state_law=tuple(state_law),
-    )
-
-
-def shipped_rule_paths() -> list[Path]:
-    folder = Path(str(files("auditor") / "data" / "rules"))
-    return sorted(folder.glob("*.toml"))
-
-
-def load_rules(paths: Iterable[Path] | None = None) -> list[Rule]:
-    """Load and validate rule files (default: the shipped ones, plus every law of the shipped
-    jurisdiction files, auditor.jurisdictions). Errors name the file and problem."""
-    rules: list[Rule] = []
-    seen: set[str] = set()
-    if paths is None:
-        from auditor.jurisdictions import load_laws
-
-        for law_rule in load_laws():
-            seen.add(law_rule.id)
-            rules.append(law_rule)
-    for path in paths if paths is not None else shipped_rule_paths():
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            rule = _rule_from(data, Path(path).name)
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"{path}: cannot read rule file: {e}") from None
-        except (tomllib.TOMLDecodeError, ValueError) as e:
-            raise InputError(f"{path}: {e}") from None
-        if rule.id in seen:
-            raise InputError(f"{path}: duplicate rule id {rule.id!r}")
-        seen.add(rule.id)
-        rules.append(rule)
-    return rules
-
-
 def ruleset_hash(rules: Iterable[Rule]) -> str:
     """A short hash of the rules in force, recorded with each run."""
     digest = hashlib.sha256()
     for rule in sorted(rules, key=lambda r: r.id):
         digest.update(repr((rule.id, rule.severity, rule.condition, rule.measure, dict(rule.params))).encode())
     return digest.hexdigest()[:16]
+
+
+_OP_WORDS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of", "has": "includes",
+             "has_any": "includes any of", "gte": "is at least", "lte": "is at most"}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_value(x) for x in v)
+    return str(v)
+
+
+def describe(node: Mapping[str, Any]) -> str:
+    """A condition in words, for `audit rules` and the review copy: `searcher.state is NE`."""
+    if "all" in node:
+        return "(" + " and ".join(describe(c) for c in node["all"]) + ")"
+    if "any" in node:
+        return "(" + " or ".join(describe(c) for c in node["any"]) + ")"
+    if "not" in node:
+        return "not " + describe(node["not"])
+    op, expected = next((k, v) for k, v in node.items() if k != "fact")
+    if op == "is_null":
+        return f"{node['fact']} is {'unknown' if expected else 'known'}"
+    return f"{node['fact']} {_OP_WORDS[op]} {_value(expected)}"
+
+
+# The parties a finding sentence may name (Rule.finding).
+PARTIES = ("owner", "searcher", "beneficiary")
+
+
+def statement(rule: Rule, names: Mapping[str, str | None]) -> str:
+    """The finding of `rule` for one search in a sentence naming the party whose conduct it describes.
+
+    `names` maps owner, searcher and beneficiary to agency names; one the trace does not name reads
+    as "an unnamed owner" (or searcher, beneficiary). A rule without a sentence gives its title."""
+    if not rule.finding:
+        return rule.title
+    return rule.finding.format(**{p: names.get(p) or f"an unnamed {p}" for p in PARTIES})
+
+
+def check_finding(text: Any, where: str, must_name: tuple[str, ...] = ()) -> str:
+    """Validate a finding sentence: only {owner}, {searcher}, {beneficiary}, naming one of `must_name`."""
+    import string
+
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{where}: needs `finding`, one sentence naming the party whose conduct it describes")
+    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    unknown = fields - set(PARTIES)
+    if unknown:
+        raise ValueError(f"{where}: `finding` names {{{sorted(unknown)[0]}}}; use {{owner}}, {{searcher}} or {{beneficiary}}")
+    if must_name and not fields & set(must_name):
+        raise ValueError(f"{where}: `finding` must name the party the law binds: "
+                         + " or ".join("{" + p + "}" for p in must_name))
+    return text.strip()

@@ -10,7 +10,7 @@
   observed access (searchers reaching it through a 1:1 share it does not list; partners it lists
   that never search).
 
-Each measure yields :class:`auditor.measures.Candidate` rows (agency, subject, searches, detail);
+Each measure yields :class:`auditor.rules.measures.candidate.Candidate` rows (agency, subject, searches, detail);
 `searches` counts de-duplicated searches.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Iterator, Mapping
 import sqlite_utils
 
 from auditor.importers.completeness import period_from_name
-from auditor.measures import Candidate
+from auditor.rules.measures.candidate import Candidate
 
 
 def release_incomplete(db: sqlite_utils.Database, params: Mapping[str, Any]) -> Iterator[Candidate]:
