@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -26,6 +27,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.files import require_regular
 from auditor.facts import is_unresolved, unresolved_sql
 from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, fold_kind
 
@@ -427,8 +429,7 @@ def _state_code(value: str) -> str | None:
 def _read_csv(path: Path, what: str, required: Iterable[str], allowed: Iterable[str]) -> list[dict[str, str]]:
     """Read a user's CSV as dicts with stripped keys and values, or raise InputError naming the file."""
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, not a {what} CSV")
+    require_regular(p, f"{what} CSV")
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -564,7 +565,16 @@ def _load_registry() -> dict[str, _Entry]:
     source = resources.files("auditor").joinpath("data/agency_registry.csv")
     with source.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    return {fold(row["name"]): _validated("agency_registry.csv", n, row) for n, row in enumerate(rows, start=2)}
+    registry = {fold(row["name"]): _validated("agency_registry.csv", n, row) for n, row in enumerate(rows, start=2)}
+    # The state-level requesters' full names (`Commonwealth Fusion Center`), so they resolve when a
+    # log spells them out. Their acronyms mean different agencies in different states and are read
+    # in a search's context by auditor/state_requesters.py, never here.
+    text = resources.files("auditor").joinpath("data/state_requesters.toml").read_text(encoding="utf-8")
+    for n, row in enumerate(tomllib.loads(text).get("agencies", []), start=1):
+        entry = _validated("state_requesters.toml", n, {"name": row.get("name", ""), "state": row.get("state", ""),
+                                                         "level": "state", "kind": row.get("kind", "")})
+        registry.setdefault(fold(entry.name), entry)
+    return registry
 
 
 def load_overrides(path: Path) -> dict[str, _Entry]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.files import SHEET_CAP, read_small
 
 KEY_FORMAT = "proxytrace-answer-key/1"
 # Columns the grader needs; the worksheet's context columns are for the trainee and not read here.
@@ -141,14 +142,7 @@ def beneficiary_spellings(name: str, component: str | None) -> tuple[str, ...]:
 
 
 def _read_text(path: Path, what: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a {what}") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read {what}: {e.strerror}") from None
+    raw = read_small(path, what, SHEET_CAP)
     if raw.startswith(b"PK\x03\x04"):
         raise InputError(f"{path}: is a zip or xlsx workbook, not a CSV (save it as 'CSV UTF-8')")
     if b"\x00" in raw[:4096]:

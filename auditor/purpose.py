@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from auditor.errors import InputError
+from auditor.files import MAP_CAP, read_small
 
 MISSING = "missing"
 
@@ -199,15 +200,18 @@ class Classifier:
         for pattern in patterns:
             by_tag.setdefault(pattern.tag, []).append(pattern)
         # One alternation per tag, tried first: most reasons match few tags, so a failed prefilter
-        # skips every pattern of that tag with one regex call. Whole-reason patterns prefilter as a
-        # search, which finds a superset of their matches.
+        # skips every pattern of that tag with one regex call. Whole-reason patterns are anchored
+        # (`^\s*(?:...)\s*$`), so they are tried at the start only, not at every position of a long
+        # reason.
         # The prefilter runs on the lower-cased reason with lower-cased regexes and no IGNORECASE
         # flag: the same verdict for ASCII text at about 60% of the cost. It may only over-accept
         # (case-sensitive patterns such as `\bICE\b` screen in lower case too); each pattern
         # then runs with its own flags on the real text.
         self._groups: list[tuple[re.Pattern[str], list[Pattern]]] = []
         for tag, members in sorted(by_tag.items()):
-            alternation = "|".join(f"(?:{_lowered(_without_group_names(p.regex))})" for p in members)
+            alternation = "|".join(
+                rf"(?:^\s*(?:{_lowered(_without_group_names(p.regex))})\s*$)" if p.whole
+                else f"(?:{_lowered(_without_group_names(p.regex))})" for p in members)
             self._groups.append((re.compile(alternation), members))
 
     @classmethod
@@ -324,8 +328,9 @@ def default_classifier() -> Classifier:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_small(path, "pattern file", MAP_CAP).decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: pattern file is not UTF-8 text (byte {e.start})") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read pattern file: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:

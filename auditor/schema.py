@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.files import require_regular
 from auditor.facts import STORE_TIME_DESCRIPTION
 from auditor.vocabulary import LEVELS  # noqa: F401  (defined in the vocabulary; importable from here too)
 
@@ -161,6 +162,17 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "foreign_keys": [("search_id", "searches", "id"), ("release_id", "releases", "id")],
             "not_null": {"search_id", "release_id", "row_number", "link_basis"},
         },
+    ),
+    # Two releases that list one search (by UUID) with different values of a field: every version,
+    # with the release and row that gives it (the first release's included). `value` is the field's
+    # stored form (reason and searcher as ids). The search keeps the version of the release whose
+    # sha256 sorts first, and as its reason all versions' texts joined by ` | `, so neither the
+    # findings nor the stored search depend on the order the releases were imported in.
+    (
+        "search_versions",
+        {"search_id": int, "release_id": int, "row_number": int, "field": str, "value": str},
+        {"pk": ("search_id", "field", "release_id", "row_number"),
+         "foreign_keys": [("search_id", "searches", "id"), ("release_id", "releases", "id")]},
     ),
     # Where each row of a PDF release is on the page (a PDF has no row numbers a person can find).
     (
@@ -451,9 +463,7 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
     (the store pragmas, WAL mode among them, are set only once it is known to be a store).
     """
     p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{p}: is a folder, not a store file")
-    if not p.exists():
+    if not require_regular(p, "store file", missing_ok=True):
         if not create:
             raise InputError(f"{p}: no such store (create one with `simulate --out` or `audit import --db`)")
         try:
@@ -480,6 +490,26 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
         migrate_v1(db)
     create_schema(db)  # a new store's tables, or auditor tables missing from an older writer of the same version
     return db
+
+
+def check_store(path: str | Path, *, create: bool = False) -> None:
+    """The checks :func:`open_store` makes before writing, alone and read-only: InputError for a
+    missing store (unless ``create``), a file that is not SQLite or not a proxytrace store. Commands
+    call it before taking the store's lock, so a refused file gets no lock file beside it."""
+    p = Path(path)
+    if not require_regular(p, "store file", missing_ok=True):
+        if not create:
+            raise InputError(f"{p}: no such store (create one with `simulate --out` or `audit import --db`)")
+        return
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(16)
+    except OSError as e:
+        raise InputError(f"{p}: cannot read store: {e.strerror}") from None
+    if head and head != b"SQLite format 3\x00":
+        raise InputError(f"{p}: not a SQLite database")
+    if _inspect_read_only(p) and not create:
+        raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
 
 
 def _schema_version(db: sqlite_utils.Database) -> str | None:

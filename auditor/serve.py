@@ -1,6 +1,6 @@
 """Open a store in Datasette, read-only, on this machine only, with proxytrace's metadata.
 
-    prepare_store("store.db")                  # views present, WAL folded in: safe to open immutable
+    snapshot("store.db", tmp)                  # a copy with the views, the store left untouched
     datasette_metadata("store")                # table and column descriptions, facets, canned queries
     datasette_command("store.db", 8001, meta)  # the argv `audit serve` runs
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sqlite3
 import sys
 from importlib import resources
 from pathlib import Path
@@ -44,25 +45,49 @@ def datasette_metadata(name: str) -> dict[str, Any]:
     return meta
 
 
-def prepare_store(path: str | Path) -> None:
-    """Check the store was audited, (re)create the readable views, and fold the WAL into the file.
+def snapshot(path: str | Path, folder: str | Path) -> Path:
+    """Copy the store, as of one moment, into ``folder`` (same file name) and make it servable there.
 
-    After this the file alone holds the store, so Datasette can open it immutable (read-only,
-    no locks) and still see the last run.
+    The copy is taken with SQLite's online backup from a read-only connection, under the store's
+    lock (:mod:`auditor.storelock`): refused in one line while `audit run` or `audit import` is
+    writing, and never a half-written state. The store itself is not written (its bytes, sha256
+    included, are the same after a start); the views and the WAL checkpoint are made in the copy,
+    which Datasette then opens immutable. InputError when the store was never audited.
     """
-    db = open_store(path)
+    from auditor.schema import check_store
+    from auditor.storelock import store_lock
+
+    check_store(path)
+    copy = Path(folder) / Path(path).name
+    with store_lock(path, "audit serve (taking its snapshot)"):
+        source = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        except sqlite3.Error as e:
+            raise InputError(f"{path}: cannot read the store for serving: {e}") from None
+        finally:
+            target.close()
+            source.close()
+    db = open_store(copy)
     try:
         latest_run(db, str(path))
         create_views(db)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode = DELETE")  # the copy is one file: nothing beside it to keep
     finally:
         db.conn.close()
+    return copy
 
 
-def datasette_command(path: str | Path, port: int, metadata_path: str | Path) -> list[str]:
-    """The Datasette command line: immutable (read-only) store, localhost only, with the metadata."""
-    argv = [sys.executable, "-m", "datasette", "serve", "--immutable", str(path), "--host", HOST,
+def datasette_command(path: str | Path, port: int, metadata_path: str | Path,
+                      allow_hosts: tuple[str, ...] = ()) -> list[str]:
+    """The server's command line: the snapshot immutable (read-only), bound to 127.0.0.1, answering
+    only requests addressed to a local name or one of ``allow_hosts`` (auditor.serve_app)."""
+    argv = [sys.executable, "-m", "auditor.serve_app", "--immutable", str(path), "--host", HOST,
             "--port", str(port), "--metadata", str(metadata_path)]
+    for name in allow_hosts:
+        argv += ["--allow-host", name]
     for key, value in SETTINGS:
         argv += ["--setting", key, value]
     return argv

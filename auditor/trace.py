@@ -27,7 +27,8 @@ import sqlite_utils
 from auditor.agencies import Resolver
 from auditor.facts import IMMIGRATION_TAG, STORE_TIME_FORMAT
 from auditor.rules.measures.searches import NO_PURPOSE_SQL
-from auditor.requesters import MentionResolver, RequesterReader, StoreAgency, default_reader
+from auditor.requesters import MentionResolver, RequesterReader, Resolution, StoreAgency, default_reader
+from auditor.state_requesters import StateAgency
 from auditor.schema import ensure_agency
 from auditor.vocabulary import COMPONENT_AGENCIES, COMPONENT_KIND as _KIND
 
@@ -168,10 +169,20 @@ def _named_agencies(db: sqlite_utils.Database, reader: RequesterReader) -> tuple
     db.execute("DROP TABLE IF EXISTS temp.named_reason")
     db.execute("CREATE TEMP TABLE named_reason (reason_id INTEGER PRIMARY KEY)")
     db.conn.executemany("INSERT INTO temp.named_reason VALUES (?)", [(r,) for r in mentions])
+    # Each search naming someone, with its owners' states (an acronym the searcher's state does not
+    # decide is read in the owners' states): resolved once per distinct (reason, searcher, owner states).
+    db.execute("DROP TABLE IF EXISTS temp.named_search")
+    db.execute(
+        """CREATE TEMP TABLE named_search AS
+           SELECT s.id AS search_id, s.reason_id, s.searcher_id,
+                  COALESCE((SELECT group_concat(st, ',') FROM (
+                      SELECT DISTINCT oa.state AS st FROM search_owners so JOIN agencies oa ON oa.id = so.owner_id
+                      WHERE so.search_id = s.id AND oa.state IS NOT NULL ORDER BY st)), '') AS owners
+           FROM searches s JOIN temp.named_reason n ON n.reason_id = s.reason_id"""
+    )
     pairs = db.execute(
-        """SELECT DISTINCT s.reason_id, s.searcher_id, a.state FROM searches s
-           JOIN temp.named_reason n ON n.reason_id = s.reason_id
-           JOIN agencies a ON a.id = s.searcher_id"""
+        """SELECT DISTINCT ns.reason_id, ns.searcher_id, a.state, ns.owners FROM temp.named_search ns
+           JOIN agencies a ON a.id = ns.searcher_id"""
     ).fetchall()
     agencies = [StoreAgency(*row) for row in db.execute("SELECT id, name, state, kind FROM agencies")]
     spellings = dict(db.execute("SELECT name, agency_id FROM agency_names").fetchall())
@@ -179,56 +190,76 @@ def _named_agencies(db: sqlite_utils.Database, reader: RequesterReader) -> tuple
     resolver = MentionResolver(agencies, spellings, reader, registry)
     created: dict[str, int] = {}
     resolved_rows, unresolved_rows = [], []
-    for reason_id, searcher_id, state in pairs:
+    for reason_id, searcher_id, state, owners in pairs:
+        owner_states = tuple(owners.split(",")) if owners else ()
         for mention in mentions[reason_id]:
-            found = resolver.resolve(mention, state, searcher_id)
+            found = resolver.resolve(mention, state, searcher_id, owner_states)
             agency_id = found.agency_id
             if agency_id is None and found.how == "registry-new":
-                agency_id = created.get(found.name) or _create_registry_agency(db, registry, found.name)
+                agency_id = created.get(found.name) or _create_registry_agency(db, registry, found.name, found.state_agency)
                 created[found.name] = agency_id
             if agency_id == searcher_id:
                 continue  # the searcher names itself (`Springfield PD case`): its own work
             if agency_id is not None:
-                how = "registry" if found.how == "registry-new" else found.how
+                how = found.note or ("registry" if found.how == "registry-new" else found.how)
                 evidence = f'reason names {found.name} ({how}): "{mention.evidence}"'
-                resolved_rows.append((reason_id, searcher_id, agency_id, evidence, round(found.confidence * mention.confidence, 3)))
+                resolved_rows.append((reason_id, searcher_id, owners, agency_id, evidence,
+                                      round(found.confidence * mention.confidence, 3)))
             else:
-                unresolved_rows.append((reason_id, searcher_id, found.name, f'reason names "{mention.evidence}"; '
-                                        "no agency of the store or the registry matches", found.confidence))
+                unresolved_rows.append((reason_id, searcher_id, owners, found.name,
+                                        f'reason names "{mention.evidence}"; ' + _why_unresolved(found, state, owner_states),
+                                        found.confidence))
             break  # the first name a reason gives (resolved or not) is the requester
     db.execute("DROP TABLE IF EXISTS temp.named_beneficiary")
-    db.execute("CREATE TEMP TABLE named_beneficiary (reason_id INTEGER, searcher_id INTEGER, beneficiary_id INTEGER, "
-               "evidence TEXT, confidence REAL, PRIMARY KEY (reason_id, searcher_id))")
-    db.conn.executemany("INSERT INTO temp.named_beneficiary VALUES (?, ?, ?, ?, ?)", resolved_rows)
+    db.execute("CREATE TEMP TABLE named_beneficiary (reason_id INTEGER, searcher_id INTEGER, owners TEXT, "
+               "beneficiary_id INTEGER, evidence TEXT, confidence REAL, PRIMARY KEY (reason_id, searcher_id, owners))")
+    db.conn.executemany("INSERT INTO temp.named_beneficiary VALUES (?, ?, ?, ?, ?, ?)", resolved_rows)
     before = db.execute("SELECT COUNT(*) FROM beneficiaries").fetchone()[0]
     db.execute(
         """INSERT OR IGNORE INTO beneficiaries (search_id, beneficiary_id, basis, evidence, confidence)
-           SELECT s.id, nb.beneficiary_id, 'reason', nb.evidence, nb.confidence
-           FROM temp.named_beneficiary nb
-           JOIN searches s ON s.reason_id = nb.reason_id AND s.searcher_id = nb.searcher_id"""
+           SELECT s.search_id, nb.beneficiary_id, 'reason', nb.evidence, nb.confidence
+           FROM temp.named_search s
+           JOIN temp.named_beneficiary nb ON nb.reason_id = s.reason_id AND nb.searcher_id = s.searcher_id
+                AND nb.owners = s.owners"""
     )
     by_named = db.execute("SELECT COUNT(*) FROM beneficiaries").fetchone()[0] - before
     db.execute("DROP TABLE IF EXISTS temp.named_unresolved")
-    db.execute("CREATE TEMP TABLE named_unresolved (reason_id INTEGER, searcher_id INTEGER, name TEXT, evidence TEXT, "
-               "confidence REAL, PRIMARY KEY (reason_id, searcher_id))")
-    db.conn.executemany("INSERT INTO temp.named_unresolved VALUES (?, ?, ?, ?, ?)", unresolved_rows)
+    db.execute("CREATE TEMP TABLE named_unresolved (reason_id INTEGER, searcher_id INTEGER, owners TEXT, name TEXT, "
+               "evidence TEXT, confidence REAL, PRIMARY KEY (reason_id, searcher_id, owners))")
+    db.conn.executemany("INSERT INTO temp.named_unresolved VALUES (?, ?, ?, ?, ?, ?)", unresolved_rows)
     db.execute(
         """INSERT OR IGNORE INTO beneficiary_names (search_id, name, evidence, confidence)
-           SELECT s.id, nu.name, nu.evidence, nu.confidence FROM temp.named_unresolved nu
-           JOIN searches s ON s.reason_id = nu.reason_id AND s.searcher_id = nu.searcher_id
-           WHERE s.id NOT IN (SELECT search_id FROM beneficiaries)"""
+           SELECT s.search_id, nu.name, nu.evidence, nu.confidence FROM temp.named_unresolved nu
+           JOIN temp.named_search s ON s.reason_id = nu.reason_id AND s.searcher_id = nu.searcher_id
+                AND s.owners = nu.owners
+           WHERE s.search_id NOT IN (SELECT search_id FROM beneficiaries)"""
     )
     unresolved = db.execute("SELECT COUNT(*) FROM beneficiary_names").fetchone()[0]
     return by_named, unresolved
 
 
-def _create_registry_agency(db: sqlite_utils.Database, registry: Resolver, name: str) -> int:
-    """An agency the registry knows but the store lacks (the state's fusion center), as a row."""
+def _why_unresolved(found: Resolution, state: str | None, owner_states: tuple[str, ...]) -> str:
+    """Why a named requester stays text: nothing matches, or an acronym the search's states do not decide."""
+    if not found.candidates:
+        return "no agency of the store or the registry matches"
+    where = f"the searcher's state ({state or 'unknown'})"
+    if owner_states:
+        where += f" and the owners' ({', '.join(owner_states)})"
+    return f"candidates: {'; '.join(found.candidates)}; {where} do not decide between them"
+
+
+def _create_registry_agency(db: sqlite_utils.Database, registry: Resolver, name: str,
+                            state_agency: StateAgency | None = None) -> int:
+    """An agency a registry knows but the store lacks (the state's fusion center), as a row."""
     agency_id = ensure_agency(db, name)
-    info = registry.resolve(name)
+    if state_agency is not None:  # from the state-level registry: a state body, or a multi-state HIDTA
+        values = [state_agency.state, "state", state_agency.kind, None, "registry", 0.95]
+    else:
+        info = registry.resolve(name)
+        values = [info.state, info.level, info.kind, info.dhs_component, info.resolved_by, info.confidence]
     db.execute(
         "UPDATE agencies SET state = ?, level = ?, kind = ?, dhs_component = ?, resolved_by = ?, confidence = ? "
         "WHERE id = ? AND (resolved_by IS NULL OR resolved_by = 'unknown')",
-        [info.state, info.level, info.kind, info.dhs_component, info.resolved_by, info.confidence, agency_id],
+        values + [agency_id],
     )
     return agency_id

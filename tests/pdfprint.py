@@ -27,9 +27,11 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def write_pdf(path: Path, pages: list[Page], *, rotate: int = 0) -> Path:
+def write_pdf(path: Path, pages: list[Page], *, rotate: int = 0, to_unicode: dict[str, str] | None = None) -> Path:
     """Write the pages as a PDF; ``rotate=90`` stores them as portrait pages with `/Rotate 90`
-    (as Okaloosa's print is), drawing the text so that it reads upright when displayed."""
+    (as Okaloosa's print is), drawing the text so that it reads upright when displayed.
+    ``to_unicode`` maps a byte (written as its Latin-1 character, e.g. ``"\x81"``) to the text the
+    text layer reports for it, through a ToUnicode CMap (an emoji in a reason, as a real print has)."""
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -38,7 +40,14 @@ def write_pdf(path: Path, pages: list[Page], *, rotate: int = 0) -> Path:
 
     add(b"<< /Type /Catalog /Pages 2 0 R >>")
     add(b"")  # the page tree, filled once the pages are known
-    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    cmap = b""
+    if to_unicode:
+        pairs = " ".join(f"<{ord(k):02X}> <{v.encode('utf-16-be').hex().upper()}>" for k, v in to_unicode.items())
+        text = (f"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Extra def "
+                f"1 begincodespacerange <00> <FF> endcodespacerange {len(to_unicode)} beginbfchar {pairs} endbfchar "
+                "endcmap CMapName currentdict /CMap defineresource pop end end").encode()
+        cmap = b" /ToUnicode %d 0 R" % add(b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream")
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding%s >>" % cmap)
     kids = []
     for page in pages:
         ops = ["BT", f"/F1 {SIZE} Tf"]
@@ -48,7 +57,7 @@ def write_pdf(path: Path, pages: list[Page], *, rotate: int = 0) -> Path:
             else:
                 ops.append(f"1 0 0 1 {x:.2f} {HEIGHT - down:.2f} Tm ({_escape(text)}) Tj")
         ops.append("ET")
-        stream = "\n".join(ops).encode("cp1252")
+        stream = "\n".join(ops).encode("latin-1" if to_unicode else "cp1252")
         content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
         box = f"0 0 {HEIGHT:.0f} {WIDTH:.0f}" if rotate == 90 else f"0 0 {WIDTH:.0f} {HEIGHT:.0f}"
         extra = f" /Rotate {rotate}" if rotate else ""

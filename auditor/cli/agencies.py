@@ -7,7 +7,8 @@ import click
 
 from auditor.agencies import Resolver, resolve_store
 from auditor.cli.common import db_option, echo
-from auditor.schema import open_store
+from auditor.schema import check_store, open_store
+from auditor.storelock import store_lock
 
 
 @click.command(name="agencies")
@@ -25,8 +26,10 @@ def command(db_path: str, ice_287g: Path | None, overrides: Path | None) -> None
     them to an override file.
     """
     resolver = Resolver(ice_287g=ice_287g, overrides=overrides)  # reads the files before the store is touched
-    db = open_store(db_path)
-    report = resolve_store(db, resolver)
+    check_store(db_path)  # a missing or foreign file is refused before any lock file is made
+    with store_lock(db_path, "audit agencies"):
+        db = open_store(db_path)
+        report = resolve_store(db, resolver)
     total = sum(report.by_method.values())
     echo(f"agencies: {total}  resolved: {report.resolved}  unresolved: {len(report.unknown)}")
     for method, count in report.by_method.items():

@@ -9,7 +9,9 @@ from auditor.cli.common import db_option, echo, echo_json
 from auditor.errors import InputError
 from auditor.importers import FORMATS, ImportOptions, ReleaseAccount, import_files
 from auditor.importers.release import REFUSED
-from auditor.schema import open_store
+from auditor.importers.release import ReleaseAccount
+from auditor.schema import check_store, open_store
+from auditor.storelock import StoreBusy, store_lock
 
 
 @click.command("import")
@@ -41,10 +43,16 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     Each file is its own transaction: a file that cannot be imported is reported as refused, with
     why, and the others are still imported; the exit code is 2 when any file was refused.
     """
-    db = open_store(db_path, create=True)
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
                             careful=careful, date_order=date_order)
-    accounts = import_files(db, files, options)
+    check_store(db_path, create=True)  # a foreign file is refused before any lock file is made
+    try:
+        with store_lock(db_path, "audit import"):
+            db = open_store(db_path, create=True)
+            accounts = import_files(db, files, options)
+    except StoreBusy as e:  # every file gets its outcome: none was tried
+        why = str(e).split(": ", 1)[1] + "; nothing of this file was stored"
+        accounts = [ReleaseAccount.refused(Path(f).name, why) for f in files]
     outcome = summarize(accounts)
     if len(files) == 1 and accounts[0].status == REFUSED:  # one file, one line
         raise InputError(f"{accounts[0].file_name}: {accounts[0].notes[0]}")

@@ -10,7 +10,8 @@ from auditor.cli.common import BoundedInt, FiniteFloat, db_option, echo, echo_js
 from auditor.importers import unfinished_releases, unfinished_warning
 from auditor.importers.completeness import incomplete_releases
 from auditor.scan import RunParams, RunSummary, run_audit
-from auditor.schema import open_store
+from auditor.schema import check_store, open_store
+from auditor.storelock import store_lock
 from auditor.views import create_views
 
 
@@ -64,12 +65,15 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     month_summary tables and the readable views finding_list and search_list, and prints counts of
     searches and findings by rule.
     """
-    db = open_store(db_path)
-    progress = None
-    if sys.stderr.isatty() and not as_json:
-        progress = lambda msg: echo(f"… {msg}", err=True)  # noqa: E731
-    summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
-    create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
+    check_store(db_path)  # a missing or foreign file is refused before any lock file is made
+    # One run at a time: a second one is refused in one line before it writes anything.
+    with store_lock(db_path, "audit run"):
+        db = open_store(db_path)
+        progress = None
+        if sys.stderr.isatty() and not as_json:
+            progress = lambda msg: echo(f"… {msg}", err=True)  # noqa: E731
+        summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
+        create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
     unfinished = unfinished_releases(db)
     missing = incomplete_releases(db)
     if as_json:

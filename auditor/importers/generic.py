@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from auditor.errors import InputError
+from auditor.files import MAP_CAP, read_small
 from auditor.importers.headers import fold
 from auditor.importers.cells import strptime_time
 from auditor.importers.plan import Plan, placeholder_producer
@@ -30,6 +31,7 @@ from auditor.importers.searches import FIELDS, Layout
 from auditor.importers.statewide import StatewideMap, read_statewide
 
 _OPTIONS = ("time_format", "audit_kind", "producer", "system")
+_TABLES = ("columns", "options", "query_types")
 _KINDS = ("network", "organization", "unknown")
 
 
@@ -39,21 +41,17 @@ def read_column_map(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     A statewide-database log (CLETS) also maps `query_type` and sets the option `system`; a TOML
     map's `[query_types]` table is read by :func:`read_query_types`.
     """
-    if not path.is_file():
-        raise InputError(f"{path}: no such column-map file")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read column map: {e}") from None
+    text = _read_map(path)
     columns: dict[str, str] = {}
     options: dict[str, str] = {}
     if path.suffix.lower() == ".toml":
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise InputError(f"{path}: not valid TOML: {e}") from None
-        columns = {str(k): str(v) for k, v in dict(data.get("columns", {})).items()}
-        options = {str(k): str(v) for k, v in dict(data.get("options", {})).items()}
+        data = _toml_map(path, text)
+        columns = _string_table(path, data, "columns")
+        options = _string_table(path, data, "options")
+        stray = [k for k in options if k not in _OPTIONS]
+        if stray:  # a typo (`sytem`, `time_fromat`) would silently import a CLETS log as ALPR
+            raise InputError(f"{path}: unknown option(s) {', '.join(map(repr, stray))} in [options]; "
+                             f"known: {', '.join(_OPTIONS)}")
     else:
         for row in csv.reader(text.splitlines()):
             if len(row) < 2 or not row[0].strip() or fold(row[0]) in ("field", "canonical field"):
@@ -76,8 +74,46 @@ def read_query_types(path: Path) -> dict[str, str]:
     """A TOML column map's `[query_types]` table (the log's labels -> canonical query types)."""
     if path.suffix.lower() != ".toml":
         return {}
-    data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    return {str(k): str(v) for k, v in dict(data.get("query_types", {})).items()}
+    return _string_table(path, _toml_map(path, _read_map(path)), "query_types")
+
+
+def _read_map(path: Path) -> str:
+    """A column map's text: a regular file of at most 1 MB, UTF-8 (with or without a BOM)."""
+    raw = read_small(path, "column-map file", MAP_CAP)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: column map is not UTF-8 text (byte {e.start})") from None
+
+
+def _toml_map(path: Path, text: str) -> dict:
+    """A TOML column map's tables, refusing any top-level key but `columns`, `options`, `query_types`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: not valid TOML: {e}") from None
+    stray = [k for k in data if k not in _TABLES]
+    if stray:
+        raise InputError(f"{path}: unknown key(s) {', '.join(map(repr, stray))} in the column map; "
+                         f"known tables: {', '.join('[' + t + ']' for t in _TABLES)}")
+    return data
+
+
+def _string_table(path: Path, data: dict, name: str) -> dict[str, str]:
+    """One table of a TOML column map, every value a string: a number or a list is refused."""
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: `{name}` must be a table ([{name}] with name = \"value\" lines), "
+                         f"not {_toml_type(table)}")
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise InputError(f"{path}: [{name}] {key} must be a string (in quotes), not {_toml_type(value)}")
+    return dict(table)
+
+
+def _toml_type(value: object) -> str:
+    return {str: "a string", int: "a number", float: "a number", bool: "true/false", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
 
 
 def time_parser(time_format: str) -> Callable[[str], str | None] | None:
@@ -109,6 +145,12 @@ def plan(header: list[str], stem: str, column_map: Path, *, owner: str | None, p
     kind = "network" if owner else options.get("audit_kind", "unknown")
     who = owner or producer or options.get("producer")
     notes = [f"generic CSV read with column map {column_map.name}"]
+    shared: dict[int, list[str]] = {}
+    for field, i in columns.items():
+        shared.setdefault(i, []).append(field)
+    for i, fields in shared.items():
+        if len(fields) > 1:  # legal (one column can hold two facts) but more often a slip: say so
+            notes.append(f"column {header[i].strip()!r} is mapped to {len(fields)} fields: {', '.join(fields)}")
     if who is None and kind != "unknown":
         who = placeholder_producer(stem)
         notes.append(f"no producer named: recorded as {who!r}")

@@ -42,7 +42,17 @@ _TIME_FRAME = ("time frame",)
 # One time as Flock prints it; a Time Frame cell holds two of them.
 _FLOCK_TIME = re.compile(r"\d{1,2}/\d{1,2}/\d{4},?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AP]M)?\s*(?:UTC)?", re.IGNORECASE)
 # Page furniture a print adds: page numbers, alone on their line.
-_FURNITURE = re.compile(r"^\s*(?:page\s*)?\d+\s*(?:(?:of|/)\s*\d+)?\s*$", re.IGNORECASE)
+_FURNITURE = re.compile(r"^\s*(page\s*)?(\d+)\s*((?:of|/)\s*\d+)?\s*$", re.IGNORECASE)
+
+
+def _is_page_number(line: "_Line", text: str) -> bool:
+    """A page number is judged by where it is, not only by its digits: alone on the first or last
+    line of its page, and either worded (`Page 3`, `3 of 9`) or the page's own number. A number-only
+    line inside the table (a case number `250012345` a wrapped Reason cell put on its own line) is text."""
+    match = _FURNITURE.match(text)
+    if match is None or not line.edge:
+        return False
+    return bool(match.group(1) or match.group(3)) or int(match.group(2)) == line.page
 
 
 def is_pdf(path: Path) -> bool:
@@ -61,6 +71,7 @@ class _Line:
     size: float = 1.0  # the page's usual glyph height
     space: float = 1.0  # the width of a space on this page
     cells: list[str] | None = field(default=None, repr=False)  # the text in each column, once split
+    edge: bool = False  # the first or last text line of its page, where page numbers are printed
 
     @property
     def text(self) -> str:
@@ -100,7 +111,7 @@ class PdfTable:
             if text == self._header_text:
                 repeats += 1
                 continue
-            if _FURNITURE.match(text):
+            if _is_page_number(line, text):
                 furniture += 1
                 continue
             cells = self._cells(line)
@@ -158,7 +169,7 @@ class PdfTable:
                 return True
             if anchor:
                 seen_anchor = True
-            elif seen_anchor and not _FURNITURE.match(line.text):
+            elif seen_anchor and not _is_page_number(line, " ".join(line.text.split())):
                 return False
         return True
 
@@ -251,7 +262,7 @@ def _page_glyphs(document, index: int) -> tuple[list[tuple[float, float, float, 
             if len(text) != n:
                 # A character outside the BMP (an emoji in a reason) takes two UTF-16 units in the
                 # range text: read one character per glyph index instead, so indices stay aligned.
-                text = "".join(chr(raw.FPDFText_GetUnicode(text_page.raw, i) or 0xFFFE) for i in range(n))
+                text = _paired("".join(chr(raw.FPDFText_GetUnicode(text_page.raw, i) or 0xFFFE) for i in range(n)))
             left, bottom, right, top = page.get_mediabox()
             rotation = page.get_rotation() % 360
             rect = raw.FS_RECTF()
@@ -282,6 +293,25 @@ def _page_glyphs(document, index: int) -> tuple[list[tuple[float, float, float, 
     if rotation == 270:
         return [(w - x0, h - y1, h - y0, c) for x0, x1, y0, y1, c in boxes], size
     return [(h - y0, x0 - left, x1 - left, c) for x0, x1, y0, y1, c in boxes], size
+
+
+def _paired(units: str) -> str:
+    """Per-glyph UTF-16 units as characters, one per glyph index: a surrogate pair (an emoji is two
+    glyph indices) becomes its character at the first index and a skipped U+FFFE at the second; a
+    lone surrogate becomes U+FFFD. Lone surrogates cannot be stored (SQLite needs valid UTF-8)."""
+    out = list(units)
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if "\ud800" <= c <= "\udbff" and i + 1 < len(out) and "\udc00" <= out[i + 1] <= "\udfff":
+            out[i] = (c + out[i + 1]).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            out[i + 1] = "\ufffe"
+            i += 2
+            continue
+        if "\ud800" <= c <= "\udfff":
+            out[i] = "\ufffd"
+        i += 1
+    return "".join(out)
 
 
 def _page_lines(document, index: int) -> list[_Line]:
@@ -317,6 +347,8 @@ def _page_lines(document, index: int) -> list[_Line]:
     lines: list[_Line] = []
     for row in members:
         _close(lines, row, index + 1, size, space)
+    if lines:
+        lines[0].edge = lines[-1].edge = True
     return lines
 
 

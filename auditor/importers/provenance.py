@@ -131,6 +131,25 @@ class RepeatedUuids:
         return out
 
 
+def _record_repeat_versions(conn: Any, release_id: int, moves: list[tuple[int, int]], numbers: dict[int, int]) -> None:
+    """A UUID listed twice in one release with different fields: both versions are kept
+    (:mod:`auditor.importers.versions`) before the later search is merged away."""
+    from auditor.importers import versions
+
+    columns = ", ".join(column for _, column in versions.COMPARED)
+    found = []
+    for later, keep in moves:
+        a = conn.execute(f"SELECT {columns} FROM searches WHERE id = ?", [keep]).fetchone()
+        b = conn.execute(f"SELECT {columns} FROM searches WHERE id = ?", [later]).fetchone()
+        if a is None or b is None or later not in numbers:
+            continue
+        for k, (_, column) in enumerate(versions.COMPARED):
+            if a[k] is not None and b[k] is not None and a[k] != b[k]:
+                found.append((keep, numbers[later], column, b[k]))
+    if found:
+        versions.record(conn, release_id, found)
+
+
 def merge_repeated_uuids(conn: Any, release_id: int, candidate_ids: list[int]) -> int:
     """Point every sighting of a repeated UUID at its first search and delete the later ones.
 
@@ -161,6 +180,7 @@ def merge_repeated_uuids(conn: Any, release_id: int, candidate_ids: list[int]) -
                 rows.append((keep, release_id, row_first + later - search_first, "uuid"))
     conn.executemany("INSERT INTO sighting_rows (search_id, release_id, row_number, link_basis) VALUES (?, ?, ?, ?)",
                      rows)
+    _record_repeat_versions(conn, release_id, moves, {later: row[2] for later, row in zip((m[0] for m in moves), rows)})
     conn.executemany("UPDATE sighting_rows SET search_id = ?, link_basis = 'uuid' WHERE search_id = ?",
                      [(keep, later) for later, keep in moves])
     conn.executemany("DELETE FROM search_owner_rows WHERE search_id = ?", [(later,) for later, _ in moves])

@@ -108,10 +108,22 @@ def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options
     for path in paths:
         try:
             accounts.extend(import_file(db, Path(path), options))
-        except InputError as e:
-            reason = str(e)
+        except sqlite3.OperationalError as e:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            why = ("the store is busy: another command (an `audit run`?) is writing it; nothing of this file "
+                   "was stored: import it again when that command has finished"
+                   if "locked" in str(e) or "busy" in str(e) else f"store error: {e}")
+            accounts.append(ReleaseAccount.refused(Path(path).name, why))
+        except (InputError, UnicodeError, ValueError) as e:
+            # UnicodeError and ValueError: text a release carries that no check caught; the file is
+            # refused with why, and the next file is still imported.
+            reason = str(e) if isinstance(e, InputError) else f"unreadable content ({type(e).__name__}: {e})"
+            reason = reason.splitlines()[0] if reason else reason
             name = Path(path).name
-            accounts.append(ReleaseAccount.refused(name, reason[len(name) + 2:] if reason.startswith(f"{name}: ") else reason))
+            for prefix in (f"{path}: ", f"{name}: "):
+                reason = reason[len(prefix):] if reason.startswith(prefix) else reason
+            accounts.append(ReleaseAccount.refused(name, reason))
     return accounts
 
 
@@ -280,6 +292,17 @@ def _discard(db: sqlite_utils.Database, release_id: int) -> None:
         conn.execute("DELETE FROM releases WHERE id = ?", [release_id])
 
 
+def _discard_quietly(db: sqlite_utils.Database, release_id: int) -> None:
+    """:func:`_discard` while another error is on its way out: if the store cannot be written now
+    (busy), the marker stays and the next import of the file clears it."""
+    try:
+        if db.conn.in_transaction:
+            db.conn.rollback()
+        _discard(db, release_id)
+    except sqlite3.Error:
+        pass
+
+
 def _begin(db: sqlite_utils.Database, file_name: str, sha: str, plan: Plan, agencies: dict[str, int]) -> int:
     """Commit the release's `importing` marker so an interrupted load is recognisable."""
     conn = db.conn
@@ -336,8 +359,10 @@ def _load_release(
         with _bulk_load(conn):
             return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
                               direction=direction, size_hint=size_hint, afters=afters)
-    except InputError:
-        _discard(db, release_id)  # refused: its data rolled back, so its marker goes too
+    except BaseException:
+        # Refused or failed (a decode error deep in a UTF-16 file, a busy store): its data rolled
+        # back, so its marker goes too; only a killed process leaves one, for the next import.
+        _discard_quietly(db, release_id)
         raise
 
 
@@ -351,8 +376,8 @@ def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, 
     try:
         done = isolated.call(_load_data_adbc, store_path(db), release_id, file_name, sha, plan, facts,
                              dict(agencies), size_hint=size_hint, block_bytes=columnar.BLOCK_BYTES)
-    except InputError:
-        _discard(db, release_id)  # refused: the child rolled its data back, so the marker goes too
+    except BaseException:
+        _discard_quietly(db, release_id)  # refused: the child rolled its data back, so the marker goes too
         raise
     if isinstance(done, str):
         plan.notes.append(f"read by the careful path: {done}")

@@ -42,6 +42,7 @@ from auditor.importers.cells import (
     INVALID, MARKER_LEN, MARKERS, MISS, REDACTED, TimeParser, count_cell, is_padding, memoized, sql_quote, text_cell,
     whole_text,
 )
+from auditor.importers import versions
 from auditor.importers.dates import ColumnTimes, problem as time_problem
 from auditor.importers.keys import fallback_hash
 from auditor.importers.provenance import (
@@ -230,6 +231,8 @@ class SearchLoader:
         write_owner_run(self.conn, self.owner_id, self.first_id, self.next_id)
         if self.repeats is not None:
             self.account.new_searches -= merge_repeated_uuids(self.conn, self.release_id, self.repeats.candidates())
+        if getattr(self, "versioned", False) or self.repeats is not None:
+            versions.settle(self.conn, self.release_id)  # after every row and reason of the release is in
         if self.dropped:
             # Restore what was dropped, and no more: scan-only indexes the store did not have are
             # left to `audit run`.
@@ -614,6 +617,7 @@ class SearchLoader:
         sightings: list[tuple] = []
         owners: list[int] = []  # existing searches this release also saw
         adopted: list[tuple[str, int]] = []
+        linked_rows: list[tuple[int, int, tuple]] = []  # rows linked by UUID: their fields are compared
         sighted = self.sighted
         pick = self._pick
         # A fresh load links a UUID repeated inside the release at the end, whatever the batch
@@ -628,6 +632,7 @@ class SearchLoader:
                 sid = seen.get(uuid)
                 if sid is not None:
                     sightings.append((sid, release_id, number, "uuid"))
+                    linked_rows.append((sid, number, row))
                     if sid < first_id:
                         owners.append(sid)
                         sighted[sid >> 3] |= 1 << (sid & 7)
@@ -672,6 +677,10 @@ class SearchLoader:
                                      np.fromiter((i for i, _ in with_uuid), dtype=np.int64, count=len(with_uuid)))
         if adopted:
             conn.executemany("UPDATE searches SET uuid = ? WHERE id = ?", adopted)
+        contradictions = versions.differences(conn, linked_rows)
+        if contradictions:
+            versions.record(conn, release_id, contradictions)
+            self.versioned = True
         fresh_rows = [s for s in sightings if s[3] == "new"]
         self.runs.add(np.fromiter((s[0] for s in fresh_rows), dtype=np.int64, count=len(fresh_rows)),
                       np.fromiter((s[2] for s in fresh_rows), dtype=np.int64, count=len(fresh_rows)))

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from auditor.errors import InputError
+from auditor.files import MAP_CAP, read_small
 from auditor.facts import FACTS
 from auditor.rules.core import GROUNDS, SEVERITIES, Rule, _check_condition, check_finding, describe, evaluate
 
@@ -278,7 +279,7 @@ def load_jurisdictions(paths: Iterable[Path] | None = None) -> dict[str, Jurisdi
     for path in paths if paths is not None else shipped_jurisdiction_paths():
         path = Path(path)
         try:
-            jurisdiction = _jurisdiction_from(tomllib.loads(path.read_text(encoding="utf-8")), path)
+            jurisdiction = _jurisdiction_from(tomllib.loads(read_small(path, "jurisdiction file", MAP_CAP).decode("utf-8")), path)
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: cannot read jurisdiction file: {e}") from None
         except (tomllib.TOMLDecodeError, ValueError) as e:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from auditor.errors import InputError
+from auditor.files import MAP_CAP, read_small
 from auditor.rules.core import GROUNDS, SEVERITIES, Rule, _check_condition, check_finding
 from auditor.rules.laws import load_laws
 from auditor.rules.measures import MEASURES
@@ -74,7 +75,7 @@ def load_rules(paths: Iterable[Path] | None = None) -> list[Rule]:
             rules.append(law_rule)
     for path in paths if paths is not None else shipped_rule_paths():
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            data = tomllib.loads(read_small(path, "rule file", MAP_CAP).decode("utf-8"))
             rule = _rule_from(data, Path(path).name)
         except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"{path}: cannot read rule file: {e}") from None

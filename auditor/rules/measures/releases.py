@@ -166,6 +166,52 @@ def release_versions_differ(db: sqlite_utils.Database, params: Mapping[str, Any]
                 yield Candidate(producer, f"releases {fa} and {fb}", len(only_a) + len(only_b),
                                 f"two releases of {names.get(producer)}'s {what} for {period[0]} to {period[1]} "
                                 f"differ: " + "; ".join(parts))
+    yield from _field_contradictions(db, names)
+
+
+def _shown(db: sqlite_utils.Database, column: str, value: Any, names: dict[int, str]) -> str:
+    if column == "reason_id":
+        row = db.execute("SELECT text FROM reasons WHERE id = ?", [value]).fetchone()
+        value = row[0] if row else value
+    elif column == "searcher_id":
+        value = names.get(int(value), value)
+    text = str(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _field_contradictions(db: sqlite_utils.Database, names: dict[int, str]) -> Iterator[Candidate]:
+    """Two releases that list one search (by UUID) with different values of a field: one candidate
+    per pair of releases and field, naming both releases, the field and each side's value and row
+    (`search_versions`, written at import; the pair is ordered by file name, so import order is moot)."""
+    if not db["search_versions"].exists():
+        return
+    pairs: dict[tuple[str, str, str], list[tuple[int, str, str]]] = {}
+    producer_of: dict[str, int | None] = {}
+    rows = db.execute(
+        """SELECT a.search_id, a.field, ra.file_name, a.row_number, a.value, rb.file_name, b.row_number, b.value,
+                  ra.producer_id, s.uuid
+           FROM search_versions a JOIN search_versions b
+             ON b.search_id = a.search_id AND b.field = a.field AND b.value IS NOT a.value
+           JOIN releases ra ON ra.id = a.release_id JOIN releases rb ON rb.id = b.release_id
+           JOIN searches s ON s.id = a.search_id
+           WHERE (ra.file_name, a.row_number) < (rb.file_name, b.row_number)
+             AND ra.status = 'complete' AND rb.status = 'complete'
+           ORDER BY ra.file_name, rb.file_name, a.field, a.search_id""").fetchall()
+    for sid, column, fa, na, va, fb, nb, vb, producer, uuid in rows:
+        key = (fa, fb, column)
+        producer_of.setdefault(fa, producer)
+        pairs.setdefault(key, []).append(
+            (sid, f"search {uuid or sid}: {_shown(db, column, va, names)} ({fa} row {na}) against "
+                  f"{_shown(db, column, vb, names)} ({fb} row {nb})"))
+    from auditor.importers.versions import field_name
+
+    for (fa, fb, column), found in pairs.items():
+        searches = sorted({sid for sid, _ in found})
+        shown = "; ".join(text for _, text in found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        yield Candidate(producer_of.get(fa), f"releases {fa} and {fb} disagree on {field_name(column)}", len(searches),
+                        f"{len(searches)} searches listed by both releases with a different {field_name(column)}: "
+                        f"{shown}. Both versions are kept (search_versions); the audit judges each search by all "
+                        "of its versions' reasons")
 
 
 def sharing_list_unlisted_access(db: sqlite_utils.Database, params: Mapping[str, Any]) -> Iterator[Candidate]:
