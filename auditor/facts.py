@@ -14,7 +14,7 @@ the same constants, and ``tests/test_facts_agreement.py`` checks that they agree
 - **the state a finding is judged by**: :func:`finding_role`, :func:`judged_state`,
   :func:`judged_state_sql`;
 - **the first release row of a search** (the row a finding cites): :func:`first_release_sql`,
-  :func:`first_row_sql`, :data:`FIRST_SIGHTING_ORDER`;
+  :func:`first_row_sql`, :data:`FIRST_SIGHTING_ORDER` (and :func:`sightings_count_sql`);
 - **a search's key** (:class:`SearchKey`, computed once per search by :mod:`auditor.keypass` and
   stored in `search_keys`/`scan_keys`; readers use :data:`STORED_KEYS_SQL`), and the **key → facts
   → verdict** step (:class:`Judge`), for the scan, `audit score` and the exercise answer keys alike.
@@ -228,9 +228,23 @@ def sighting_order_sql(alias: str = "g") -> str:
     return ", ".join(f"{alias}.{column}" for column in FIRST_SIGHTING_ORDER)
 
 
+def _sightings_of(search: str) -> str:
+    """SQL rows (release_id, row_number) of one search's sightings, read off the tables under the
+    `sightings` view: SQLite does not push a correlated search id into the view's UNION ALL, so a
+    subquery on the view would scan every sighting once per outer row."""
+    return (f"SELECT release_id, row_number FROM sighting_rows WHERE search_id = {search} "
+            f"UNION ALL SELECT release_id, row_first + ({search} - search_first) AS row_number FROM sighting_runs "
+            f"WHERE search_first <= {search} AND {search} < search_first + rows")
+
+
 def _first_sighting(column: str, search: str) -> str:
-    return (f"(SELECT g1.{column} FROM sightings g1 WHERE g1.search_id = {search} "
+    return (f"(SELECT g1.{column} FROM ({_sightings_of(search)}) g1 "
             f"ORDER BY {sighting_order_sql('g1')} LIMIT 1)")
+
+
+def sightings_count_sql(search: str) -> str:
+    """SQL: how many release rows a search was seen in."""
+    return f"(SELECT COUNT(*) FROM ({_sightings_of(search)}))"
 
 
 def first_release_sql(search: str) -> str:

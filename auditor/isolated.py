@@ -5,24 +5,33 @@ copy of SQLite. Two copies of SQLite in one process must never hold the same fil
 POSIX locks belong to the process, so one copy closing the file drops the other's locks, and the
 last to close deletes a WAL the other still uses (https://www.sqlite.org/howtocorrupt.html, section
 2.2.1). Between processes the locking protocol holds. So the caller commits, keeps its sqlite3
-connection idle, and the columnar stage runs in a fresh interpreter (spawn, not fork: pyarrow
-runs threads); its result or its exception comes back here.
+connection idle, and the columnar stage runs in a child interpreter (a fresh one, not a fork:
+pyarrow runs threads); its result or its exception comes back here.
+
+The child is started once and serves every later call of the process: an interpreter with pyarrow,
+polars and ADBC costs 0.5-1 s to start, which a command importing several files, or a test
+session, then pays once. Reuse is safe because each call opens and closes its own ADBC
+connections, so the child holds no store open between calls. Small stores need no child at all:
+the scan's key pass reads them through the caller's sqlite3 (``auditor.scan.LOCAL_KEY_PASS_MAX``),
+and the importer's fast path only takes files of 4 MB or more.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
+import struct
 import subprocess
 import sys
-from typing import Any, Callable, TypeVar
+from typing import IO, Any, Callable, TypeVar
 
 T = TypeVar("T")
+_HEADER = struct.Struct("!Q")  # each message: its length, then the pickle
 
 
 def _die_with_parent() -> None:
     """A child whose parent is killed must not finish a write the parent no longer waits for."""
     import ctypes
-    import os
     import signal
 
     try:
@@ -33,40 +42,87 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in a child process; ``fn`` must be a module-level function.
+class _Child:
+    """The child interpreter: calls go pickled on its standard input, answers come back on a pipe.
 
-    The child is a plain interpreter started with :mod:`subprocess`; the call goes to it pickled on
-    its standard input and the result (or the exception) comes back pickled on a pipe of its own.
     No multiprocessing pool: its queues hold named semaphores that a parent stopped by a signal
     leaves to the resource tracker, which then prints "leaked semaphore objects" warnings.
     """
-    payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
-    read_end, write_end = os.pipe()
-    try:
-        child = subprocess.Popen(
-            [sys.executable, "-c", f"from auditor.isolated import _serve; _serve({write_end})"],
-            stdin=subprocess.PIPE, pass_fds=(write_end,))
-    except BaseException:
-        os.close(read_end)
-        raise
-    finally:
-        os.close(write_end)
-    try:
-        with os.fdopen(read_end, "rb") as answer:
+
+    def __init__(self) -> None:
+        read_end, write_end = os.pipe()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", f"from auditor.isolated import _serve; _serve({write_end})"],
+                stdin=subprocess.PIPE, pass_fds=(write_end,))
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)
+        self.answers: IO[bytes] = os.fdopen(read_end, "rb")
+
+    def call(self, payload: bytes) -> bytes | None:
+        """Send one call; its answer, or None when the child died."""
+        try:
+            self.process.stdin.write(_HEADER.pack(len(payload)) + payload)
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            return None
+        return _read_message(self.answers)
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        else:
             try:
-                child.stdin.write(payload)
-                child.stdin.close()
-            except BrokenPipeError:
-                pass  # the child died at once: its exit code says so below
-            data = answer.read()
-        code = child.wait()
+                self.process.stdin.close()  # the child's loop ends at the end of its input
+            except OSError:
+                pass
+        self.process.wait()
+        self.answers.close()
+
+
+_child: _Child | None = None
+
+
+def _read_message(stream: IO[bytes]) -> bytes | None:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def shutdown() -> None:
+    """Stop the child process, if one was started (at exit, or to start afresh)."""
+    global _child
+    if _child is not None:
+        child, _child = _child, None
+        child.stop()
+
+
+atexit.register(shutdown)
+
+
+def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in the child process; ``fn`` must be a module-level function."""
+    global _child
+    payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    if _child is None:
+        _child = _Child()
+    child = _child
+    try:
+        data = child.call(payload)
     except BaseException:
-        child.kill()  # interrupted: the child must not finish a write nobody waits for
-        child.wait()
+        _child = None
+        child.stop(kill=True)  # interrupted: the child must not finish a write nobody waits for
         raise
-    if not data:
-        raise RuntimeError(f"the columnar child process ended without an answer (exit code {code})")
+    if data is None:
+        _child = None
+        child.stop(kill=True)
+        raise RuntimeError(f"the columnar child process ended without an answer (exit code {child.process.returncode})")
     try:
         ok, value = pickle.loads(data)
     except Exception as e:  # an exception whose class cannot be rebuilt here (an ADBC error)
@@ -77,16 +133,18 @@ def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def _serve(fd: int) -> None:
-    """The child's side of :func:`call`: read the call on standard input, answer on ``fd``."""
+    """The child's side of :func:`call`: read calls on standard input until it ends, answer each on ``fd``."""
     _die_with_parent()
-    fn, args, kwargs = pickle.loads(sys.stdin.buffer.read())
-    try:
-        answer = (True, fn(*args, **kwargs))
-    except BaseException as e:  # handed back to the parent, which raises it
-        answer = (False, e)
-    try:
-        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an exception (or result) that cannot be pickled comes back as its text
-        data = pickle.dumps((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
     with os.fdopen(fd, "wb") as out:
-        out.write(data)
+        while (message := _read_message(sys.stdin.buffer)) is not None:
+            fn, args, kwargs = pickle.loads(message)
+            try:
+                answer = (True, fn(*args, **kwargs))
+            except BaseException as e:  # handed back to the parent, which raises it
+                answer = (False, e)
+            try:
+                data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception (or result) that cannot be pickled comes back as its text
+                data = pickle.dumps((False, RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}")))
+            out.write(_HEADER.pack(len(data)) + data)
+            out.flush()

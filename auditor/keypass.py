@@ -11,6 +11,7 @@ file with ADBC's own SQLite.
 """
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey
 from auditor.importers.adbc import AdbcStore
 
 BATCH_ROWS = 100_000
+FIRST_PER_KEY = 8
 
 _SELECT = f"""
     SELECT s.id AS search_id, COALESCE(s.searcher_id, -1) AS searcher_id, COALESCE(s.reason_id, -1) AS reason_id,
@@ -39,6 +41,30 @@ class KeyPass:
     searches: dict[int, int] = field(default_factory=dict)  # key id -> searches with it
     # search id -> its key ids, for searches with more than one owner (counts of distinct searches)
     several: dict[int, list[int]] = field(default_factory=dict)
+    # firsts[key_id]: the key's first FIRST_PER_KEY search ids in id order (-1 past its last), from
+    # which audit run picks each rule's example findings (auditor.examples) without reading rows again.
+    firsts: np.ndarray = field(default_factory=lambda: np.full((1, FIRST_PER_KEY), -1, dtype=np.int64))
+
+    def note_firsts(self, pairs: pl.DataFrame) -> None:
+        """Record each key's first searches from a batch of (search_id, key_id) pairs in search order."""
+        if len(self.ids) + 1 > len(self.firsts):
+            grown = np.full((max(2 * len(self.firsts), len(self.ids) + 1), FIRST_PER_KEY), -1, dtype=np.int64)
+            grown[:len(self.firsts)] = self.firsts
+            self.firsts = grown
+        ranked = pairs.with_columns(rank=pl.int_range(pl.len(), dtype=pl.Int64).over("key_id"))
+        key = ranked["key_id"].to_numpy()
+        held = (self.firsts[key] >= 0).sum(axis=1)  # searches already recorded for the row's key
+        at = held + ranked["rank"].to_numpy()
+        keep = at < FIRST_PER_KEY
+        self.firsts[key[keep], at[keep]] = ranked["search_id"].to_numpy()[keep]
+
+
+_SCHEMA = {"search_id": pl.Int64, "searcher_id": pl.Int64, "reason_id": pl.Int64, "networks": pl.Int64,
+           "has_case_number": pl.Int64, "system": pl.Utf8, "query_type": pl.Utf8, "reason_state": pl.Utf8,
+           "day": pl.Utf8, "days_back": pl.Int64}
+_RUNS_SQL = "SELECT search_first, searches, owner_id FROM owner_runs ORDER BY search_first"
+_OWNER_ROWS_SQL = "SELECT search_id, owner_id FROM search_owner_rows ORDER BY search_id"
+_BENEFICIARIES_SQL = "SELECT search_id, beneficiary_id, basis FROM beneficiaries"
 
 
 def _arrow(store: AdbcStore, sql: str) -> pa.Table:
@@ -50,10 +76,26 @@ def _arrow(store: AdbcStore, sql: str) -> pa.Table:
         cur.close()
 
 
+class _Context:
+    """What every batch is joined with: owner runs, owner rows, beneficiaries, and the run's parameters."""
+
+    def __init__(self, runs: list[tuple], owner_rows: pl.DataFrame, benefs: pl.DataFrame, mass_networks: int,
+                 classes: np.ndarray, boundaries: list[str], frame_bounds: list[int]) -> None:
+        self.run_first = np.array([r[0] for r in runs], dtype=np.int64)
+        self.run_end = np.array([r[0] + r[1] for r in runs], dtype=np.int64)
+        self.run_owner = np.array([r[2] for r in runs], dtype=np.int64)
+        self.owner_rows, self.benefs = owner_rows, benefs
+        self.mass_networks, self.classes = mass_networks, classes
+        self.boundaries, self.frame_bounds = boundaries, list(frame_bounds)
+
+
 def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundaries: list[str],
                 frame_bounds: list[int] = ()) -> KeyPass:
     """Write `search_keys` for every search and return the distinct keys (see :class:`KeyPass`).
 
+    Reads and writes through ADBC's own SQLite, so it runs in a child process for a large store
+    (:mod:`auditor.isolated`); :func:`assign_keys_local` is the same pass over the caller's sqlite3
+    connection, for stores where a child's start-up costs more than the pass saves.
     ``classes[reason_id]`` is the reason's tag class (-1 for none); ``boundaries`` are the rules'
     date boundaries (:func:`auditor.facts.date_boundaries`).
     """
@@ -61,19 +103,15 @@ def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundarie
     writer = AdbcStore(path)
     reader = AdbcStore(path, begin=False)
     try:
-        runs = writer.execute("SELECT search_first, searches, owner_id FROM owner_runs ORDER BY search_first").fetchall()
-        run_first = np.array([r[0] for r in runs], dtype=np.int64)
-        run_end = np.array([r[0] + r[1] for r in runs], dtype=np.int64)
-        run_owner = np.array([r[2] for r in runs], dtype=np.int64)
-        owner_rows = pl.from_arrow(_arrow(writer, "SELECT search_id, owner_id FROM search_owner_rows ORDER BY search_id"))
-        benefs = pl.from_arrow(_arrow(writer, "SELECT search_id, beneficiary_id, basis FROM beneficiaries"))
+        ctx = _Context(writer.execute(_RUNS_SQL).fetchall(), pl.from_arrow(_arrow(writer, _OWNER_ROWS_SQL)),
+                       pl.from_arrow(_arrow(writer, _BENEFICIARIES_SQL)), mass_networks, classes, boundaries,
+                       frame_bounds)
         cur = reader.raw.cursor()
         cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
         cur.execute(_SELECT)
         for batch in cur.fetch_record_batch():
             if batch.num_rows:
-                _one_batch(writer, result, pl.from_arrow(batch), run_first, run_end, run_owner, owner_rows, benefs,
-                           mass_networks, classes, boundaries, list(frame_bounds))
+                writer.ingest("search_keys", _one_batch(result, pl.from_arrow(batch), ctx).to_arrow())
         cur.close()
         writer.commit()
     except BaseException:
@@ -85,9 +123,30 @@ def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundarie
     return result
 
 
-def _one_batch(writer: AdbcStore, result: KeyPass, rows: pl.DataFrame, run_first: np.ndarray, run_end: np.ndarray,
-               run_owner: np.ndarray, owner_rows: pl.DataFrame, benefs: pl.DataFrame, mass_networks: int,
-               classes: np.ndarray, boundaries: list[str], frame_bounds: list[int]) -> None:
+def assign_keys_local(conn: sqlite3.Connection, *, mass_networks: int, classes: np.ndarray, boundaries: list[str],
+                      frame_bounds: list[int] = ()) -> KeyPass:
+    """:func:`assign_keys` through the caller's sqlite3 connection, in its transaction (no child process)."""
+    result = KeyPass()
+
+    def frame(sql: str, schema: dict) -> pl.DataFrame:
+        return pl.DataFrame(conn.execute(sql).fetchall(), schema=schema, orient="row")
+
+    ctx = _Context(conn.execute(_RUNS_SQL).fetchall(),
+                   frame(_OWNER_ROWS_SQL, {"search_id": pl.Int64, "owner_id": pl.Int64}),
+                   frame(_BENEFICIARIES_SQL, {"search_id": pl.Int64, "beneficiary_id": pl.Int64, "basis": pl.Utf8}),
+                   mass_networks, classes, boundaries, frame_bounds)
+    cur = conn.execute(_SELECT)
+    while rows := cur.fetchmany(BATCH_ROWS):
+        pairs = _one_batch(result, pl.DataFrame(rows, schema=_SCHEMA, orient="row"), ctx)
+        conn.executemany("INSERT INTO search_keys (search_id, key_id) VALUES (?, ?)", pairs.iter_rows())
+    return result
+
+
+def _one_batch(result: KeyPass, rows: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    """One batch's (search_id, key_id) pairs, in search order; new keys are added to ``result``."""
+    run_first, run_end, run_owner, owner_rows = ctx.run_first, ctx.run_end, ctx.run_owner, ctx.owner_rows
+    benefs, mass_networks, classes = ctx.benefs, ctx.mass_networks, ctx.classes
+    boundaries, frame_bounds = ctx.boundaries, ctx.frame_bounds
     ids = rows["search_id"].to_numpy()
     # Owners: the run covering the id (runs never overlap), plus owner rows; none -> -1.
     at = np.searchsorted(run_first, ids, side="right") - 1
@@ -135,4 +194,5 @@ def _one_batch(writer: AdbcStore, result: KeyPass, rows: pl.DataFrame, run_first
         multi = pairs.filter(pl.col("search_id").is_duplicated())
         for search_id, key_id in multi.iter_rows():
             result.several.setdefault(search_id, []).append(key_id)
-    writer.ingest("search_keys", pairs.to_arrow())
+    result.note_firsts(pairs)
+    return pairs

@@ -26,6 +26,8 @@ from typing import Any
 
 import sqlite_utils
 
+from auditor.agreements import agreements_287g
+from auditor.behalf import on_whose_behalf
 from auditor.facts import agency_place, dhs_linked, is_unresolved, month_sql, search_immigration_sql
 
 NO_TAG = "(no purpose tag)"
@@ -87,7 +89,37 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
     }
     overview["accountability"] = _accountability(db, [o["owner_id"] for o in overview["owners"]])
     overview["score"] = _score(db, run_id)
+    from auditor.report.build import citation_groups  # the report owns what its citations read
+
+    # What the report's sections on beneficiaries, 287(g) and jurisdictions show, so a report reads it
+    # here instead of grouping the searches again.
+    overview["jurisdictions"] = _jurisdictions(who, agencies)
+    overview["behalf"] = on_whose_behalf(db)
+    overview["agreements_287g"] = agreements_287g(db)
+    overview["citation_groups"] = citation_groups(db, run_id)
     return overview
+
+
+def _jurisdictions(who, agencies) -> list[dict[str, Any]]:
+    """Searches per owner, and per searcher of the searches no release names an owner for.
+
+    The report adds the laws applied to each (auditor.jurisdictions.applied) when it is written.
+    """
+    owners: Counter = Counter()
+    ownerless: Counter = Counter()
+    for owner_id, searcher_id, _, _, _imm, _flagged, n in who:
+        if owner_id is None:
+            ownerless[searcher_id] += n
+        else:
+            owners[owner_id] += n
+    none = {"name": None, "state": None}
+    rows = [{"agency": agencies[a]["name"], "role": "owner", "state": agencies[a]["state"], "searches": n}
+            for a, n in sorted(owners.items(), key=lambda kv: (-kv[1], agencies[kv[0]]["name"] or ""))]
+    searchers = [(agencies.get(a, none)["name"] or "(unknown searcher)", agencies.get(a, none)["state"], n)
+                 for a, n in ownerless.items() if n]
+    rows += [{"agency": name, "role": "searcher (no owner in release)", "state": state, "searches": n}
+             for name, state, n in sorted(searchers, key=lambda r: (-r[2], r[0]))]
+    return rows
 
 
 def _mark(db: sqlite_utils.Database, run_id: int) -> None:

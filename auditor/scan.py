@@ -7,6 +7,7 @@ Named phases, in order (:func:`run_audit`; the benchmarks time the same function
     beneficiaries who a search was for (reason, 287(g), plate relay)        -> beneficiaries
     keys          one bulk pass: each search's key (facts rules read)       -> search_keys (auditor.keypass)
     rules         trace each distinct path, verdicts per distinct key       -> traces, scan_keys, finding_groups
+    examples      each search rule's first finding rows, for the report      -> rule_examples (auditor.examples)
     aggregate     aggregate rules as SQL GROUP BYs                          -> aggregate_findings
 
 Search findings are stored per distinct key and rule (`finding_groups`) and expanded to searches by
@@ -27,16 +28,23 @@ import sqlite_utils
 import numpy as np
 
 from auditor import __version__
+from auditor import examples as example_rows
 from auditor.agencies import Resolver, resolve_store
 from auditor.facts import STORE_TIME_FORMAT, Judge, SearchKey, date_boundaries, fact_bounds
 from auditor.graph import build_graph, load_agencies, path_text
-from auditor.keypass import KeyPass, assign_keys
+from auditor.keypass import KeyPass, assign_keys, assign_keys_local
 from auditor.rules.measures import MEASURES
 from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor import isolated
 from auditor.schema import create_indexes, create_schema, store_path
 from auditor.trace import infer_beneficiaries
+
+
+# Up to this many searches the key pass reads the store through the caller's sqlite3 connection: a
+# child process with ADBC (see auditor.isolated) costs about a second to start, which the faster
+# columnar read only pays back on larger stores.
+LOCAL_KEY_PASS_MAX = 200_000
 
 
 # Indexes `audit run` builds on searches before the scan: those the beneficiary inference and the
@@ -157,7 +165,7 @@ def run_audit(
     # Findings point at traces, rules and tags of the previous run: clear them first (without
     # their indexes, which the scan rebuilds after its bulk insert anyway).
     # Dropping the table is instant where deleting millions of rows is not; create_schema remakes it.
-    for table in ("finding_groups", "aggregate_findings", "scan_keys", "search_keys"):
+    for table in ("rule_examples", "finding_groups", "aggregate_findings", "scan_keys", "search_keys"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
     create_schema(db)
     say("resolving agencies")
@@ -181,13 +189,17 @@ def run_audit(
     lap("keys")
     by_rule = scan_searches(db, run_id, search_rules, classes, keys)
     lap("trace_and_rules")
+    example_rows.choose_examples(db.conn, run_id, keys)
+    del keys
+    lap("examples")
     for rule in (r for r in rules if r.scope == "aggregate"):
         _apply_aggregate_rule(db, run_id, rule)
     lap("aggregate")
 
     summary = _summarize(db, run_id, unresolved, asdict(report), tag_sets, seconds, by_rule)
-    db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
-               [_now(), json.dumps(summary.to_json()), run_id])
+    stored = summary.to_json()
+    stored["examples_per_rule"] = example_rows.EXAMPLES_STORED  # the report reads rule_examples up to this many
+    db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?", [_now(), json.dumps(stored), run_id])
     db.conn.commit()
     return summary
 
@@ -235,9 +247,14 @@ def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequ
     db.execute("DELETE FROM meta WHERE key IN ('scan_date_boundaries', 'scan_frame_bounds')")
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_date_boundaries', ?)", [json.dumps(boundaries)])
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_frame_bounds', ?)", [json.dumps(frame_bounds)])
-    db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
-    keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
-                         boundaries=boundaries, frame_bounds=frame_bounds)
+    searches = db.execute("SELECT COALESCE(MAX(id), 0) FROM searches").fetchone()[0]
+    if searches <= LOCAL_KEY_PASS_MAX:
+        keys = assign_keys_local(db.conn, mass_networks=params.mass_networks, classes=lookup,
+                                 boundaries=boundaries, frame_bounds=frame_bounds)
+    else:
+        db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
+        keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
+                             boundaries=boundaries, frame_bounds=frame_bounds)
     keys.boundaries, keys.frame_bounds = boundaries, frame_bounds
     return keys
 

@@ -314,6 +314,13 @@ _TABLES: list[tuple[str, dict, dict]] = [
             "not_null": {"run_id", "rule_id", "severity", "key_id"},
         },
     ),
+    # Each search rule's example findings, chosen by `audit run` (auditor.examples): the report reads
+    # these instead of the findings, so its time does not grow with the store.
+    (
+        "rule_examples",
+        {"run_id": int, "rule_id": str, "rank": int, "search_id": int, "key_id": int},
+        {"pk": ("rule_id", "rank"), "not_null": {"run_id", "search_id", "key_id"}},
+    ),
     (
         "aggregate_findings",
         {

@@ -1,18 +1,25 @@
-"""proxytrace against two baselines, on the same synthetic Network Audit, in the same run.
+"""proxytrace against a floor and two baselines, on two shapes of synthetic Network Audit, in one run.
 
     pip install '.[bench]' && python -m benchmarks.compare                 # 10M searches, medians of 3
     python -m benchmarks.compare --searches 1000000 --runs 3 --memory-check    # a quicker look
     python -m benchmarks.compare --searches 10000000 --runs 1 --growth-from 1000000  # + growth factors
+    python -m benchmarks.compare --searches 2000000 --runs 1 --shape wide    # one shape only
 
-Generates (or reuses, keyed by searches and seed, under ``benchmarks/.data/``) El Cajon's synthetic
-2025 Network Audit (:mod:`simulator.bulk`), then times each phase in its own subprocess so peak
-memory (``ru_maxrss`` from ``os.wait4``) is per phase; seconds are the median of ``--runs`` runs and
-include interpreter start-up (about 0.3 s for every phase alike):
+Generates (or reuses, keyed by shape, searches and seed, under ``benchmarks/.data/``) each file:
+``own`` is El Cajon's synthetic 2025 Network Audit (:mod:`simulator.bulk`); ``wide`` is written by an
+independent generator (:mod:`benchmarks.gen_wide_audit`): one California owner, 3,000 searchers in
+45 states, ~20,000 reasons, nearly every search with a finding. Each phase runs in its own
+subprocess so peak memory (``ru_maxrss`` from ``os.wait4``) is per phase; seconds are the median
+of ``--runs`` runs and include interpreter start-up (about 0.3 s for every phase alike):
 
 - ``import``: ``audit import --db STORE FILE`` into a fresh store;
 - ``audit``: ``audit run --db STORE`` on a fresh copy of the imported store (tags, traces, every rule,
   findings written);
-- ``end to end``: import and audit, one after the other, in one subprocess;
+- ``report``: ``audit report`` (HTML) of that audited store;
+- ``floor``: the data movement an import cannot avoid, on the same file (:mod:`benchmarks.floor`):
+  pyarrow parse, dictionary and time encoding, bulk insert of the integer columns; the import's
+  time is printed as a multiple of it;
+- ``end to end`` (``--e2e``): import, audit and report one after the other in one subprocess;
 - ``duckdb``: classification only, the baseline: the project's own immigration and DHS patterns
   (``Classifier.patterns_for``) as ``regexp_matches`` over the CSV, distinct reasons first, then
   counts per searcher (``Org Name``);
@@ -52,8 +59,25 @@ _AUDIT = [sys.executable, "-c", "import sys; sys.argv[0] = 'audit'; from auditor
 # --- the synthetic file -------------------------------------------------------------------------
 
 
-def dataset(searches: int, seed: int) -> tuple[Path, dict[str, Any]]:
-    """The synthetic Network Audit for (searches, seed), generated once and reused afterwards."""
+SHAPES = ("own", "wide")
+
+
+def dataset(searches: int, seed: int, shape: str = "own") -> tuple[Path, dict[str, Any]]:
+    """The synthetic Network Audit for (searches, seed, shape), generated once and reused afterwards.
+
+    ``own``: El Cajon's year from the project's generator (:mod:`simulator.bulk`); ``wide``: an
+    independent generator's file (:mod:`benchmarks.gen_wide_audit`): 3,000 searchers in 45 states,
+    one California owner, nearly every search with a finding.
+    """
+    if shape == "wide":
+        from benchmarks.gen_wide_audit import OWNER_FILE, write_wide_audit
+
+        folder = DATA / f"wide-n{searches}-s{seed}"
+        path, facts = folder / OWNER_FILE, folder / "counts.json"
+        if not (path.exists() and facts.exists()):
+            folder.mkdir(parents=True, exist_ok=True)
+            facts.write_text(json.dumps(write_wide_audit(folder, searches, seed), indent=2))
+        return path, json.loads(facts.read_text())
     from simulator.bulk import FILE_NAME, write_network_audit
 
     folder = DATA / f"n{searches}-s{seed}"
@@ -173,38 +197,64 @@ def _fresh(*paths: Path) -> None:
             Path(f"{p}{suffix}").unlink(missing_ok=True)
 
 
-def compare(searches: int, runs: int, seed: int) -> dict[str, Any]:
-    """Time every phase and baseline on the same file; return the table's rows and the count check."""
-    path, counts = dataset(searches, seed)
-    work = DATA / f"n{searches}-s{seed}" / "work"
+def compare(searches: int, runs: int, seed: int, shape: str = "own", e2e: bool = False) -> dict[str, Any]:
+    """Time every phase, the floor and the baselines on the same file; return the table and the count check."""
+    # Written in a worker: a fork keeps the parent's peak memory in its own (ru_maxrss survives exec),
+    # so a generator run in this process would inflate every phase's peak after it.
+    _seconds, _peak, out = measure(_worker("dataset", str(searches), str(seed), shape))
+    written = json.loads(out)
+    path, counts = Path(written["path"]), written["counts"]
+    work = path.parent / "work"
     work.mkdir(exist_ok=True)
-    imported, audited, e2e = work / "imported.db", work / "audited.db", work / "e2e.db"
+    imported, audited, both = work / "imported.db", work / "audited.db", work / "e2e.db"
+    report = work / "report.html"
 
     phases: dict[str, dict[str, Any]] = {}
     phases["proxytrace import"] = _median_runs(runs, lambda: _fresh(imported),
                                                [*_AUDIT, "import", "--db", str(imported), str(path)])
+    store_mb = _store_mb(imported)
 
     def copy_imported() -> None:
         _fresh(audited)
         shutil.copyfile(imported, audited)
 
     phases["proxytrace audit"] = _median_runs(runs, copy_imported, [*_AUDIT, "run", "--db", str(audited), "--json"])
-    phases["proxytrace end to end"] = _median_runs(runs, lambda: _fresh(e2e), _worker("e2e", str(path), str(e2e)))
+    phases["proxytrace report"] = _median_runs(runs, lambda: report.unlink(missing_ok=True),
+                                               [*_AUDIT, "report", "--db", str(audited), "--out", str(report)])
+    if e2e:
+        phases["proxytrace end to end"] = _median_runs(runs, lambda: _fresh(both),
+                                                       _worker("e2e", str(path), str(both)))
+    phases["floor (parse+encode+insert)"] = _median_runs(runs, lambda: None, _worker("floor", str(path)))
     phases["duckdb baseline"] = _median_runs(runs, lambda: None, _worker("duckdb", str(path)))
     phases["python baseline"] = _median_runs(runs, lambda: None, _worker("python", str(path)))
 
     duck = json.loads(phases["duckdb baseline"]["stdout"])
     plain = json.loads(phases["python baseline"]["stdout"])
     summary = json.loads(phases["proxytrace audit"]["stdout"])
+    floor = json.loads(phases["floor (parse+encode+insert)"]["stdout"])
     check = count_check(audited, duck["reasons"])
     check["python_regex_rows"] = plain["immigration_rows"]
-    check["by_construction_rows"] = counts["immigration_rows"]
+    check["by_construction_rows"] = counts.get("immigration_rows")
     base = phases["duckdb baseline"]["seconds"]
     table = [{"phase": name, "seconds": round(p["seconds"], 2), "rows_per_s": round(searches / p["seconds"]),
               "ratio_to_duckdb": round(p["seconds"] / base, 1), "peak_rss_mb": round(p["peak_mb"]),
               "runs": [round(t, 2) for t in p["runs"]]} for name, p in phases.items()]
-    return {"searches": searches, "seed": seed, "runs": runs, "file": str(path), "file_counts": counts,
-            "table": table, "audit_seconds_by_phase": summary.get("seconds", {}), "immigration": check}
+    seconds = {name: p["seconds"] for name, p in phases.items()}
+    three = seconds["proxytrace import"] + seconds["proxytrace audit"] + seconds["proxytrace report"]
+    csv_mb = path.stat().st_size / 2**20
+    return {"searches": searches, "seed": seed, "runs": runs, "shape": shape, "file": str(path), "file_counts": counts,
+            "table": table, "audit_seconds_by_phase": summary.get("seconds", {}), "immigration": check,
+            "floor": floor, "import_over_floor": round(seconds["proxytrace import"] / seconds["floor (parse+encode+insert)"], 2),
+            "three_steps": {"seconds": round(three, 2), "ratio_to_duckdb": round(three / base, 1)},
+            "store": {"csv_mb": round(csv_mb, 1), "imported_mb": store_mb, "audited_mb": _store_mb(audited),
+                      "imported_over_csv": round(store_mb / csv_mb, 2),
+                      "floor_table_mb": round(floor["table_bytes"] / 2**20, 1)},
+            "load_average": os.getloadavg()}
+
+
+def _store_mb(path: Path) -> float:
+    """The store's size on disk, with its write-ahead log."""
+    return round(sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()) / 2**20, 1)
 
 
 def count_check(store: Path, regex_reasons: dict[str, int]) -> dict[str, Any]:
@@ -258,23 +308,33 @@ def memory_check(searches: int, seed: int) -> dict[str, Any]:
 
 
 def format_report(result: dict[str, Any]) -> str:
-    lines = [f"{result['searches']:,} searches, seed {result['seed']}, median of {result['runs']} run(s); "
+    lines = [f"{result['searches']:,} searches ({result.get('shape', 'own')} shape), seed {result['seed']}, "
+             f"median of {result['runs']} run(s); "
              f"{result['file_counts']['distinct_reasons']:,} distinct reasons, "
-             f"{result['file_counts']['searcher_agencies']:,} searcher agencies",
+             f"{result['file_counts']['searcher_agencies']:,} searcher agencies; load average at the end "
+             + " / ".join(f"{x:.1f}" for x in result.get("load_average", ())),
              "",
-             f"{'phase':<24} {'seconds':>9} {'rows/s':>11} {'x duckdb':>9} {'peak MB':>8}"]
+             f"{'phase':<28} {'seconds':>9} {'rows/s':>11} {'x duckdb':>9} {'peak MB':>8}"]
     for row in result["table"]:
-        lines.append(f"{row['phase']:<24} {row['seconds']:>9.2f} {row['rows_per_s']:>11,} "
+        lines.append(f"{row['phase']:<28} {row['seconds']:>9.2f} {row['rows_per_s']:>11,} "
                      f"{row['ratio_to_duckdb']:>9.1f} {row['peak_rss_mb']:>8,}")
     if result.get("audit_seconds_by_phase"):
         lines.append("audit phases (s): " + ", ".join(f"{k} {v}" for k, v in result["audit_seconds_by_phase"].items()))
+    if "floor" in result:
+        f, st, three = result["floor"], result["store"], result["three_steps"]
+        lines.append(f"floor stages (s): parse {f['seconds']['parse']}, encode {f['seconds']['encode']}, insert "
+                     f"{f['seconds']['insert']} = {f['total']} (+ start-up); import is {result['import_over_floor']}x the floor")
+        lines.append(f"import + audit + report: {three['seconds']} s = {three['ratio_to_duckdb']}x DuckDB classify-only")
+        lines.append(f"store: CSV {st['csv_mb']} MB, imported {st['imported_mb']} MB ({st['imported_over_csv']}x the "
+                     f"CSV), audited {st['audited_mb']} MB; the floor's table {st['floor_table_mb']} MB")
     imm = result["immigration"]
     lines += ["", "Immigration-related rows (reason tagged immigration or dhs_beneficiary):",
               f"  proxytrace          {imm['proxytrace_rows']:>9,}   "
               f"(with tags inferred beyond the reason: {imm['proxytrace_rows_with_inferred_tags']:,})",
               f"  duckdb regex        {imm['duckdb_regex_rows']:>9,}",
               f"  python regex        {imm['python_regex_rows']:>9,}",
-              f"  by construction     {imm['by_construction_rows']:>9,}"]
+              f"  by construction     {imm['by_construction_rows']:>9,}" if imm["by_construction_rows"] is not None
+              else "  by construction     (not known for this shape)"]
     if imm["regex_only"]["reasons"]:
         lines.append(f"  regex only: {imm['regex_only']['rows']:,} rows on {imm['regex_only']['reasons']} distinct "
                      "reasons; context (`unless`) rules cancel them in proxytrace:")
@@ -326,6 +386,13 @@ def _run_worker(name: str, args: list[str]) -> None:
         print(json.dumps(duckdb_baseline(Path(args[0]))))
     elif name == "python":
         print(json.dumps(python_baseline(Path(args[0]))))
+    elif name == "dataset":
+        path, counts = dataset(int(args[0]), int(args[1]), args[2])
+        print(json.dumps({"path": str(path), "counts": counts}))
+    elif name == "floor":
+        from benchmarks.floor import measure as floor
+
+        print(json.dumps(floor(Path(args[0]))))
     elif name == "e2e":
         from auditor.importers import import_files
         from auditor.scan import run_audit
@@ -333,7 +400,11 @@ def _run_worker(name: str, args: list[str]) -> None:
 
         db = open_store(args[1], create=True)
         import_files(db, [args[0]])
-        print(json.dumps(run_audit(db).seconds))
+        seconds = run_audit(db).seconds
+        from auditor.report import write_report
+
+        write_report(db, Path(args[1]).with_suffix(".html"), "html", store=args[1])
+        print(json.dumps(seconds))
     else:
         raise SystemExit(f"unknown worker {name!r}")
 
@@ -350,6 +421,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="only the memory check (skips the timed comparison; for a quick 10M look)")
     parser.add_argument("--growth-from", type=int, metavar="N",
                         help="also run the comparison at N searches and report each phase's growth factor to --searches")
+    parser.add_argument("--shape", choices=(*SHAPES, "both"), default="both",
+                        help="file shape: the project's generator (own), an independent wide one (wide), or both")
+    parser.add_argument("--e2e", action="store_true",
+                        help="also time import, audit and report one after the other in one process")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.worker:
@@ -363,19 +438,24 @@ def main(argv: list[str] | None = None) -> None:
         memory = memory_check(args.searches, args.seed)
         print(json.dumps(memory, indent=2) if args.json else format_memory(memory))
         return
-    result = compare(args.searches, args.runs, args.seed)
-    if args.memory_check:
-        result["memory"] = memory_check(args.searches, args.seed)
-    if args.growth_from:
-        small = compare(args.growth_from, 3, args.seed)  # medians of 3 at the small size, as the issue asks
-        result["small"] = small
-        result["growth"] = growth(small, result)
+    shapes = SHAPES if args.shape == "both" else (args.shape,)
+    results = []
+    for shape in shapes:
+        result = compare(args.searches, args.runs, args.seed, shape, args.e2e)
+        if args.memory_check and shape == "own":
+            result["memory"] = memory_check(args.searches, args.seed)
+        if args.growth_from:
+            small = compare(args.growth_from, 3, args.seed, shape, args.e2e)  # medians of 3 at the small size
+            result["small"] = small
+            result["growth"] = growth(small, result)
+        results.append(result)
+        if not args.json:
+            print(format_report(result))
+            if args.growth_from:
+                print("\n" + format_report(result["small"]) + "\n\n" + format_growth(result["growth"]))
+            print()
     if args.json:
-        print(json.dumps(result, indent=2))
-        return
-    print(format_report(result))
-    if args.growth_from:
-        print("\n" + format_report(result["small"]) + "\n\n" + format_growth(result["growth"]))
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
 
 
 if __name__ == "__main__":

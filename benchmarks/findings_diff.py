@@ -1,9 +1,9 @@
-"""Findings per search under two checkouts of proxytrace, on el_cajon and on the real releases.
+"""Findings per search under two checkouts of proxytrace, on every scenario and on the real releases.
 
     python -m benchmarks.findings_diff OLD_CHECKOUT NEW_CHECKOUT [--realdata ../shared/realdata]
 
 Each checkout runs in its own interpreter (its folder first on PYTHONPATH, the same installed
-libraries), simulates el_cajon (seed 1) and imports each real release into a fresh store, audits it,
+libraries), simulates every scenario (seed 1; el_cajon at full scale, the others at ``--scale``) and imports each real release into a fresh store, audits it,
 and dumps every finding as (input, search id or aggregate subject, rule). The two dumps are compared
 input by input: the engine rewrite must change nothing a user reads.
 """
@@ -35,7 +35,7 @@ label, kind, source, store, options = sys.argv[1], sys.argv[2], sys.argv[3], sys
 if kind == "sim":
     from simulator.generate import simulate
     from simulator.scenario import load_scenario
-    simulate(load_scenario(source), Path(store), seed=1, scale=1.0)
+    simulate(load_scenario(source), Path(store), seed=1, scale=options.get("scale", 1.0))
     db = open_store(store)
 else:
     from auditor.importers import ImportOptions, import_file
@@ -65,9 +65,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
+    parser.add_argument("--scale", type=float, default=0.5, help="scale of the scenarios other than el_cajon (1.0)")
     parser.add_argument("--realdata", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "realdata")
     args = parser.parse_args()
-    inputs = [("el_cajon", "sim", "el_cajon", {})]
+    scenarios = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "scenarios").glob("*.toml"))
+    inputs = [(name, "sim", name, {"scale": 1.0 if name == "el_cajon" else args.scale}) for name in scenarios]
     inputs += [(label, "file", str(args.realdata / rel), opts) for label, rel, opts in REAL
                if (args.realdata / rel).exists()]
     same = True

@@ -169,3 +169,70 @@ def test_every_search_has_its_keys_stored_and_score_reads_them_without_writing(s
     assert score_store(db).searches == 1
     assert db.conn.total_changes == before
     assert db.execute("SELECT * FROM reason_classes ORDER BY reason_id").fetchall() == classes
+
+
+def test_the_key_pass_gives_the_same_keys_in_process_and_in_a_child(store_builder, monkeypatch):
+    # The key pass reads a small store through the caller's sqlite3 and a large one through ADBC in a
+    # child process (auditor.scan.LOCAL_KEY_PASS_MAX): one per-batch code, so the same stored keys.
+    from auditor import scan
+    from auditor.facts import KEY_FIELDS, STORED_KEYS_SQL
+
+    db = store_builder(
+        agencies=[{"name": "El Cajon CA PD", "state": "CA"}, {"name": "Dallas TX PD", "state": "TX"},
+                  {"name": "Escondido CA PD", "state": "CA"}],
+        shares=[{"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[{"searcher": "Dallas TX PD", "owners": ["El Cajon CA PD", "Escondido CA PD"], "reason": "HSI assist",
+                   "case_number": "24-1", "networks": 900},
+                  {"searcher": "Dallas TX PD", "owners": ["El Cajon CA PD"], "reason": "inv", "repeat": 3},
+                  {"searcher": "Dallas TX PD", "reason": None, "redacted": "reason"},
+                  {"searcher": "El Cajon CA PD", "reason": "stolen vehicle", "time": "2015-06-01T10:00:00Z"}])
+    sql = f"SELECT k.search_id, {', '.join('sk.' + f for f in KEY_FIELDS)} {STORED_KEYS_SQL}"
+    run_audit(db)
+    in_process = sorted(db.execute(sql).fetchall())
+    monkeypatch.setattr(scan, "LOCAL_KEY_PASS_MAX", -1)
+    run_audit(db)
+    assert len(in_process) == 7 and sorted(db.execute(sql).fetchall()) == in_process
+
+
+@pytest.mark.parametrize("recorded,cap", [(8, 200), (2, 3), (1, 40)])
+def test_stored_examples_are_each_rules_first_finding_rows(tmp_path, monkeypatch, recorded, cap):
+    # `audit run` chooses each search rule's example findings (auditor.examples) so the report need
+    # not read the findings. They must be exactly the rule's first rows of the findings view, in
+    # search order, whether the key pass's recorded first searches suffice or search_keys is read again.
+    from auditor import examples, keypass
+
+    monkeypatch.setattr(keypass, "FIRST_PER_KEY", recorded)
+    monkeypatch.setattr(examples, "EXAMPLES_STORED", cap)
+    path = tmp_path / "el_cajon.db"
+    simulate(load_scenario("el_cajon"), path, seed=3, scale=0.02)
+    db = open_store(path)
+    run_audit(db)
+    db.conn.execute("CREATE TEMP TABLE f AS SELECT g.rule_id, k.search_id, k.key_id FROM finding_groups g "
+                    "JOIN search_keys k ON k.key_id = g.key_id")
+    rules = [r for (r,) in db.execute("SELECT DISTINCT rule_id FROM finding_groups")]
+    assert len(rules) >= 3
+    for rule_id in rules:
+        expected = db.execute("SELECT DISTINCT search_id, key_id FROM f WHERE rule_id = ? ORDER BY 1, 2 LIMIT ?",
+                              [rule_id, cap]).fetchall()
+        stored = db.execute("SELECT search_id, key_id FROM rule_examples WHERE rule_id = ? ORDER BY rank",
+                            [rule_id]).fetchall()
+        assert stored == expected, rule_id
+
+
+def test_the_report_figures_audit_run_stores_are_those_the_store_gives(el_cajon):
+    # The report reads the beneficiary, 287(g) and jurisdiction figures `audit run` stored instead of
+    # grouping the searches again: they must be what the store itself gives.
+    from auditor.agreements import agreements_287g
+    from auditor.behalf import on_whose_behalf
+    from auditor.report.build import jurisdictions_applied
+
+    _path, db, _summary = el_cajon
+    run_id, summary = db.execute("SELECT id, summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+    stored = json.loads(summary)["overview"]  # the last run's: other tests of this module audit again
+    live = [{k: j[k] for k in ("agency", "role", "state", "searches")} for j in jurisdictions_applied(db)]
+    assert live and stored["jurisdictions"] == live
+    assert stored["behalf"] == json.loads(json.dumps(on_whose_behalf(db))) and stored["behalf"]["for_others"] > 0
+    assert stored["agreements_287g"] == json.loads(json.dumps(agreements_287g(db)))
+    from auditor.report.build import citation_groups
+
+    assert stored["citation_groups"] and stored["citation_groups"] == citation_groups(db, run_id)

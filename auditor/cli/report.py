@@ -23,7 +23,8 @@ from auditor.schema import open_store
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format; default from the --out extension (.html .csv .json .md), else html.")
 @click.option("--examples", type=BoundedInt(0, 100_000), default=EXAMPLES_PER_RULE, show_default=True,
-              help="Example findings listed per rule in html/md/json (CSV always lists every finding).")
+              help="Example findings listed per rule in html/md/json (CSV always lists every finding); "
+                   "up to 200 come from those `audit run` stored, more are read off the findings (slower).")
 @pseudonym_options
 def command(db_path: str, out_path: str, fmt: str | None, examples: int, pseudonymize: bool,
             key_file: str | None) -> None:

@@ -21,9 +21,13 @@ def _table(table_id: str, caption: str, columns: list[tuple[str, str]], rows: li
             "numeric": list(numeric)}
 
 
-def behalf_section(db: sqlite_utils.Database) -> dict[str, Any]:
-    """Who the searches were done for: each beneficiary with its evidence, and names left unresolved."""
-    b = on_whose_behalf(db)
+def behalf_section(db: sqlite_utils.Database, figures: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Who the searches were done for: each beneficiary with its evidence, and names left unresolved.
+
+    ``figures`` are :func:`auditor.behalf.on_whose_behalf`'s, as `audit run` stored them; computed
+    from the store when not given (a run made before they were stored).
+    """
+    b = figures if figures is not None else on_whose_behalf(db)
     basis = ", ".join(f"{k} {v:,}" for k, v in b["by_basis"].items()) or "none"
     paragraphs = [
         f"Of {b['searches']:,} searches, {b['for_others']:,} were done for another agency (by evidence: {basis}); "
@@ -51,9 +55,12 @@ def behalf_section(db: sqlite_utils.Database) -> dict[str, Any]:
             "tables": tables, "figures": b}
 
 
-def agreements_section(db: sqlite_utils.Database) -> dict[str, Any]:
-    """287(g): partners and searchers holding agreements, owners reached, how ICE's list matched."""
-    g = agreements_287g(db)
+def agreements_section(db: sqlite_utils.Database, figures: dict[str, Any] | None = None) -> dict[str, Any]:
+    """287(g): partners and searchers holding agreements, owners reached, how ICE's list matched.
+
+    ``figures`` are :func:`auditor.agreements.agreements_287g`'s as `audit run` stored them, or None.
+    """
+    g = figures if figures is not None else agreements_287g(db)
     if not g["checked"]:
         return {"id": "agreements-287g", "title": "287(g) agreements", "kind": "tables", "tables": [], "figures": g,
                 "paragraphs": ["Not checked: run `audit run --ice-287g FILE` with ICE's published list."]}

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
+from auditor.facts import first_release_sql, first_row_sql, judged_state_sql, sightings_count_sql
 from auditor.importers.completeness import incomplete_releases
 from auditor.rules.citations import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
@@ -148,14 +148,20 @@ _GROUP_CITATIONS_SQL = f"""
 """
 
 
-def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer,
-                    stored: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each.
+def citation_groups(db: sqlite_utils.Database, run_id: int) -> list[list[Any]]:
+    """[rule id, judging state, has an owner, finding rows] of a run: what its citations depend on.
 
-    Read from the grouped findings (a key's search count), so it costs the distinct keys, not rows.
+    Read from the grouped findings (a key's search count), so it costs the distinct keys, not rows;
+    `audit run` stores it in the overview, so a report does not group again.
     """
+    return [list(r) for r in db.execute(_GROUP_CITATIONS_SQL, [run_id, run_id])]
+
+
+def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer, stored: dict[str, str],
+                    groups: list[list[Any]] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """rule id -> the citations its findings carry (one per jurisdiction), with finding rows each."""
     out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    for rule_id, state, has_owner, n in db.execute(_GROUP_CITATIONS_SQL, [run_id, run_id]):
+    for rule_id, state, has_owner, n in (groups if groups is not None else citation_groups(db, run_id)):
         c = citer(rule_id, state, bool(has_owner), stored.get(rule_id))
         entry = out.setdefault(rule_id, {}).setdefault(
             (c.jurisdiction, c.text), {"jurisdiction": c.jurisdiction, "citation": c.text, "law_ids": list(c.law_ids),
@@ -183,7 +189,8 @@ def _rules(db: sqlite_utils.Database, run: dict[str, Any], citer: Citer | None =
     by_rule = run["summary"].get("findings_by_rule", {})
     citer = citer or Citer()
     rows = db.execute("SELECT rule_id, title, severity, citation, scope FROM rules").fetchall()
-    cited = _rule_citations(db, run["id"], citer, {r[0]: r[3] for r in rows})
+    cited = _rule_citations(db, run["id"], citer, {r[0]: r[3] for r in rows},
+                            run["summary"].get("overview", {}).get("citation_groups"))
     out = []
     for rule_id, title, severity, citation, scope in rows:
         stored = by_rule.get(rule_id, {})
@@ -441,15 +448,15 @@ def flows_section(ctx: Context) -> dict[str, Any]:
 
 # The cited source of a search is its first sighting (auditor.facts.first_row_sql).
 _FIRST_ROW = first_row_sql("f.search_id")
-_EXAMPLE_SQL = f"""
+_EXAMPLE_COLUMNS = f"""
     SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
-           rel.file_name, {_FIRST_ROW},
-           (SELECT COUNT(*) FROM sightings g2 WHERE g2.search_id = f.search_id),
+           rel.file_name, {_FIRST_ROW}, {sightings_count_sql("f.search_id")},
            {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
            (SELECT rr.page || ',' || rr.line FROM release_rows rr
              WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW}),
            oa.name, ba.name
-    FROM findings f
+"""
+_EXAMPLE_JOINS = f"""
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
     LEFT JOIN reasons rs ON rs.id = s.reason_id
@@ -457,6 +464,18 @@ _EXAMPLE_SQL = f"""
     LEFT JOIN agencies oa ON oa.id = t.owner_id
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
     LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
+"""
+# The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the store's size.
+_EXAMPLE_SQL = f"""{_EXAMPLE_COLUMNS}
+    FROM (SELECT e.search_id, sk.trace_id, e.rank FROM rule_examples e JOIN scan_keys sk ON sk.id = e.key_id
+          WHERE e.run_id = ? AND e.rule_id = ? ORDER BY e.rank LIMIT ?) f
+    {_EXAMPLE_JOINS}
+    ORDER BY f.rank
+"""
+# More examples than the run stored: read them off the findings (time grows with the store).
+_EXAMPLE_SQL_FROM_FINDINGS = f"""{_EXAMPLE_COLUMNS}
+    FROM findings f
+    {_EXAMPLE_JOINS}
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
     LIMIT ?
 """
@@ -489,14 +508,16 @@ def findings_section(ctx: Context) -> dict[str, Any]:
     db, run_id, cap = ctx.db, ctx.run["id"], ctx.examples_per_rule
     citer = Citer()
     found = [r for r in ctx.rules if r["finding_rows"]]
+    stored = ctx.run["summary"].get("examples_per_rule", 0)
+    example_sql = _EXAMPLE_SQL if cap <= stored else _EXAMPLE_SQL_FROM_FINDINGS
     rules = []
     for rule in found:
         section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
         if rule["scope"] == "aggregate":
             rows = db.execute(
-                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM findings f
+                """SELECT a.name, f.subject, f.detail, f.searches, a.state FROM aggregate_findings f
                    LEFT JOIN agencies a ON a.id = f.agency_id
-                   WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC LIMIT ?""",
+                   WHERE f.run_id = ? AND f.rule_id = ? ORDER BY f.searches DESC, f.id LIMIT ?""",
                 [run_id, rule["rule_id"], cap],
             )
             # Each aggregate finding cites the law of its agency's state, or the practice it rests on.
@@ -515,7 +536,7 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                                                               "beneficiary": beneficiary}, rule["title"])}
                 for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
                 n_sightings, judged_state, has_owner, place, owner, beneficiary
-                in db.execute(_EXAMPLE_SQL, [run_id, rule["rule_id"], cap])
+                in db.execute(example_sql, [run_id, rule["rule_id"], cap])
             ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]
@@ -682,7 +703,9 @@ def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
-    applied_rows = jurisdictions_applied(ctx.db)
+    stored = ctx.overview.get("jurisdictions")
+    applied_rows = ([{**j, **applied(j["state"], "owner" if j["role"] == "owner" else "searcher")} for j in stored]
+                    if stored is not None else jurisdictions_applied(ctx.db))
     rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in applied_rows]
     if not rows:
         return None
@@ -768,11 +791,11 @@ def whatif_section(ctx: Context) -> dict[str, Any] | None:
 
 
 def _behalf(ctx: Context) -> dict[str, Any] | None:
-    return behalf_section(ctx.db) or None
+    return behalf_section(ctx.db, ctx.overview.get("behalf")) or None
 
 
 def _agreements(ctx: Context) -> dict[str, Any] | None:
-    return agreements_section(ctx.db) or None
+    return agreements_section(ctx.db, ctx.overview.get("agreements_287g")) or None
 
 
 # The report, top to bottom. A new section is one builder here: (Context) -> section dict or None.
