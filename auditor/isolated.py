@@ -25,6 +25,8 @@ import subprocess
 import sys
 from typing import IO, Any, Callable, TypeVar
 
+from auditor.progress import Progress
+
 T = TypeVar("T")
 _HEADER = struct.Struct("!Q")  # each message: its length, then the pickle
 
@@ -106,15 +108,23 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in the child process; ``fn`` must be a module-level function."""
+def call(fn: Callable[..., T], *args: Any, progress: Progress | None = None, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in the child process; ``fn`` must be a module-level function.
+
+    With ``progress``, ``fn`` is called with a ``progress`` keyword too: the child's progress calls
+    come back over the answer pipe ahead of the answer, and are made here as they arrive.
+    """
     global _child
-    payload = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps((fn, args, kwargs, progress is not None), protocol=pickle.HIGHEST_PROTOCOL)
     if _child is None:
         _child = _Child()
     child = _child
     try:
         data = child.call(payload)
+        while data is not None and (answer := _loads(data))[0] is None:
+            if progress is not None:
+                progress(*answer[1])  # (stage, done, total), sent at one of the child's batch boundaries
+            data = _read_message(child.answers)
     except BaseException:
         _child = None
         child.stop(kill=True)  # interrupted: the child must not finish a write nobody waits for
@@ -123,21 +133,35 @@ def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         _child = None
         child.stop(kill=True)
         raise RuntimeError(f"the columnar child process ended without an answer (exit code {child.process.returncode})")
-    try:
-        ok, value = pickle.loads(data)
-    except Exception as e:  # an exception whose class cannot be rebuilt here (an ADBC error)
-        raise RuntimeError(f"the columnar child's answer could not be read: {type(e).__name__}: {e}") from None
+    ok, value = answer
     if ok:
         return value
     raise value
 
 
+def _loads(data: bytes) -> tuple[bool | None, Any]:
+    """One message from the child: (True, result), (False, exception) or (None, progress)."""
+    try:
+        return pickle.loads(data)
+    except Exception as e:  # an exception whose class cannot be rebuilt here (an ADBC error)
+        return False, RuntimeError(f"the columnar child's answer could not be read: {type(e).__name__}: {e}")
+
+
 def _serve(fd: int) -> None:
-    """The child's side of :func:`call`: read calls on standard input until it ends, answer each on ``fd``."""
+    """The child's side of :func:`call`: read calls on standard input until it ends, answer each on
+    ``fd`` (after any progress messages, whose first item is None where an answer's is True or False)."""
     _die_with_parent()
     with os.fdopen(fd, "wb") as out:
+
+        def forward(stage: str, done: int, total: int | None) -> None:
+            data = pickle.dumps((None, (stage, done, total)), protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(_HEADER.pack(len(data)) + data)
+            out.flush()
+
         while (message := _read_message(sys.stdin.buffer)) is not None:
-            fn, args, kwargs = pickle.loads(message)
+            fn, args, kwargs, wants_progress = pickle.loads(message)
+            if wants_progress:
+                kwargs["progress"] = forward
             try:
                 answer = (True, fn(*args, **kwargs))
             except BaseException as e:  # handed back to the parent, which raises it

@@ -20,8 +20,10 @@ import pyarrow as pa
 
 from auditor.facts import DAYS_BACK_SQL, KEY_FIELDS, REASON_STATE_SQL, SearchKey, day_sql
 from auditor.importers.adbc import AdbcStore
+from auditor.progress import Progress
 
 BATCH_ROWS = 100_000
+KEYING = "keying searches"  # the progress stage of this pass
 FIRST_PER_KEY = 8
 
 _SELECT = f"""
@@ -90,16 +92,18 @@ class _Context:
 
 
 def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundaries: list[str],
-                frame_bounds: list[int] = ()) -> KeyPass:
+                frame_bounds: list[int] = (), progress: Progress | None = None) -> KeyPass:
     """Write `search_keys` for every search and return the distinct keys (see :class:`KeyPass`).
 
     Reads and writes through ADBC's own SQLite, so it runs in a child process for a large store
     (:mod:`auditor.isolated`); :func:`assign_keys_local` is the same pass over the caller's sqlite3
     connection, for stores where a child's start-up costs more than the pass saves.
     ``classes[reason_id]`` is the reason's tag class (-1 for none); ``boundaries`` are the rules'
-    date boundaries (:func:`auditor.facts.date_boundaries`).
+    date boundaries (:func:`auditor.facts.date_boundaries`). ``progress`` hears the searches keyed
+    after each batch (stage ``KEYING``; the caller knows the total).
     """
     result = KeyPass()
+    done = 0
     writer = AdbcStore(path)
     reader = AdbcStore(path, begin=False)
     try:
@@ -112,6 +116,9 @@ def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundarie
         for batch in cur.fetch_record_batch():
             if batch.num_rows:
                 writer.ingest("search_keys", _one_batch(result, pl.from_arrow(batch), ctx).to_arrow())
+                done += batch.num_rows
+                if progress is not None:
+                    progress(KEYING, done, None)
         cur.close()
         writer.commit()
     except BaseException:
@@ -124,9 +131,10 @@ def assign_keys(path: str, *, mass_networks: int, classes: np.ndarray, boundarie
 
 
 def assign_keys_local(conn: sqlite3.Connection, *, mass_networks: int, classes: np.ndarray, boundaries: list[str],
-                      frame_bounds: list[int] = ()) -> KeyPass:
+                      frame_bounds: list[int] = (), progress: Progress | None = None) -> KeyPass:
     """:func:`assign_keys` through the caller's sqlite3 connection, in its transaction (no child process)."""
     result = KeyPass()
+    done = 0
 
     def frame(sql: str, schema: dict) -> pl.DataFrame:
         return pl.DataFrame(conn.execute(sql).fetchall(), schema=schema, orient="row")
@@ -139,6 +147,9 @@ def assign_keys_local(conn: sqlite3.Connection, *, mass_networks: int, classes: 
     while rows := cur.fetchmany(BATCH_ROWS):
         pairs = _one_batch(result, pl.DataFrame(rows, schema=_SCHEMA, orient="row"), ctx)
         conn.executemany("INSERT INTO search_keys (search_id, key_id) VALUES (?, ?)", pairs.iter_rows())
+        done += len(rows)
+        if progress is not None:
+            progress(KEYING, done, None)
     return result
 
 

@@ -32,12 +32,13 @@ from auditor import examples as example_rows
 from auditor.agencies import Resolver, resolve_store
 from auditor.facts import STORE_TIME_FORMAT, Judge, SearchKey, date_boundaries, fact_bounds
 from auditor.graph import build_graph, load_agencies, path_text
-from auditor.keypass import KeyPass, assign_keys, assign_keys_local
+from auditor.keypass import KEYING, KeyPass, assign_keys, assign_keys_local
 from auditor.rules.measures import MEASURES
 from auditor.overview import describe_run
 from auditor.rules import Rule, load_rules, ruleset_hash
 from auditor import isolated
 from auditor.schema import create_indexes, create_schema, store_path
+from auditor.progress import Progress, quiet
 from auditor.trace import infer_beneficiaries
 
 
@@ -45,6 +46,10 @@ from auditor.trace import infer_beneficiaries
 # child process with ADBC (see auditor.isolated) costs about a second to start, which the faster
 # columnar read only pays back on larger stores.
 LOCAL_KEY_PASS_MAX = 200_000
+# Progress stages (see auditor.progress) that count; the others report only that they started.
+TAGGING = "tagging distinct reasons"
+TRACING = "tracing and judging distinct keys"
+_TRACE_TICK = 10_000  # keys between progress calls: a call costs nothing beside 10,000 verdicts
 
 
 # Indexes `audit run` builds on searches before the scan: those the beneficiary inference and the
@@ -80,8 +85,10 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime(STORE_TIME_FORMAT)
 
 
-def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None) -> dict[int, tuple[str, ...]]:
-    """Tag every distinct reason once; return reason_id -> sorted tag names."""
+def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None,
+                progress: Progress | None = None) -> dict[int, tuple[str, ...]]:
+    """Tag every distinct reason once; return reason_id -> sorted tag names. ``progress`` hears the
+    reasons tagged after each batch written."""
     if classifier is None:
         from auditor.purpose import default_classifier
 
@@ -89,6 +96,9 @@ def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None) -> dic
     db.execute("DELETE FROM reason_tags")
     tag_sets: dict[int, tuple[str, ...]] = {}
     batch: list[tuple] = []
+    say = progress or quiet
+    total = db.execute("SELECT COUNT(*) FROM reasons").fetchone()[0]
+    say(TAGGING, 0, total)
     for reason_id, text in db.execute("SELECT id, text FROM reasons"):
         tags = classifier.classify(text)
         tag_sets[reason_id] = tuple(sorted({t.tag for t in tags}))
@@ -97,8 +107,10 @@ def tag_reasons(db: sqlite_utils.Database, classifier: Any | None = None) -> dic
             db.conn.executemany(
                 "INSERT INTO reason_tags (reason_id, tag, value, evidence, confidence) VALUES (?, ?, ?, ?, ?)", batch)
             batch.clear()
+            say(TAGGING, len(tag_sets), total)
     db.conn.executemany(
         "INSERT INTO reason_tags (reason_id, tag, value, evidence, confidence) VALUES (?, ?, ?, ?, ?)", batch)
+    say(TAGGING, len(tag_sets), total)
     return tag_sets
 
 
@@ -137,15 +149,19 @@ def run_audit(
     *,
     rules: Sequence[Rule] | None = None,
     classifier: Any | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> RunSummary:
-    """Audit the store: writes reason_tags, beneficiaries, traces, findings, rules and a runs row."""
+    """Audit the store: writes reason_tags, beneficiaries, traces, findings, rules and a runs row.
+
+    ``progress`` (see :mod:`auditor.progress`) hears each stage as it starts and, where a stage
+    works in batches, its count after each batch: reasons tagged, searches keyed, searches traced.
+    """
     params = params or RunParams()
     # Everything that can fail on the user's input is read before the store is touched, so a bad
     # option leaves the last audit's findings in place.
     rules = list(rules) if rules is not None else load_rules()
     resolver = _resolver(params)
-    say = progress or (lambda _msg: None)
+    say = progress or quiet
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -168,33 +184,36 @@ def run_audit(
     for table in ("rule_examples", "finding_groups", "aggregate_findings", "scan_keys", "search_keys"):
         db.execute(f"DROP TABLE IF EXISTS {table}")
     create_schema(db)
-    say("resolving agencies")
+    say("resolving agencies", 0, None)
     unresolved = list(resolve_store(db, resolver).unknown)
     create_indexes(db)
     lap("resolve")
 
-    say("tagging distinct reasons")
-    tag_sets = tag_reasons(db, classifier)
+    tag_sets = tag_reasons(db, classifier, say)
     classes = reason_classes(db, tag_sets)
     lap("tag")
 
-    say("inferring beneficiaries")
+    say("inferring beneficiaries", 0, None)
     report = infer_beneficiaries(db, relay_days=params.relay_days)
     lap("beneficiaries")
 
-    say("tracing and applying rules")
     _write_rules(db, rules)
     search_rules = [r for r in rules if r.scope == "search"]
-    keys = key_searches(db, search_rules, classes, params)
+    keys = key_searches(db, search_rules, classes, params, say)
     lap("keys")
-    by_rule = scan_searches(db, run_id, search_rules, classes, keys)
+    by_rule = scan_searches(db, run_id, search_rules, classes, keys, say)
     lap("trace_and_rules")
+    say("choosing example rows", 0, None)
     example_rows.choose_examples(db.conn, run_id, keys)
     del keys
     lap("examples")
-    for rule in (r for r in rules if r.scope == "aggregate"):
+    aggregate = [r for r in rules if r.scope == "aggregate"]
+    for done, rule in enumerate(aggregate):
+        say("applying aggregate rules", done, len(aggregate))
         _apply_aggregate_rule(db, run_id, rule)
+    say("applying aggregate rules", len(aggregate), len(aggregate))
     lap("aggregate")
+    say("summarizing", 0, None)
 
     summary = _summarize(db, run_id, unresolved, asdict(report), tag_sets, seconds, by_rule)
     stored = summary.to_json()
@@ -235,7 +254,7 @@ class _Tracer:
 
 
 def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequence[tuple[str, ...]],
-                 params: RunParams) -> KeyPass:
+                 params: RunParams, progress: Progress | None = None) -> KeyPass:
     """Every search's key, written to `search_keys` in one bulk pass (see :mod:`auditor.keypass`)."""
     top = db.execute("SELECT coalesce(max(reason_id), -1) FROM reason_classes").fetchone()[0]
     lookup = np.full(top + 1, -1, dtype=np.int64)
@@ -248,25 +267,34 @@ def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequ
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_date_boundaries', ?)", [json.dumps(boundaries)])
     db.execute("INSERT INTO meta (key, value) VALUES ('scan_frame_bounds', ?)", [json.dumps(frame_bounds)])
     searches = db.execute("SELECT COALESCE(MAX(id), 0) FROM searches").fetchone()[0]
+    say = progress or quiet
+
+    def keyed(stage: str, done: int, _total: int | None) -> None:
+        say(stage, done, max(searches, done))  # the highest id: the count unless rows were removed
+
+    keyed(KEYING, 0, None)
     if searches <= LOCAL_KEY_PASS_MAX:
         keys = assign_keys_local(db.conn, mass_networks=params.mass_networks, classes=lookup,
-                                 boundaries=boundaries, frame_bounds=frame_bounds)
+                                 boundaries=boundaries, frame_bounds=frame_bounds, progress=keyed)
     else:
         db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
         keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
-                             boundaries=boundaries, frame_bounds=frame_bounds)
+                             boundaries=boundaries, frame_bounds=frame_bounds,
+                             progress=keyed if progress is not None else None)
     keys.boundaries, keys.frame_bounds = boundaries, frame_bounds
     return keys
 
 
 def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
-                  classes: Sequence[tuple[str, ...]], keys: KeyPass) -> dict[str, tuple[int, int]]:
+                  classes: Sequence[tuple[str, ...]], keys: KeyPass,
+                  progress: Progress | None = None) -> dict[str, tuple[int, int]]:
     """Trace each distinct path and apply the search rules once per distinct key.
 
     Writes `traces`, `scan_keys` and `finding_groups`; returns per rule (de-duplicated searches,
     rows of the `findings` view).
     Rules see an agency through its attributes, not its id: verdicts are memoized per *signature*
     of the trace facts the rules read, so they stay few however many agencies searched.
+    ``progress`` hears the distinct keys judged so far, every ``_TRACE_TICK`` keys.
     """
     agencies = load_agencies(db)
     judge = Judge(rules, build_graph(db, agencies), agencies, classes,
@@ -277,16 +305,22 @@ def scan_searches(db: sqlite_utils.Database, run_id: int, rules: Sequence[Rule],
     rules_of: dict[int, tuple[str, ...]] = {}
     per_rule = {r.id: 0 for r in rules}  # de-duplicated searches
     rows_of = {r.id: 0 for r in rules}  # rows of the findings view: a search with two owners has two
-    for key, key_id in keys.ids.items():
+    say = progress or quiet
+    total = len(keys.ids)
+    say(TRACING, 0, total)
+    for i, (key, key_id) in enumerate(keys.ids.items(), 1):
         trace_id = tracer.get(key)
         verdict = [(rule_id, severity_of[rule_id]) for rule_id in judge.verdict(key)]
         n = keys.searches.get(key_id, 0)
+        if i % _TRACE_TICK == 0:
+            say(TRACING, i, total)
         key_rows.append((key_id, run_id, *key, trace_id, n))
         rules_of[key_id] = tuple(rule_id for rule_id, _ in verdict)
         for rule_id, severity in verdict:
             groups.append((run_id, rule_id, severity, key_id))
             per_rule[rule_id] += n
             rows_of[rule_id] += n
+    say(TRACING, total, total)
     # A search with several owners has a key per owner: count it once per rule.
     for key_ids in keys.several.values():
         seen: dict[str, int] = {}

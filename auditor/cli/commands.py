@@ -8,7 +8,7 @@ import click
 
 import auditor.cli as _package
 
-_NOT_VERBS = {"common", "commands"}
+_NOT_VERBS = {"common", "commands", "progress"}
 
 
 def _discover() -> list[click.Command]:

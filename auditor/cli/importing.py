@@ -1,11 +1,13 @@
 """`audit import`: load released logs (CSV, xlsx, PDF) into a store, with a per-release row account."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
 from auditor.cli.common import db_option, echo, echo_json
+from auditor.cli.progress import meter_for, progress_option
 from auditor.errors import InputError
 from auditor.importers import FORMATS, ImportOptions, ReleaseAccount, import_files
 from auditor.importers.release import REFUSED
@@ -28,8 +30,10 @@ from auditor.storelock import StoreBusy, store_lock
 @click.option("--careful", is_flag=True,
               help="Read every row with the per-row careful path instead of the columnar fast path (same result, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-release row account as JSON.")
+@progress_option
 def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | None, producer: str | None,
-            column_map: Path | None, date_order: str | None, careful: bool, as_json: bool) -> None:
+            column_map: Path | None, date_order: str | None, careful: bool, as_json: bool,
+            show_progress: bool | None) -> None:
     """Import released search logs and sharing lists into the store (created if missing).
 
     FILES are Flock Organization/Network Audit exports, transparency-portal search audits,
@@ -42,6 +46,8 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     inside the period its file name states) is noted.
     Each file is its own transaction: a file that cannot be imported is reported as refused, with
     why, and the others are still imported; the exit code is 2 when any file was refused.
+    On a terminal each file's rows read, rate and time left (estimated from bytes read against the
+    file's size) are drawn on standard error; pipes and --json stay quiet unless --progress is given.
     """
     options = ImportOptions(format=fmt, owner=owner, producer=producer, column_map=column_map,
                             careful=careful, date_order=date_order)
@@ -49,7 +55,9 @@ def command(db_path: str, files: tuple[str, ...], fmt: str | None, owner: str | 
     try:
         with store_lock(db_path, "audit import"):
             db = open_store(db_path, create=True)
-            accounts = import_files(db, files, options)
+            meter = meter_for(show_progress, quiet=as_json)
+            with meter or nullcontext():  # the meter's last line is finished before the account prints
+                accounts = import_files(db, files, options, progress=meter)
     except StoreBusy as e:  # every file gets its outcome: none was tried
         why = str(e).split(": ", 1)[1] + "; nothing of this file was stored"
         accounts = [ReleaseAccount.refused(Path(f).name, why) for f in files]
@@ -100,4 +108,5 @@ def summarize(accounts: list[ReleaseAccount]) -> dict:
     totals["already_imported"] = sum(a.status == "already imported" for a in accounts)
     totals["refused"] = sum(a.status == REFUSED for a in accounts)
     return totals
+
 

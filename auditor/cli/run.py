@@ -1,12 +1,13 @@
 """`audit run`: audit a store and print what it found."""
 from __future__ import annotations
 
-import sys
+from contextlib import nullcontext
 
 import click
 
 from auditor.agreements import agreements_287g, summary_line
 from auditor.cli.common import BoundedInt, FiniteFloat, db_option, echo, echo_json
+from auditor.cli.progress import meter_for, progress_option
 from auditor.importers import unfinished_releases, unfinished_warning
 from auditor.importers.completeness import incomplete_releases
 from auditor.scan import RunParams, RunSummary, run_audit
@@ -56,24 +57,30 @@ def format_summary(summary: RunSummary) -> str:
 @click.option("--ice-287g", type=click.Path(dir_okay=False), help="ICE's published 287(g) list (CSV: state,agency,support_types).")
 @click.option("--overrides", type=click.Path(dir_okay=False), help="Agency overrides CSV (name,state,level,kind,dhs_component).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@progress_option
 def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str | None, overrides: str | None,
-            as_json: bool) -> None:
+            as_json: bool, show_progress: bool | None) -> None:
     """Audit a store: tag reasons, trace each search, apply every rule.
 
     Writes reason_tags, beneficiaries, traces, findings and a runs row (replacing the previous
     run's findings), the overview the report reads, the agency_summary, state_summary and
     month_summary tables and the readable views finding_list and search_list, and prints counts of
     searches and findings by rule.
+
+    On a terminal each stage's progress (resolve, tag, beneficiaries, keys, trace and rules,
+    examples, aggregate, summary) is drawn on standard error, with counts, rate and time left where
+    the stage counts; pipes and --json stay quiet unless --progress is given.
     """
     check_store(db_path)  # a missing or foreign file is refused before any lock file is made
     # One run at a time: a second one is refused in one line before it writes anything.
     with store_lock(db_path, "audit run"):
         db = open_store(db_path)
-        progress = None
-        if sys.stderr.isatty() and not as_json:
-            progress = lambda msg: echo(f"… {msg}", err=True)  # noqa: E731
-        summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=progress)
-        create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
+        meter = meter_for(show_progress, quiet=as_json)
+        with meter or nullcontext():  # the meter's last line is finished before the summary prints
+            summary = run_audit(db, RunParams(mass_networks, relay_days, ice_287g, overrides), progress=meter)
+            if meter is not None:
+                meter("creating views", 0, None)
+            create_views(db)  # finding_list, search_list: what `audit serve` and any SQLite tool read
     unfinished = unfinished_releases(db)
     missing = incomplete_releases(db)
     if as_json:

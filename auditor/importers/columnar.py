@@ -181,8 +181,10 @@ class ColumnarLoader(SearchLoader):
     release's transaction.
     """
 
-    def load_batches(self, batches: Iterable[pa.RecordBatch], first_row: int) -> Account:
-        """Load every batch; the first record is row ``first_row``.
+    def load_batches(self, batches: Iterable[pa.RecordBatch], first_row: int,
+                     on_batch: Callable[[int], None] | None = None) -> Account:
+        """Load every batch; the first record is row ``first_row``. ``on_batch(rows_read)`` is called
+        after each batch is written (for progress).
 
         Two stages overlap on two cores: a thread parses the next batch and runs the pure Arrow
         checks (:meth:`_prepare`, no store access) while this thread converts through the store's
@@ -199,6 +201,8 @@ class ColumnarLoader(SearchLoader):
 
         for prep in _ahead(prepared()):
             self._load_batch(prep)
+            if on_batch is not None:
+                on_batch(self.account.read)
         self._finish()
         return self.account
 

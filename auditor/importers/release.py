@@ -27,6 +27,7 @@ from auditor.importers.headers import FORMATS, detect, fold
 from auditor.importers.plan import Plan, placeholder_producer
 from auditor.importers.searches import SCAN_ONLY_INDEXES, Account, SearchLoader
 from auditor import isolated
+from auditor.progress import Progress, estimate_total
 from auditor.importers import columnar
 from auditor.importers.adbc import AdbcStore
 from auditor.importers.columnar import ColumnarLoader, Irregular, arrow_batches, fast_path_problem
@@ -93,10 +94,12 @@ class ImportOptions:
     fast: bool = False  # the columnar path even for a small file (tests compare the two paths)
 
 
-def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options: ImportOptions | None = None) -> list[ReleaseAccount]:
+def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options: ImportOptions | None = None,
+                 progress: Progress | None = None) -> list[ReleaseAccount]:
     """Import each file in turn, each in its own transaction; returns one account per release (a
     workbook can hold several). A file that cannot be imported does not stop the others: it gets an
-    account with status ``refused`` and the reason in its notes, and nothing of it is stored."""
+    account with status ``refused`` and the reason in its notes, and nothing of it is stored.
+    ``progress`` (see :mod:`auditor.progress`) hears each release's rows read, batch by batch."""
     options = options or ImportOptions()
     if options.format is not None and options.format not in FORMATS:
         raise InputError(f"unknown format {options.format!r}; choose one of {', '.join(FORMATS)}")
@@ -107,7 +110,7 @@ def import_files(db: sqlite_utils.Database, paths: Iterable[str | Path], options
     accounts: list[ReleaseAccount] = []
     for path in paths:
         try:
-            accounts.extend(import_file(db, Path(path), options))
+            accounts.extend(import_file(db, Path(path), options, progress))
         except sqlite3.OperationalError as e:
             if db.conn.in_transaction:
                 db.conn.rollback()
@@ -146,15 +149,16 @@ def unfinished_warning(releases: list[dict], store: str = "STORE") -> str | None
             f"are missing from this audit; run `audit import --db {store} FILE` again for each to complete it.")
 
 
-def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | None = None) -> list[ReleaseAccount]:
+def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | None = None,
+                progress: Progress | None = None) -> list[ReleaseAccount]:
     """Import one CSV or xlsx release file (format detected from its header unless forced)."""
     options = options or ImportOptions()
     facts = read_facts(path)
     _prepare(db)
     if is_xlsx(path):
-        return _import_workbook(db, path, facts.sha256, options)
+        return _import_workbook(db, path, facts.sha256, options, progress)
     if pdf.is_pdf(path):
-        return [_import_pdf(db, path, facts.sha256, options)]
+        return [_import_pdf(db, path, facts.sha256, options, progress)]
     done = _finished(db, facts.sha256)
     if done:
         return [done]
@@ -171,7 +175,7 @@ def import_file(db: sqlite_utils.Database, path: Path, options: ImportOptions | 
         if facts.size < columnar.FAST_PATH_BYTES and not options.fast:
             fast = None  # a small file: starting the columnar child would cost more than it saves
         account = _load_release(db, path.name, facts.sha256, plan, records.header, rows, records.header_row + 1,
-                                size_hint=facts.size, fast=fast)
+                                size_hint=facts.size, fast=fast, progress=progress, bytes_read=records.bytes_read)
         if rows.count == 0 and account.rows_read:
             # Read by the columnar path: every record had the header's width (or the careful path
             # would have read the file), so only a rejected last record can show a cut.
@@ -337,14 +341,20 @@ def _load_release(
     size_hint: int = 0,
     fast: FileFacts | None = None,
     after: Callable[[sqlite3.Connection, int], list[str]] | None = None,
+    progress: Progress | None = None,
+    bytes_read: Callable[[], int] | None = None,
 ) -> ReleaseAccount:
     """Load one release in its transaction; ``after(conn, release_id)`` runs inside it once the rows
-    are in (a PDF's row places) and returns notes."""
+    are in (a PDF's row places) and returns notes. ``progress`` hears the rows read after each batch,
+    out of a total estimated from ``bytes_read()`` against ``size_hint`` when both are given."""
     agencies: dict[str, int] = {}
     release_id = _begin(db, file_name, sha, plan, agencies)
     if fast is not None and after is None and plan.statewide is None:  # hooks need this connection
-        done = _load_data_fast(db, release_id, file_name, sha, plan, fast, agencies, size_hint=size_hint)
+        done = _load_data_fast(db, release_id, file_name, sha, plan, fast, agencies, size_hint=size_hint,
+                               progress=progress)
         if done is not None:
+            if progress is not None:
+                progress(f"indexing {file_name}", 0, None)
             create_indexes(db, skip=SCAN_ONLY_INDEXES)
             db.conn.commit()
             return done
@@ -358,7 +368,8 @@ def _load_release(
     try:
         with _bulk_load(conn):
             return _load_data(db, release_id, file_name, sha, plan, header, records, first_row, agencies,
-                              direction=direction, size_hint=size_hint, afters=afters)
+                              direction=direction, size_hint=size_hint, afters=afters,
+                              on_batch=_rows_meter(progress, file_name, size_hint, bytes_read))
     except BaseException:
         # Refused or failed (a decode error deep in a UTF-16 file, a busy store): its data rolled
         # back, so its marker goes too; only a killed process leaves one, for the next import.
@@ -367,7 +378,8 @@ def _load_release(
 
 
 def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, sha: str, plan: Plan,
-                    facts: FileFacts, agencies: dict[str, int], *, size_hint: int) -> ReleaseAccount | None:
+                    facts: FileFacts, agencies: dict[str, int], *, size_hint: int,
+                    progress: Progress | None = None) -> ReleaseAccount | None:
     """Load a CSV release through the columnar path, in one transaction on an ADBC connection.
 
     Returns None, with nothing written, when the file's structure needs the careful path.
@@ -375,7 +387,8 @@ def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, 
     db.conn.commit()  # the child process writes; this connection stays idle meanwhile
     try:
         done = isolated.call(_load_data_adbc, store_path(db), release_id, file_name, sha, plan, facts,
-                             dict(agencies), size_hint=size_hint, block_bytes=columnar.BLOCK_BYTES)
+                             dict(agencies), size_hint=size_hint, block_bytes=columnar.BLOCK_BYTES,
+                             progress=progress)
     except BaseException:
         _discard_quietly(db, release_id)  # refused: the child rolled its data back, so the marker goes too
         raise
@@ -386,10 +399,12 @@ def _load_data_fast(db: sqlite_utils.Database, release_id: int, file_name: str, 
 
 
 def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: Plan, facts: FileFacts,
-                    agencies: dict[str, int], *, size_hint: int, block_bytes: int) -> ReleaseAccount | str:
+                    agencies: dict[str, int], *, size_hint: int, block_bytes: int,
+                    progress: Progress | None = None) -> ReleaseAccount | str:
     """The fast path's transaction, run in a child process (see :mod:`auditor.isolated`).
 
-    Returns the account, or why the file needs the careful path (nothing written then).
+    Returns the account, or why the file needs the careful path (nothing written then). ``progress``
+    hears the rows read after each batch; a batch is one read block, so bytes read ≈ blocks × block size.
     """
     store = AdbcStore(path, cache_kib=_LOAD_CACHE_KIB)
     try:
@@ -397,7 +412,10 @@ def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: 
         default_id = ensure_agency(store, plan.default_searcher, agencies) if plan.default_searcher else None
         loader = ColumnarLoader(store, release_id, plan.layout, owner_id=owner_id, default_searcher_id=default_id,
                                 agency_cache=agencies, size_hint=size_hint)
-        account = loader.load_batches(arrow_batches(facts, plan.layout.width, block_bytes), 2)
+        blocks = iter(range(1, 1 << 62))  # the batches written so far, counted by the meter
+        on_batch = _rows_meter(progress, file_name, facts.size,
+                               lambda: next(blocks) * block_bytes)
+        account = loader.load_batches(arrow_batches(facts, plan.layout.width, block_bytes), 2, on_batch)
         notes = plan.notes + ["read by the columnar fast path"] + _account_notes(account)
         store.execute(
             "UPDATE releases SET rows_read = ?, rows_imported = ?, rows_rejected = ?, rows_padding = ?, "
@@ -463,6 +481,7 @@ def _load_data(
     direction: str | None,
     size_hint: int,
     afters: list[Callable[[sqlite3.Connection, int], list[str]]] = (),
+    on_batch: Callable[[int], None] | None = None,
 ) -> ReleaseAccount:
     conn = db.conn
     conn.execute("BEGIN IMMEDIATE")
@@ -475,7 +494,7 @@ def _load_data(
             default_id = ensure_agency(db, plan.default_searcher, agencies) if plan.default_searcher else None
             loader = SearchLoader(db, release_id, plan.layout, owner_id=owner_id,
                                   default_searcher_id=default_id, agency_cache=agencies, size_hint=size_hint)
-            account = loader.load(records, first_row)
+            account = loader.load(records, first_row, on_batch)
         for after in afters:
             plan.notes.extend(after(conn, release_id))
         notes = plan.notes + _account_notes(account)
@@ -492,6 +511,8 @@ def _load_data(
         conn.execute("DROP TABLE IF EXISTS temp._repeats")
     # The indexes the next import links with (and the small tables' ones); the scan-only indexes a
     # store lacks are built by `audit run`, which needs them, not by every import.
+    if on_batch is not None:
+        on_batch(-1)  # the rows are in: the index build starts
     create_indexes(db, skip=SCAN_ONLY_INDEXES)
     db.conn.commit()
     return ReleaseAccount(
@@ -499,6 +520,26 @@ def _load_data(
         account.rejected, "complete", release_id, account.new_searches, account.shares, notes,
         rows_padding=account.padding,
     )
+
+
+def _rows_meter(progress: Progress | None, file_name: str, size: int,
+               bytes_read: Callable[[], int] | None) -> Callable[[int], None] | None:
+    """A loader's ``on_batch(rows_read)`` that tells ``progress`` the rows read out of an estimate
+    from bytes read against the file's size (no estimate without both); ``on_batch(-1)`` after the
+    last batch reports the index build that follows."""
+    if progress is None:
+        return None
+    stage, index_stage = f"importing rows of {file_name}", f"indexing {file_name}"
+
+    def on_batch(done: int) -> None:
+        if done < 0:
+            progress(index_stage, 0, None)
+            return
+        total = estimate_total(done, bytes_read(), size) if bytes_read is not None and size else None
+        progress(stage, done, total)
+
+    progress(stage, 0, None)  # the stage's clock starts before its first batch
+    return on_batch
 
 
 def _account_notes(account: Account) -> list[str]:
@@ -565,7 +606,8 @@ def _check(db: sqlite_utils.Database, account: ReleaseAccount, stem: str, last_r
 
 # --- PDF prints ------------------------------------------------------------------------------------
 
-def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: ImportOptions) -> ReleaseAccount:
+def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: ImportOptions,
+                progress: Progress | None = None) -> ReleaseAccount:
     """A PDF print of an export: its text layer read as records, each row's page and line kept."""
     done = _finished(db, sha)
     if done:
@@ -584,7 +626,7 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
         return []
 
     account = _load_release(db, path.name, sha, plan, table.header, table, 2, size_hint=path.stat().st_size,
-                            after=places)
+                            after=places, progress=progress)
     cut = "the PDF's last row has no ID or search-time line" if table.cut_final_record else None
     unread = None
     if table.textless_pages:
@@ -599,7 +641,8 @@ def _import_pdf(db: sqlite_utils.Database, path: Path, sha: str, options: Import
 _REQUEST_CODE = re.compile(r"^[A-Z]\d+$")
 
 
-def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, options: ImportOptions) -> list[ReleaseAccount]:
+def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, options: ImportOptions,
+                     progress: Progress | None = None) -> list[ReleaseAccount]:
     """Each sheet with search rows or a sharing list is its own release; other sheets are noted."""
     accounts: list[ReleaseAccount] = []
     skipped: list[str] = []
@@ -661,7 +704,8 @@ def _import_workbook(db: sqlite_utils.Database, path: Path, file_sha: str, optio
                 skipped.append(f"{sheet.title} ({e})")
                 continue
         rows = _Tail(cached if cached else sheet.rows)
-        account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction)
+        account = _load_release(db, name, sha, plan, sheet.header, rows, sheet.header_row + 1, direction=direction,
+                                progress=progress)
         if plan.layout is not None:
             _check(db, account, path.stem, sheet.header_row + rows.count, None)
         accounts.append(account)

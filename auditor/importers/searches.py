@@ -253,8 +253,10 @@ class SearchLoader:
             return rec[:w], f"{n} cells but the header has {w}: cells beyond the header hold data", raw_record(rec)
         return rec[:w], None, None  # trailing empty cells (a trailing comma) carry nothing
 
-    def load(self, records: Iterable[list[str]], first_row: int) -> Account:
-        """Load every record; ``first_row`` is the row number of the first record."""
+    def load(self, records: Iterable[list[str]], first_row: int,
+             on_batch: Callable[[int], None] | None = None) -> Account:
+        """Load every record; ``first_row`` is the row number of the first record. ``on_batch(rows_read)``
+        is called after each batch is written (for progress)."""
         records = iter(records)
         row_number = first_row
         while True:
@@ -270,6 +272,8 @@ class SearchLoader:
             self.conn.executemany("INSERT INTO rejects (release_id, row_number, raw, why) VALUES (?, ?, ?, ?)",
                                   rejects)
             row_number += count
+            if on_batch is not None:
+                on_batch(self.account.read)
         self._finish()
         return self.account
 

@@ -140,6 +140,10 @@ class CsvRecords:
                 return header
             # Blank lines before the header are skipped; csv yields [] for them.
 
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far (read ahead of the records by a buffer): for progress."""
+        return self._fh.buffer.tell()
+
     def __iter__(self) -> Iterator[list[str]]:
         """Raw csv records; a record csv cannot parse comes out as a one-element marker list."""
         reader = self._reader
