@@ -7,6 +7,8 @@ the user asks with ``--progress``; then each stage's progress goes on lines of i
 """
 from __future__ import annotations
 
+import io
+import os
 import sys
 import time
 from typing import IO, Callable
@@ -40,6 +42,12 @@ class Meter:
         # A terminal redraws often; a log gets a line a second at most (and each stage's last state).
         self.interval = interval if interval is not None else (0.2 if self.live else 1.0)
         self.now = now
+        self.width = 0  # characters a line may take on a terminal (0: no limit)
+        if self.live:
+            try:
+                self.width = os.get_terminal_size(self.stream.fileno()).columns
+            except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                self.width = 80
         self.stage: str | None = None
         self.started = self.drawn_at = 0.0
         self.done, self.total = 0, None
@@ -56,7 +64,7 @@ class Meter:
             self._draw(t)
 
     def line(self, t: float) -> str:
-        """The text of the current state: ``stage: done / total (pct), rate/s, about m:ss left``."""
+        """The text of the current state: ``stage: done / total (pct), rate/s, m:ss left, m:ss elapsed``."""
         elapsed = max(t - self.started, 1e-9)
         parts = []
         if self.total is not None:
@@ -67,9 +75,13 @@ class Meter:
         if self.done and elapsed >= 0.05:
             parts.append(f"{rate:,.0f}/s")
         if self.total is not None and self.done and elapsed >= 0.05 and self.done < self.total:
-            parts.append(f"about {_clock((self.total - self.done) / rate)} left")
+            parts.append(f"{_clock((self.total - self.done) / rate)} left")
         parts.append(f"{_clock(elapsed)} elapsed")
-        return untrusted.terminal(f"{self.stage}: " + ", ".join(parts))
+        stage, tail = untrusted.terminal(self.stage), ": " + ", ".join(parts)
+        room = self.width - len(tail) - 1
+        if self.width and len(stage) > room:  # a line that wraps cannot be redrawn in place: shorten the name
+            stage = stage[:max(room - 1, 8)] + "…"
+        return stage + tail
 
     def _draw(self, t: float) -> None:
         text = self.line(t)
