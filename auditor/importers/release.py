@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import re
 import sqlite3
 from contextlib import contextmanager
@@ -412,9 +413,8 @@ def _load_data_adbc(path: str, release_id: int, file_name: str, sha: str, plan: 
         default_id = ensure_agency(store, plan.default_searcher, agencies) if plan.default_searcher else None
         loader = ColumnarLoader(store, release_id, plan.layout, owner_id=owner_id, default_searcher_id=default_id,
                                 agency_cache=agencies, size_hint=size_hint)
-        blocks = iter(range(1, 1 << 62))  # the batches written so far, counted by the meter
-        on_batch = _rows_meter(progress, file_name, facts.size,
-                               lambda: next(blocks) * block_bytes)
+        batches = itertools.count(1)  # pyarrow cuts one batch per read block: batch k ends near byte k × block
+        on_batch = _rows_meter(progress, file_name, facts.size, lambda: next(batches) * block_bytes)
         account = loader.load_batches(arrow_batches(facts, plan.layout.width, block_bytes), 2, on_batch)
         notes = plan.notes + ["read by the columnar fast path"] + _account_notes(account)
         store.execute(
@@ -526,7 +526,7 @@ def _rows_meter(progress: Progress | None, file_name: str, size: int,
                bytes_read: Callable[[], int] | None) -> Callable[[int], None] | None:
     """A loader's ``on_batch(rows_read)`` that tells ``progress`` the rows read out of an estimate
     from bytes read against the file's size (no estimate without both); ``on_batch(-1)`` after the
-    last batch reports the index build that follows."""
+    last batch reports the index build that follows. ``bytes_read()`` is called once per batch."""
     if progress is None:
         return None
     stage, index_stage = f"importing rows of {file_name}", f"indexing {file_name}"
