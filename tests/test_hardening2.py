@@ -408,6 +408,43 @@ def test_no_spelling_of_a_plate_officer_or_case_number_survives_in_any_format(na
     assert "<title>proxytrace report: " in outputs["html"] and "XYZ9876" not in outputs["html"]
 
 
+def test_values_kept_only_as_a_release_version_are_pseudonymized_too(tmp_path):
+    """Two releases disagree on a search's plate, officer and case number: the value that does not
+    settle into `searches` lives only in `search_versions`, and `release.versions_differ` quotes it."""
+    first = write_flock_csv(tmp_path / V1, [flock_row("4c1e-u1", "stolen vehicle", user="Maria Lopez",
+                                                      plate="7ABC123", case="25-0017")])
+    second = write_flock_csv(tmp_path / V2, [flock_row("4c1e-u1", "stolen vehicle", user="Andre Dunn",
+                                                       plate="8XYZ987", case="25-0042")])
+    store = tmp_path / "s.db"
+    for path in (first, second):
+        assert cli("import", "--db", store, path, "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    con = sqlite3.connect(store)
+    versions = con.execute("SELECT field, value FROM search_versions ORDER BY field, value").fetchall()
+    assert versions == [("case_number", "25-0017"), ("case_number", "25-0042"), ("plate", "7ABC123"),
+                        ("plate", "8XYZ987"), ("user", "Andre Dunn"), ("user", "Maria Lopez")]
+    [search_id] = [i for (i,) in con.execute("SELECT id FROM searches")]
+    con.close()
+    key = tmp_path / "key"
+    key.write_text("a-key-of-thirty-two-characters!!")
+    outputs = {}
+    for fmt in ("html", "md", "csv", "json"):
+        out = tmp_path / f"r.{fmt}"
+        result = cli("report", "--db", store, "--out", out, "--key-file", key)
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = out.read_text(encoding="utf-8")
+    plain = tmp_path / "plain.md"
+    assert cli("report", "--db", store, "--out", plain).exit_code == 0
+    secrets = ["7ABC123", "8XYZ987", "Maria Lopez", "Andre Dunn", "Dunn", "Lopez", "25-0017", "25-0042"]
+    assert [s for s in secrets if word_in(s, plain.read_text(encoding="utf-8"))], "the plain report quotes no version"
+    explained = cli("explain", "--db", store, search_id, "--pseudonymize", "--key-file", key)
+    assert explained.exit_code == 0, explained.output
+    outputs["explain"] = explained.output
+    for where, text in outputs.items():
+        survived = [s for s in secrets if word_in(s, text.replace("white-space", ""))]
+        assert survived == [], (where, survived)
+
+
 def test_each_spelling_of_one_value_gets_the_value_token():
     from auditor.pseudonym import Pseudonymizer
 
