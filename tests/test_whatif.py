@@ -187,3 +187,35 @@ def test_a_search_whose_release_names_no_owner_is_not_judged(store_builder):
     (result,) = apply_policies(db, [load_policy("ca-only")])
     assert [(o.owner, o.total.counts) for o in result.owners] == [("(no owner named)", {"block": 0, "allow": 0,
                                                                                        "unjudged": 2})]
+
+
+def test_a_searcher_whose_state_is_unknown_is_not_judged_by_a_clause_on_state(store_builder):
+    """`audit run` leaves unresolved searchers unjudged by state law; a policy on state or level does too,
+    while a clause that needs no place (a case number) still blocks."""
+    db = store_builder(
+        agencies=[{"name": "El Cajon CA PD", "state": "CA", "level": "local", "kind": "police"},
+                  {"name": "Harris County TX SO", "state": "TX", "level": "county", "kind": "sheriff"}],
+        shares=[{"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[{"searcher": name, "owners": ["El Cajon CA PD"], "reason": "stolen vehicle", "case_number": "25-7"}
+                  for name in ("Smithville PD", "Univ of Somewhere Police", "Acme Security LLC",
+                               "Harris County TX SO")]
+        + [{"searcher": "Smithville PD", "owners": ["El Cajon CA PD"], "reason": "warrant"}],
+    )
+    run_audit(db)
+    unresolved = [name for (name,) in db.execute(
+        "SELECT name FROM agencies WHERE COALESCE(level, 'unknown') = 'unknown' OR "
+        "(level != 'federal' AND COALESCE(state, '') = '') ORDER BY name")]
+    assert unresolved == ["Acme Security LLC", "Smithville PD", "Univ of Somewhere Police"]
+    ca_only, no_federal, case_number = apply_policies(db, [load_policy(p) for p in ("ca-only", "no-federal",
+                                                                                       "case-number")])
+    owner = _owner(ca_only)
+    # Smithville's search without a case number is still unjudged by ca-only: ca-only has no such clause.
+    assert owner.total.counts == {"block": 1, "allow": 0, "unjudged": 4}
+    assert {k: c.counts["block"] for k, c in owner.by["searcher_state"].items() if c.counts["block"]} == {"TX": 1}
+    assert "searcher's state not CA" not in {k for k, c in owner.by["why"].items() if c.counts["unjudged"]}
+    assert _owner(no_federal).total.counts == {"block": 0, "allow": 1, "unjudged": 4}
+    assert _owner(case_number).total.counts == {"block": 1, "allow": 4, "unjudged": 0}
+    result = CliRunner().invoke(audit, ["whatif", "--db", str(db.conn.execute("PRAGMA database_list").fetchone()[2]),
+                                        "--policy", "ca-only"])
+    assert result.exit_code == 0, result.output
+    assert "unresolved searcher" in result.output and "blocked 1 + let through 0 + not judged 4 = 5" in result.output

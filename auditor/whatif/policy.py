@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from auditor.errors import InputError
-from auditor.facts import NO_PURPOSE_TAGS
+from auditor.facts import NO_PURPOSE_TAGS, is_unresolved
 from auditor.schema import SCOPES
 from auditor.vocabulary import KINDS, LEVELS
 
@@ -73,22 +73,28 @@ class Policy:
     def judge(self, facts: Mapping[str, Any]) -> tuple[str, list[str]]:
         """The verdict on one search's facts (block, allow, unjudged) and every clause it fails."""
         why: list[str] = []
+        placed: list[str] = []  # clauses failed on the searcher's state or level: void when it is unresolved
+        unplaced = False
         reach = self.reach
         if facts.get("scope") != "own":  # an owner's own officers are not a sharing question
             state, level, kind = facts.get("searcher.state"), facts.get("searcher.level"), facts.get("searcher.kind")
             name = (facts.get("searcher.name") or "").casefold()
+            # A searcher the rules cannot place (the one definition, auditor.facts) is left unjudged by
+            # every clause on its state or level, as `audit run` leaves it unjudged by state law.
+            unplaced = is_unresolved(level, state) and any(
+                k in reach for k in ("states", "levels", "deny_states", "deny_levels"))
             if "states" in reach and state not in reach["states"]:
-                why.append(f"searcher's state not {' or '.join(reach['states'])}")
+                placed.append(f"searcher's state not {' or '.join(reach['states'])}")
             if "levels" in reach and level not in reach["levels"]:
-                why.append(f"searcher's level not {', '.join(reach['levels'])}")
+                placed.append(f"searcher's level not {', '.join(reach['levels'])}")
             if "kinds" in reach and kind not in reach["kinds"]:
                 why.append(f"searcher's kind not {', '.join(reach['kinds'])}")
             if "agencies" in reach and name not in {a.casefold() for a in reach["agencies"]}:
                 why.append("searcher not named by the policy")
             if state in reach.get("deny_states", ()):
-                why.append(f"searcher in {' or '.join(reach['deny_states'])}")
+                placed.append(f"searcher in {' or '.join(reach['deny_states'])}")
             if level in reach.get("deny_levels", ()):
-                why.append(f"searcher's level is {' or '.join(reach['deny_levels'])}")
+                placed.append(f"searcher's level is {' or '.join(reach['deny_levels'])}")
             if kind in reach.get("deny_kinds", ()):
                 why.append(f"searcher's kind is {' or '.join(reach['deny_kinds'])}")
             if name and name in {a.casefold() for a in reach.get("deny_agencies", ())}:
@@ -114,7 +120,11 @@ class Policy:
         back = facts.get("time_frame.days_back")
         if limit is not None and back is not None and back > limit:
             why.append(f"reached back more than {limit} days")
-        return (BLOCK if why else ALLOW), why
+        if why:  # a clause that does not need the searcher's place already blocks the search
+            return BLOCK, (why if unplaced else placed + why)
+        if unplaced:
+            return UNJUDGED, ["unresolved searcher"]  # its state or level unknown: `audit agencies`
+        return (BLOCK if placed else ALLOW), placed
 
 
 def example_facts(example: Mapping[str, Any]) -> dict[str, Any]:
