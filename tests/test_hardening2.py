@@ -508,6 +508,28 @@ def test_a_reason_changed_between_versions_is_kept_found_and_order_free(tmp_path
     assert results[0].get("ca.sb54.immigration") == 1 and results[0].get("release.versions_differ") == 1
 
 
+@pytest.mark.parametrize("careful", [True, False])
+def test_a_reason_differing_only_in_trailing_blanks_is_one_version(tmp_path, careful, monkeypatch):
+    from auditor.importers import columnar
+
+    if not careful:
+        monkeypatch.setattr(columnar, "FAST_PATH_BYTES", 0)
+    first = write_flock_csv(tmp_path / V1, [flock_row("4c1e-u1", "investigation", searcher="Santa Ana CA PD")])
+    second = write_flock_csv(tmp_path / V2, [flock_row("4c1e-u1", "investigation ", searcher="Santa Ana CA PD"),
+                                             flock_row("4c1e-u1", " investigation", searcher="Santa Ana CA PD")])
+    store = tmp_path / "s.db"
+    for path in (first, second):
+        args = ["import", "--db", store, path, "--owner", "El Cajon CA PD"] + (["--careful"] if careful else [])
+        assert cli(*args).exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    con = sqlite3.connect(store)
+    assert con.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 3
+    assert con.execute("SELECT field, value FROM search_versions").fetchall() == []
+    assert con.execute("SELECT r.text FROM searches s JOIN reasons r ON r.id = s.reason_id").fetchall() == \
+        [("investigation",)]
+    assert "release.versions_differ" not in findings_by_rule(store)
+
+
 def test_a_uuid_repeated_inside_one_release_with_two_reasons_keeps_both(tmp_path):
     path = write_flock_csv(tmp_path / V1, [flock_row("4c1e-u1", "stolen vehicle"), flock_row("4c1e-u1", "ICE request")])
     db = open_store(tmp_path / "s.db", create=True)

@@ -23,7 +23,7 @@ JOINER = " | "
 
 def differences(conn: Any, linked: list[tuple[int, int, tuple]]) -> list[tuple[int, int, str, Any]]:
     """(search id, row number, field, this row's value) for each field in which a linked row differs
-    from the stored search; a blank or redacted value on either side is not a contradiction."""
+    from the stored search (:func:`differ`)."""
     if not linked:
         return []
     ids = sorted({sid for sid, _, _ in linked})
@@ -33,19 +33,39 @@ def differences(conn: Any, linked: list[tuple[int, int, tuple]]) -> list[tuple[i
         chunk = ids[start:start + 500]
         for row in conn.execute(f"SELECT id, {columns} FROM searches WHERE id IN ({','.join('?' * len(chunk))})", chunk):
             stored[row[0]] = row[1:]
+    reason_k = next(k for k, (_, column) in enumerate(COMPARED) if column == "reason_id")
+    texts = reason_texts(conn, [row[COMPARED[reason_k][0]] for _, _, row in linked]
+                         + [have[reason_k] for have in stored.values()])
     out = []
     for sid, number, row in linked:
         have = stored.get(sid)
         if have is None:
             continue
         for k, (i, column) in enumerate(COMPARED):
-            mine, theirs = row[i], have[k]
-            if mine is None or theirs is None or mine == theirs:
-                continue
-            if isinstance(mine, str) and isinstance(theirs, str) and mine.strip() == theirs.strip():
-                continue
-            out.append((sid, number, column, mine))
+            if differ(column, row[i], have[k], texts):
+                out.append((sid, number, column, row[i]))
     return out
+
+
+def differ(column: str, mine: Any, theirs: Any, reasons: dict[int, str]) -> bool:
+    """Whether two versions of a field contradict each other: a blank or redacted value on either side
+    does not, nor do two texts that differ only in surrounding blanks. A reason is compared by its
+    text (``reasons``: id -> text), trimmed like every other text."""
+    if mine is None or theirs is None or mine == theirs:
+        return False
+    if column == "reason_id":
+        mine, theirs = reasons.get(int(mine)), reasons.get(int(theirs))
+    return not (isinstance(mine, str) and isinstance(theirs, str) and mine.strip() == theirs.strip())
+
+
+def reason_texts(conn: Any, ids: Any) -> dict[int, str]:
+    """The text of each reason id given."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    texts: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        texts.update(conn.execute(f"SELECT id, text FROM reasons WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return texts
 
 
 def record(conn: Any, release_id: int, found: list[tuple[int, int, str, Any]]) -> None:
@@ -75,7 +95,7 @@ def settle(conn: Any, release_id: int) -> None:
             "SELECT v.value, r.sha256 FROM search_versions v JOIN releases r ON r.id = v.release_id "
             "WHERE v.search_id = ? AND v.field = ? ORDER BY r.sha256, v.row_number", [sid, column]).fetchall()
         if column == "reason_id":
-            texts = sorted({text for (text,) in conn.execute(
+            texts = sorted({text.strip() for (text,) in conn.execute(
                 "SELECT text FROM reasons WHERE id IN (SELECT value FROM json_each(?))",
                 ["[" + ",".join(str(int(v)) for v, _ in versions) + "]"])})
             combined = JOINER.join(texts)
