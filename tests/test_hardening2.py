@@ -508,6 +508,43 @@ def test_a_reason_changed_between_versions_is_kept_found_and_order_free(tmp_path
     assert results[0].get("ca.sb54.immigration") == 1 and results[0].get("release.versions_differ") == 1
 
 
+def test_a_finding_on_a_contested_reason_shows_every_version_beside_its_cited_row(tmp_path):
+    """The settled reason `ICE request | stolen vehicle` is in no release; the SB 54 finding cites the
+    first sighting, whose reason is `stolen vehicle`: every output says the reason is contested and
+    shows both versions with their release and row."""
+    import csv
+    import json
+
+    first, second = two_versions(tmp_path)
+    store = tmp_path / "s.db"
+    for path in (first, second):
+        assert cli("import", "--db", store, path, "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    # Versions in file-name order, whatever the import order: V2's name sorts first (`-` before `.`).
+    versions = f"'ICE request' ({V2}, row 2) against 'stolen vehicle' ({V1}, row 2)"
+    assert cli("report", "--db", store, "--out", tmp_path / "r.json").exit_code == 0
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    [findings] = [s for s in report["sections"] if s["id"] == "findings"]
+    [sb54] = [r for r in findings["rules"] if r["rule_id"] == "ca.sb54.immigration"]
+    [example] = sb54["rows"]
+    assert example["reason"] == "ICE request | stolen vehicle" and example["source_release"] == V1
+    assert "release.versions_differ" in example["contested"] and versions in example["contested"]
+    assert versions in example["source"]
+    assert cli("report", "--db", store, "--out", tmp_path / "r.md").exit_code == 0
+    assert versions.replace("_", "\\_") in (tmp_path / "r.md").read_text(encoding="utf-8")  # Markdown-escaped
+    assert cli("report", "--db", store, "--out", tmp_path / "r.csv").exit_code == 0
+    with (tmp_path / "r.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["rule_id"] == "ca.sb54.immigration"]
+    assert rows and all(versions in r["contested"] for r in rows)
+    search_id = example["search_id"]
+    explained = cli("explain", "--db", store, search_id)
+    assert explained.exit_code == 0
+    note = [line for line in explained.output.splitlines() if line.strip().startswith("note ")]
+    assert note and all(versions in line for line in note)
+    other = sqlite3.connect(store).execute("SELECT id FROM searches WHERE id <> ?", [search_id]).fetchone()[0]
+    assert "contested" not in cli("explain", "--db", store, other).output  # u2 agrees in both releases
+
+
 @pytest.mark.parametrize("careful", [True, False])
 def test_a_reason_differing_only_in_trailing_blanks_is_one_version(tmp_path, careful, monkeypatch):
     from auditor.importers import columnar

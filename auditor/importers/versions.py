@@ -109,3 +109,33 @@ def settle(conn: Any, release_id: int) -> None:
 def field_name(column: str) -> str:
     """The field as a reader names it (`reason`, `searcher`), not its column."""
     return {"reason_id": "reason", "searcher_id": "searcher"}.get(column, column)
+
+
+def contested(db: Any, search_ids: Any) -> dict[int, str]:
+    """For each given search that releases disagree about, one sentence naming every version of each
+    contested field with its release and row (`release.versions_differ`).
+
+    A finding on such a search rests on the settled value (for a reason, every version's text), which
+    no single row carries, so every report, CSV row and explanation shows this beside the cited row.
+    """
+    wanted = sorted({int(i) for i in search_ids if i is not None})
+    if not wanted or db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_versions'").fetchone() is None:
+        return {}
+    found: dict[int, dict[str, list[str]]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for sid, column, value, text, file_name, number in db.execute(
+                f"""SELECT v.search_id, v.field, v.value, t.text, r.file_name, v.row_number
+                    FROM search_versions v JOIN releases r ON r.id = v.release_id
+                    LEFT JOIN reasons t ON v.field = 'reason_id' AND t.id = v.value
+                    WHERE v.search_id IN ({','.join('?' * len(chunk))})
+                    ORDER BY v.search_id, v.field, r.file_name, v.row_number""", chunk):
+            shown = text if column == "reason_id" and text is not None else value
+            shown = str(shown)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            found.setdefault(sid, {}).setdefault(column, []).append(f"{shown!r} ({file_name}, row {number})")
+    return {sid: "; ".join(f"{field_name(column)} contested between releases (release.versions_differ): "
+                           + " against ".join(versions)
+                           + (", judged by every version's text" if column == "reason_id" else "")
+                           for column, versions in fields.items())
+            for sid, fields in found.items()}
