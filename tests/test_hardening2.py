@@ -299,6 +299,28 @@ def test_two_real_runs_at_once_one_finishes_the_other_is_refused(audited_store, 
     assert cli("report", "--db", audited_store, "--out", tmp_path / "r.md").exit_code == 0
 
 
+def test_checking_a_store_keeps_the_locks_of_a_connection_this_process_holds(audited_store):
+    """Closing any descriptor of a file drops the process's POSIX locks on it, SQLite's included: the
+    store check read the header with `open()`, so another process closing the store took itself for
+    the last connection and deleted the WAL and its index under this one (the cause of a rare
+    "database disk image is malformed" after two runs in a test session)."""
+    import subprocess
+    import sys
+
+    from auditor.schema import check_store, open_store
+
+    held = open_store(audited_store)  # a connection this process keeps, as a test session or `audit serve` does
+    held.execute("SELECT COUNT(*) FROM searches").fetchone()
+    check_store(audited_store)
+    open_store(audited_store).conn.close()
+    other = f"import sqlite3; c = sqlite3.connect({str(audited_store)!r}); c.execute('CREATE TABLE t (x)'); c.commit(); c.close()"
+    subprocess.run([sys.executable, "-c", other], check=True, timeout=60)
+    wal = audited_store.with_name(audited_store.name + "-wal")
+    assert wal.exists(), "another process deleted the WAL while this process had the store open"
+    assert held.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    held.conn.close()
+
+
 def test_a_case_number_alone_on_a_wrapped_reason_line_is_kept_and_page_numbers_still_skipped(tmp_path):
     from auditor.importers.pdf import read_table
     from pdfprint import print_table, write_pdf
