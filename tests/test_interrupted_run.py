@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -87,3 +88,14 @@ def test_a_run_killed_midway_leaves_the_last_complete_run_reported(audited, tmp_
     result = cli("report", "--db", audited, "--out", tmp_path / "again.md")
     assert result.exit_code == 0 and "did not finish" not in result.stderr
     assert "did not finish" not in (tmp_path / "again.md").read_text()
+
+
+def test_a_failure_in_the_columnar_child_is_one_line_not_its_traceback():
+    from auditor import isolated
+    from auditor.errors import ResourceError
+
+    with pytest.raises(ResourceError, match=r"^the columnar stage failed in its child process: MemoryError"):
+        isolated.call(bytearray, 2 ** 62)  # the child cannot allocate it
+    with pytest.raises(ResourceError, match=r"ended without an answer \(exit code -6\)"):
+        isolated.call(os.abort)  # the child dies (as a library's allocation failure aborts it)
+    assert isolated.call(len, "four") == 4  # a fresh child serves the next call
