@@ -88,18 +88,10 @@ class _Child:
 
 _child: _Child | None = None
 
-# Worker threads of the child's columnar libraries. Each thread reserves address space (its stack,
-# glibc's malloc arena), so under a memory limit (ulimit -v) a pool sized to the cores can fail to
-# start ("OS can't spawn worker thread"); the batches are streamed, so a few threads do the work.
-CHILD_THREADS = 2
-
-
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS", "RAYON_NUM_THREADS"):
-        env.setdefault(name, str(CHILD_THREADS))
-    env.setdefault("MALLOC_ARENA_MAX", "2")
-    return env
+    """The child's environment: the thread caps set in auditor/__init__.py (inherited), and glibc
+    held to two malloc arenas, each of which reserves 64 MB of address space."""
+    return {"MALLOC_ARENA_MAX": "2", **os.environ}
 
 
 def _failure(what: str) -> ResourceError:
