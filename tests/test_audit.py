@@ -142,6 +142,8 @@ def test_report_refuses_a_store_whose_results_a_killed_run_had_replaced(el_cajon
     try:
         result = CliRunner().invoke(audit, ["report", "--db", str(path), "--out", str(tmp_path / "r.html")])
         assert result.exit_code == 2 and f"run {run_id}) was interrupted" in result.output
+        explained = CliRunner().invoke(audit, ["explain", "--db", str(path), "1"])
+        assert explained.exit_code == 2 and f"run {run_id}) was interrupted" in explained.output
     finally:
         db.execute("DELETE FROM runs WHERE finished_at IS NULL")
         db.execute("UPDATE meta SET value = (SELECT max(id) FROM runs) WHERE key = 'results_run'")

@@ -25,6 +25,7 @@ from auditor.facts import first_release_sql, first_row_sql, judged_state_sql, si
 from auditor.importers.completeness import incomplete_releases
 from auditor.rules.citations import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
+from auditor.schema import replaced_results
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
@@ -83,10 +84,8 @@ def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any
     ).fetchone()
     if row is None:
         raise InputError(f"{store}: this store has not been audited yet; run `audit run --db {store}` first")
-    held = db.execute("SELECT value FROM meta WHERE key = 'results_run'").fetchone()
-    if held is not None and held[0] != str(row[0]):
-        raise InputError(f"{store}: `audit run` (run {held[0]}) was interrupted after it had replaced the "
-                         f"findings of run {row[0]}; run `audit run --db {store}` again before reporting")
+    if (replaced := replaced_results(db, store)) is not None:
+        raise InputError(replaced)
     unfinished = [{"id": i, "started_at": t} for i, t in db.execute(
         "SELECT id, started_at FROM runs WHERE finished_at IS NULL AND id > ? ORDER BY id", [row[0]])]
     keys = ("id", "started_at", "finished_at", "version", "ruleset_hash", "params", "summary")
