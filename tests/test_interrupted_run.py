@@ -81,6 +81,8 @@ def test_a_run_killed_midway_leaves_the_last_complete_run_reported(audited, tmp_
     explain = cli("explain", "--db", audited, str(before[0][1]))
     assert explain.exit_code == 0 and before[0][0] in explain.output, explain.output
     assert cli("verify", tmp_path / "r.html", "--db", audited).exit_code == 0
+    whatif = cli("whatif", "--db", audited, "--policy", "ca-only")
+    assert whatif.exit_code == 0 and "Traceback" not in whatif.output, whatif.output
 
     # The next run completes and the note goes away.
     assert cli("run", "--db", audited).exit_code == 0
