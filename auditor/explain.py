@@ -9,6 +9,7 @@ from auditor.errors import InputError
 from auditor.importers.versions import contested
 from auditor.facts import STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql, sighting_order_sql
 from auditor.rules.citations import Citer
+from auditor.schema import replaced_results
 
 
 def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
@@ -48,6 +49,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     ).fetchone()
     if row is None:
         raise InputError(f"no search with id {search_id} in this store")
+    if (replaced := replaced_results(db)) is not None:  # its findings would be a killed run's part
+        raise InputError(replaced)
     keys = ("id", "uuid", "time", "searcher", "user", "reason", "case_number", "plate", "search_type",
             "networks", "devices", "system", "query_type", "redacted")
     search = dict(zip(keys, row))

@@ -20,10 +20,13 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import sqlite3
 import struct
 import subprocess
 import sys
 from typing import IO, Any, Callable, TypeVar
+
+from auditor.errors import InputError, ResourceError
 
 T = TypeVar("T")
 _HEADER = struct.Struct("!Q")  # each message: its length, then the pickle
@@ -54,7 +57,7 @@ class _Child:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", f"from auditor.isolated import _serve; _serve({write_end})"],
-                stdin=subprocess.PIPE, pass_fds=(write_end,))
+                stdin=subprocess.PIPE, pass_fds=(write_end,), env=_child_env())
         except BaseException:
             os.close(read_end)
             raise
@@ -84,6 +87,18 @@ class _Child:
 
 
 _child: _Child | None = None
+
+def _child_env() -> dict[str, str]:
+    """The child's environment: the thread caps set in auditor/__init__.py (inherited), and glibc
+    held to two malloc arenas, each of which reserves 64 MB of address space."""
+    return {"MALLOC_ARENA_MAX": "2", **os.environ}
+
+
+def _failure(what: str) -> ResourceError:
+    """A failure in the child as one line (never its traceback): the stage, and what refused it."""
+    line = " ".join(what.split())[:300]
+    return ResourceError(f"the columnar stage failed in its child process: {line} "
+                         "(out of memory or threads? try again with more memory, or a smaller store)")
 
 
 def _read_message(stream: IO[bytes]) -> bytes | None:
@@ -122,14 +137,17 @@ def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if data is None:
         _child = None
         child.stop(kill=True)
-        raise RuntimeError(f"the columnar child process ended without an answer (exit code {child.process.returncode})")
+        raise _failure(f"it ended without an answer (exit code {child.process.returncode})")
     try:
         ok, value = pickle.loads(data)
     except Exception as e:  # an exception whose class cannot be rebuilt here (an ADBC error)
-        raise RuntimeError(f"the columnar child's answer could not be read: {type(e).__name__}: {e}") from None
+        raise _failure(f"its answer could not be read: {type(e).__name__}: {e}") from None
     if ok:
         return value
-    raise value
+    if isinstance(value, (InputError, sqlite3.DatabaseError, KeyboardInterrupt)):
+        raise value  # said in one line by the CLI already (auditor.cli.common)
+    # Anything else (MemoryError, a thread that could not start, a library panic) is one line too.
+    raise _failure(f"{type(value).__name__}: {value}") from None
 
 
 def _serve(fd: int) -> None:

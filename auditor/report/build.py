@@ -26,6 +26,7 @@ from auditor.importers.completeness import incomplete_releases
 from auditor.importers.versions import contested
 from auditor.rules.citations import PRACTICE, Citer, applied
 from auditor.report.behalf_sections import agreements_section, behalf_section
+from auditor.schema import replaced_results
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
@@ -73,22 +74,26 @@ class Context:
 
 
 def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any]:
-    """The last finished `audit run`; InputError when the store was never audited, or when a later
-    run did not finish (its findings are incomplete: reporting an older run's counts would mislead)."""
-    last = db.execute("SELECT id, finished_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-    if last is not None and last[1] is None:
-        raise InputError(f"{store}: the last `audit run` (run {last[0]}) did not finish; "
-                         f"run `audit run --db {store}` again before reporting")
+    """The last complete `audit run`, with ``unfinished``: the later runs that did not finish.
+
+    A run killed or refused midway rolls back to the last complete run's results (auditor.scan),
+    so those are reported, with a note naming the unfinished run. InputError when the store was
+    never audited, or when a killed run had already replaced the results (meta `results_run`)."""
     row = db.execute(
         """SELECT id, started_at, finished_at, version, ruleset_hash, params, summary FROM runs
            WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"""
     ).fetchone()
     if row is None:
         raise InputError(f"{store}: this store has not been audited yet; run `audit run --db {store}` first")
+    if (replaced := replaced_results(db, store)) is not None:
+        raise InputError(replaced)
+    unfinished = [{"id": i, "started_at": t} for i, t in db.execute(
+        "SELECT id, started_at FROM runs WHERE finished_at IS NULL AND id > ? ORDER BY id", [row[0]])]
     keys = ("id", "started_at", "finished_at", "version", "ruleset_hash", "params", "summary")
     run = dict(zip(keys, row))
     run["params"] = json.loads(run["params"]) if run["params"] else {}
     run["summary"] = json.loads(run["summary"]) if run["summary"] else {}
+    run["unfinished"] = unfinished
     # Findings of an older store beside today's counts would mislead: refuse a store changed since.
     audited = (run["summary"].get("searches"), run["summary"].get("releases"))
     now = (db.execute("SELECT COUNT(*) FROM searches").fetchone()[0],
@@ -101,6 +106,13 @@ def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any
         raise InputError(f"{store}: run {run['id']} was made by an older proxytrace that stored no overview; "
                          f"run `audit run --db {store}` again")
     return run
+
+
+def interrupted_note(run: dict[str, Any]) -> str:
+    """The note on later runs that did not finish (killed, refused, or still running)."""
+    later = ", ".join(f"run {u['id']} (started {u['started_at']})" for u in run["unfinished"])
+    return (f"A later `audit run` did not finish: {later}; it was interrupted or is still running. "
+            f"This report shows run {run['id']}, the last complete run.")
 
 
 def build_report(
@@ -815,6 +827,7 @@ def _notes(report: Report, ctx: Context) -> list[str]:
     unfinished = [{"file_name": name} for (name,) in ctx.db.execute(
         "SELECT file_name FROM releases WHERE status != 'complete' ORDER BY id")]
     notes = [unfinished_warning(unfinished, report.store)] if unfinished else []
+    notes += [interrupted_note(ctx.run)] if ctx.run.get("unfinished") else []
     findings = report.section("findings") or {"rules": []}
     capped = [f"{s['rule_id']} ({s['shown']:,} of {s['finding_rows']:,} rows)" for s in findings["rules"] if s["capped"]]
     if capped:
