@@ -6,7 +6,8 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
-from auditor.facts import STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql, sighting_order_sql
+from auditor.facts import (STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql,
+                           search_immigration_stated_sql, sighting_order_sql)
 from auditor.rules.citations import Citer
 
 
@@ -95,8 +96,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
             [search_id],
         )
     ] if db["scan_keys"].exists() else []
-    immigration, linked = db.execute(
-        f"""SELECT {search_immigration_sql('s', 'b')}, {dhs_linked_sql('sa', 'ba')}
+    immigration, stated, linked = db.execute(
+        f"""SELECT {search_immigration_sql('s', 'b')}, {search_immigration_stated_sql('s', 'b')}, {dhs_linked_sql('sa', 'ba')}
             FROM searches s LEFT JOIN beneficiaries b ON b.search_id = s.id
             LEFT JOIN agencies sa ON sa.id = s.searcher_id LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
             WHERE s.id = ?""", [search_id]).fetchone()
@@ -117,6 +118,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
         # The one definition (auditor.facts): immigration-related is the purpose; dhs_linked says a
         # DHS immigration component (HSI included) ran it or was its beneficiary.
         "immigration_related": bool(immigration),
+        # Narrower: an immigration purpose the search states itself, what a law's purpose element rests on.
+        "immigration_stated": bool(stated),
         "dhs_linked": bool(linked),
         "beneficiary": dict(zip(("agency", "basis", "evidence"), beneficiary)) if beneficiary else None,
         # A requester the reason names that no agency matched: kept as written.

@@ -9,7 +9,8 @@ the release file and row beside them:
   time, searcher and state, owner, beneficiary, reason, traced path, and the release file and row
   it was first seen in (aggregate findings carry agency, subject and detail instead).
 - ``search_list``: one row per de-duplicated search with agency names, owners, beneficiary,
-  whether it is immigration-related, how many findings it has, and its first release row.
+  whether it is immigration-related and whether it states an immigration purpose (what a law can
+  rest on), how many findings it has, and its first release row.
 
 The views use only the columns of ``findings`` the contract keeps (never ``findings.id``), and
 every per-row lookup follows an index (sightings by search, search_owners by search, findings by
@@ -23,7 +24,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from auditor.facts import (finding_judged_state_sql, first_release_sql, first_row_sql, month_sql,
-                           search_immigration_sql)
+                           search_immigration_sql, search_immigration_stated_sql)
 
 # The first sighting (auditor.facts.first_row_sql) is the cited source, as in the CSV report.
 
@@ -57,6 +58,7 @@ VIEWS: dict[str, str] = {
                s.system, s.query_type, s.redacted AS withheld_fields,
                ba.name AS beneficiary, b.basis AS beneficiary_basis, b.evidence AS beneficiary_evidence,
                {search_immigration_sql('s', 'b')} AS immigration_related,
+               {search_immigration_stated_sql('s', 'b')} AS immigration_stated,
                (SELECT COUNT(*) FROM findings f WHERE f.search_id = s.id) AS findings,
                rel.file_name AS release_file, {first_row_sql("s.id")} AS release_row
         FROM searches s

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from auditor.errors import InputError
+from auditor.facts import with_derived
 from auditor.explain import explain_search
 from auditor.rules.buckets import fact_thresholds
 from auditor.rules.citations import PRACTICE, Citer, applied, cite
@@ -30,8 +31,7 @@ def _true_examples():
 
 
 def _facts(example):
-    facts = {k: (frozenset(v) if k == "tags" else v) for k, v in example["facts"].items()}
-    facts.setdefault("tags", frozenset())
+    facts = with_derived(example["facts"])
     return facts
 
 
