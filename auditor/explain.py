@@ -9,6 +9,7 @@ from auditor.errors import InputError
 from auditor.facts import (STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql,
                            search_immigration_stated_sql, sighting_order_sql)
 from auditor.rules.citations import Citer
+from auditor.rules.laws import law_states
 
 
 def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
@@ -67,7 +68,7 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     findings = []
     for rid, title, sev, stored, path, door, scope, state, has_owner, owner_name, searcher_name, for_name in db.execute(
         f"""SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
-                  {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
+                  {judged_state_sql('t', 'oa', 'sa', 'f.rule_id', law_states())}, t.owner_id IS NOT NULL,
                   oa.name, sa.name, ba.name
            FROM findings f JOIN rules r ON r.rule_id = f.rule_id LEFT JOIN traces t ON t.id = f.trace_id
            LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id

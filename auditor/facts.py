@@ -245,23 +245,50 @@ def finding_role(rule: Any, has_owner: bool) -> str:
     return "owner" if has_owner else "searcher"
 
 
-def judged_state(has_owner: bool, owner_state: str | None, searcher_state: str | None) -> str | None:
-    """The state a per-search finding is judged by: the owner's when its trace names one (even an
-    owner of unknown state: never the searcher's instead), else the searcher's. An aggregate
-    finding is judged by its agency's state (:func:`finding_role` says which agency that is)."""
+def judged_state(has_owner: bool, owner_state: str | None, searcher_state: str | None,
+                 law_state: str | None = None) -> str | None:
+    """The state a per-search finding is judged by.
+
+    A finding of a state law is judged by that law's own state (``law_state``, upper case: see
+    :func:`auditor.rules.laws.law_states`): the law fired only where the party it binds is an agency
+    of that state, the owner's for a law that binds the owner, the searcher's for one that binds the
+    searcher (Nebraska's § 60-3204 on Omaha's search of Illinois data is judged by NE). Any other
+    finding is judged by the owner's state when its trace names an owner (even an owner of unknown
+    state: never the searcher's instead), else the searcher's. An aggregate finding is judged by its
+    agency's state (:func:`finding_role` says which agency that is)."""
+    if law_state:
+        return law_state
     return owner_state if has_owner else searcher_state
 
 
-def judged_state_sql(trace: str = "t", owner: str = "oa", searcher: str = "sa") -> str:
-    """SQL of :func:`judged_state` over a `traces` alias joined to its owner's and searcher's agencies."""
-    return f"CASE WHEN {trace}.owner_id IS NOT NULL THEN {owner}.state ELSE {searcher}.state END"
+def law_state_sql(rule: str, law_states: Mapping[str, str]) -> str:
+    """SQL: the state of the law a finding's rule is (``rule``: a rule-id column), NULL for a rule that
+    is no state law; ``law_states`` maps law id to its state (:func:`auditor.rules.laws.law_states`)."""
+    if not law_states:
+        return "NULL"
+    whens = " ".join(f"WHEN {_literal(rule_id)} THEN {_literal(state)}" for rule_id, state in sorted(law_states.items()))
+    return f"(CASE {rule} {whens} END)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def judged_state_sql(trace: str = "t", owner: str = "oa", searcher: str = "sa", rule: str | None = None,
+                     law_states: Mapping[str, str] | None = None) -> str:
+    """SQL of :func:`judged_state` over a `traces` alias joined to its owner's and searcher's agencies;
+    with ``rule`` (a rule-id column) and ``law_states``, a state law's finding is judged by the law's state."""
+    by_trace = f"CASE WHEN {trace}.owner_id IS NOT NULL THEN {owner}.state ELSE {searcher}.state END"
+    if rule is None or not law_states:
+        return by_trace
+    return f"COALESCE({law_state_sql(rule, law_states)}, {by_trace})"
 
 
 def finding_judged_state_sql(finding: str = "f", trace: str = "t", owner: str = "oa", searcher: str = "sa",
-                             agency: str = "aa") -> str:
+                             agency: str = "aa", law_states: Mapping[str, str] | None = None) -> str:
     """SQL: the state a row of the `findings` view is judged by; an aggregate finding's is its agency's."""
     return (f"CASE WHEN {finding}.search_id IS NULL THEN {agency}.state "
-            f"ELSE {judged_state_sql(trace, owner, searcher)} END")
+            f"ELSE {judged_state_sql(trace, owner, searcher, f'{finding}.rule_id', law_states)} END")
 
 
 # --- the first release row of a search ----------------------------------------------------------------

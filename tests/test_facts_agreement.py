@@ -24,6 +24,7 @@ from auditor.facts import (STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth, dh
                            search_immigration_stated_sql, stored_bounds,
                            stored_classes, stored_key, truth_immigration_sql, unresolved_sql)
 from auditor.graph import build_graph, load_agencies
+from auditor.rules.laws import law_states
 from auditor.rules.citations import Citer
 from auditor.report import write_report_to
 from auditor.rules import load_rules
@@ -217,7 +218,7 @@ def test_findings_cite_the_judging_state_and_the_first_release_row_in_csv_json_e
             """SELECT f.rule_id, f.search_id, t.owner_id IS NOT NULL, oa.state, sa.state FROM findings f
                JOIN traces t ON t.id = f.trace_id LEFT JOIN agencies oa ON oa.id = t.owner_id
                LEFT JOIN agencies sa ON sa.id = t.searcher_id WHERE f.search_id IS NOT NULL"""):
-        state = judged_state(bool(has_owner), owner_state, searcher_state)
+        state = judged_state(bool(has_owner), owner_state, searcher_state, law_states().get(rule_id))
         expected.setdefault((rule_id, search_id), set()).add((state, citer(rule_id, state, bool(has_owner)).jurisdiction))
     assert len(expected) > 10 and {s for _, s in expected} == {1, 2, 3, 4, 5, 6}
     # Search 2 touched CA and NE data: judged by each owner's state.

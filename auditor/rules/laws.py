@@ -319,6 +319,13 @@ def shipped() -> dict[str, Jurisdiction]:
     return load_jurisdictions()
 
 
+def law_states(jurisdictions: Mapping[str, Jurisdiction] | None = None) -> dict[str, str]:
+    """law id -> the state (upper case) a finding of it is judged by: the law's own jurisdiction
+    (auditor.facts.judged_state). Federal laws are left out: they are judged like any other rule."""
+    known = jurisdictions if jurisdictions is not None else shipped()
+    return {law.id: code.upper() for code, j in known.items() if code != FEDERAL for law in j.laws}
+
+
 def laws_for(state: str | None, jurisdictions: Mapping[str, Jurisdiction] | None = None) -> tuple[Law, ...]:
     """The laws encoded for a state (two-letter code, any case); empty when none is encoded."""
     if not state:
