@@ -715,19 +715,39 @@ def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return rows
 
 
+def searcher_law_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Per state whose encoded laws bind the agency that searched, and whose agencies searched: those
+    laws, applied to its searchers' own conduct whoever owned the data (from the run's `state_summary`)."""
+    if not db["state_summary"].exists():
+        return []
+    rows = []
+    for state, searchers, searches in db.execute(
+            "SELECT state, searchers, searches FROM state_summary ORDER BY searches DESC, state"):
+        laws = applied(state, "searcher") if state and len(state) == 2 else None
+        if laws and laws["laws"]:
+            rows.append({"agency": f"{searchers:,} searching {'agency' if searchers == 1 else 'agencies'} of {state}",
+                         "role": "searcher (laws that bind the agency that searched)", "state": state,
+                         "searches": searches, **laws})
+    return rows
+
+
 def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
     stored = ctx.overview.get("jurisdictions")
     applied_rows = ([{**j, **applied(j["state"], "owner" if j["role"] == "owner" else "searcher")} for j in stored]
                     if stored is not None else jurisdictions_applied(ctx.db))
+    applied_rows += searcher_law_rows(ctx.db)
     rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in applied_rows]
     if not rows:
         return None
     return {
         "id": "jurisdictions", "title": "Jurisdictions applied", "figures": applied_rows,
-        "paragraphs": ["A finding cites only the law of the state it is judged by (the owner's, or the searcher's "
-                       "where the release names no owner); where no law is encoded for a state, policy findings "
-                       "cite the published practice they rest on."],
+        "paragraphs": ["A finding that cites a law is judged by that law's own state: the owner's for a law that "
+                       "binds the owner or operator of the data, the searcher's for a law that binds the agency "
+                       "that searched (a Nebraska agency's query of Illinois data is judged by Nebraska's law). "
+                       "Any other finding rests on the published practice it cites and is judged by the owner's "
+                       "state (or the searcher's where the release names no owner), whose law on its grounds is "
+                       "shown beside it only as related law."],
         "tables": [{"caption": "Laws applied per agency whose data or searches were audited.",
                     "columns": [["agency", "agency"], ["role", "as"], ["state", "state"], ["searches", "searches"],
                                 ["laws", "laws applied"], ["note", "jurisdiction"]],

@@ -32,7 +32,7 @@ def _sql() -> str:
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
            COALESCE(rel.file_name, 'simulated search ' || f.search_id),
            {first_row_sql("f.search_id")} AS first_row, t.path,
-           {judged_state_sql("t", "oa", "sa")}, t.owner_id IS NOT NULL,
+           {judged_state_sql("t", "oa", "sa", "f.rule_id", law_states())}, t.owner_id IS NOT NULL,
            rr.page, rr.line
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
