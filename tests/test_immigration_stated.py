@@ -86,3 +86,54 @@ def test_explain_says_the_relayed_search_states_no_immigration_purpose(tmp_path)
     asked = CliRunner().invoke(audit, ["explain", "--db", str(path), "5"])
     assert "immigration purpose stated (what a law can rest on): yes" in asked.output
     assert "[high] ca.sb54.immigration:" in asked.output
+
+
+def test_a_search_for_hsi_names_a_dhs_component_without_calling_it_immigration_work(tmp_path):
+    from conftest import build_store
+
+    path = tmp_path / "hsi.db"
+    db = build_store(
+        path,
+        agencies=[{"name": "El Cajon CA PD", "state": "CA"}, {"name": "Harris County TX SO", "state": "TX",
+                                                              "level": "county", "kind": "sheriff"}],
+        shares=[{"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[{"searcher": "Harris County TX SO", "owners": ["El Cajon CA PD"], "reason": "HSI request",
+                   "plate": "8KLM204", "time": "2025-07-14T16:20:05Z"}],
+    )
+    db.conn.close()
+    assert CliRunner().invoke(audit, ["run", "--db", str(path)]).exit_code == 0
+    out = CliRunner().invoke(audit, ["explain", "--db", str(path), "1"]).output
+    assert "immigration-related: no" in out and "door.side" in out
+    assert "on behalf of a DHS component, Homeland Security Investigations (HSI)" in out
+    [side] = [line for line in out.splitlines() if "] door.side:" in line]
+    assert "immigration" not in side
+
+
+def test_score_does_not_count_an_ice_inference_for_an_hsi_search_as_a_hit(tmp_path):
+    """A search the truth says was for HSI on a narcotics case, inferred by plate relay to be for
+    ICE: HSI is not ICE's family in the score (HSI works criminal cases), so it is a miss."""
+    from conftest import build_store
+
+    from auditor.score import score_store
+
+    hsi, ice = "Homeland Security Investigations (HSI)", "[Federal] ICE ERO Houston"
+    path = tmp_path / "score.db"
+    db = build_store(
+        path,
+        agencies=[{"name": "El Cajon CA PD", "state": "CA"}, {"name": "Harris County TX SO", "state": "TX",
+                                                              "level": "county", "kind": "sheriff"},
+                  {"name": ice, "level": "federal", "kind": "ICE", "dhs_component": "ERO"},
+                  {"name": hsi, "level": "federal", "kind": "HSI", "dhs_component": "HSI"}],
+        shares=[{"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[{"searcher": "Harris County TX SO", "owners": ["El Cajon CA PD"], "reason": "investigation",
+                   "plate": "8KLM204", "time": "2025-07-14T16:20:05Z",
+                   "truth": {"purpose": "narcotics", "beneficiary": hsi}},
+                  {"searcher": ice, "owners": ["El Cajon CA PD"], "reason": "investigation", "plate": "8KLM204",
+                   "time": "2025-07-15T10:00:00Z", "truth": {"purpose": "immigration"}}],
+    )
+    db.conn.close()
+    assert CliRunner().invoke(audit, ["run", "--db", str(path)]).exit_code == 0
+    db = open_store(path)
+    assert dict(db.execute("SELECT search_id, basis FROM beneficiaries")) == {1: "plate_relay"}
+    relay = score_store(db).beneficiary_by_basis["plate_relay"]
+    assert (relay.tp, relay.fp) == (0, 1)
