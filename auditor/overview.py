@@ -97,6 +97,9 @@ def describe_run(db: sqlite_utils.Database, run_id: int) -> dict[str, Any]:
     overview["behalf"] = on_whose_behalf(db)
     overview["agreements_287g"] = agreements_287g(db)
     overview["citation_groups"] = citation_groups(db, run_id)
+    from auditor.whatif import policy_comparison  # whatif reads the keys this run stored
+
+    overview["whatif"] = policy_comparison(db, during_run=True)
     return overview
 
 

@@ -167,6 +167,23 @@ def test_the_report_compares_every_shipped_policy_per_owner(audited):
     assert ca_only["blocked"] == 4 and "1798.90.55(b)" in ca_only["basis"]
 
 
+def test_the_report_reads_the_comparison_the_run_stored_and_it_matches_audit_whatif(audited, monkeypatch):
+    import auditor.whatif as whatif
+    from auditor.report.build import build_report
+
+    stored = json.loads(audited.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0])["overview"]
+    assert stored["whatif"]["owners"][0]["owner"] == "El Cajon CA PD"
+    (ca_only,) = apply_policies(audited, [load_policy("ca-only")])
+    row = next(r for r in stored["whatif"]["owners"][0]["rows"] if r["policy"].startswith("California"))
+    assert [row["blocked"], row["allowed"]] == [_owner(ca_only).total.counts[v] for v in ("block", "allow")]
+
+    def judged_again(*args, **kwargs):
+        raise AssertionError("the report judged the searches again instead of reading the stored comparison")
+
+    monkeypatch.setattr(whatif, "policy_comparison", judged_again)
+    assert build_report(audited).section("whatif")["tables"]
+
+
 def test_the_rows_command_is_quoted_for_a_shell(audited):
     import shlex
 

@@ -755,54 +755,38 @@ def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     }
 
 
-WHATIF_OWNERS = 6  # owners compared in the report, most searched first; `audit whatif --all` lists all
-
-
 def whatif_section(ctx: Context) -> dict[str, Any] | None:
     """The shipped sharing and logging policies side by side for each owner: what each would have
-    blocked and let through (`audit whatif`), with the simulator's truth where there is some."""
-    from auditor.whatif import apply_policies, shipped_policies
+    blocked and let through (`audit whatif`), with the simulator's truth where there is some.
 
-    policies = shipped_policies()
-    results = apply_policies(ctx.db, policies)
-    owners = [o for o in results[0].owners if o.owner_id is not None][:WHATIF_OWNERS]
-    if not owners:
+    Reads the comparison `audit run` stored; a run stored before it had one is compared here."""
+    from auditor.whatif import policy_comparison
+
+    stored = ctx.overview["whatif"] if "whatif" in ctx.overview else policy_comparison(ctx.db)
+    if not stored:
         return None
     columns = [["policy", "policy"], ["basis", "basis"], ["blocked", "blocked"], ["allowed", "let through"],
                ["unjudged", "not judged"], ["immigration_blocked", "immigration-related blocked (stated or inferred)"],
                ["behalf_blocked", "for another agency blocked"]]
-    simulated = results[0].simulated
+    simulated = stored["simulated"]
     if simulated:
         columns += [["truth_immigration", "truly immigration-related stopped"], ["truth_disguised", "disguised stopped"],
                     ["truth_ordinary", "ordinary police searches cost"]]
     numeric = [c[0] for c in columns[2:]]
     tables = []
-    for owner in owners:
+    for owner in stored["owners"]:
         rows = []
-        for result in results:
-            o = next(x for x in result.owners if x.owner_id == owner.owner_id)
-
-            def blocked(dimension: str, value: str) -> int:
-                cell = o.by[dimension].get(value)
-                return cell.counts["block"] if cell else 0
-
-            def of(row: str, total: bool = False) -> str | int:
-                cell = (o.truth or {}).get(row)
-                stopped = cell.counts["block"] if cell else 0
-                whole = sum(cell.counts.values()) if cell else 0
-                return f"{stopped:,} of {whole:,}"
-
-            c = o.total.counts
-            row = {"policy": result.policy.title, "basis": result.policy.citation or result.policy.basis,
-                   "blocked": c["block"], "allowed": c["allow"], "unjudged": c["unjudged"],
-                   "immigration_blocked": blocked("immigration_related", "yes"),
-                   "behalf_blocked": blocked("for_another_agency", "yes")}
+        for r in owner["rows"]:
+            row = {k: r[k] for k in ("policy", "basis", "blocked", "allowed", "unjudged",
+                                     "immigration_blocked", "behalf_blocked")}
             if simulated:
-                row.update(truth_immigration=of("immigration_related"), truth_disguised=of("disguised"),
-                           truth_ordinary=of("ordinary"))
+                for name, key in (("truth_immigration", "immigration_related"), ("truth_disguised", "disguised"),
+                                  ("truth_ordinary", "ordinary")):
+                    stopped, whole = r["truth"][key]
+                    row[name] = f"{stopped:,} of {whole:,}"
             rows.append(row)
-        total = sum(owner.total.counts.values())
-        tables.append({"caption": f"{owner.owner}: {total:,} searches of its data (de-duplicated), per policy.",
+        tables.append({"caption": f"{owner['owner']}: {owner['searches']:,} searches of its data (de-duplicated), "
+                                  "per policy.",
                        "columns": columns, "rows": rows, "numeric": numeric[:5]})
     paragraphs = [
         "What each shipped policy would have done to the searches in this store, had the owner set it: blocked, "
@@ -818,8 +802,9 @@ def whatif_section(ctx: Context) -> dict[str, Any] | None:
                           "immigration or done for ICE, ERO, CBP or Border Patrol) and disguised ones the policy "
                           "would have stopped, and ordinary police searches (no immigration, misuse or sensitive "
                           "purpose) it would have cost.")
-    if len(results[0].owners) > len(owners):
-        paragraphs.append(f"The {len(owners)} most searched owners are shown; audit whatif --all lists every owner.")
+    if stored["owners_total"] > len(stored["owners"]):
+        paragraphs.append(f"The {len(stored['owners'])} most searched owners are shown; audit whatif --all lists "
+                          "every owner.")
     return {"id": "whatif", "title": "What sharing and logging policies would have changed", "kind": "tables",
             "paragraphs": paragraphs, "tables": tables}
 

@@ -193,8 +193,9 @@ class PolicyJudge:
     """Facts per distinct stored key (the scan's own :class:`auditor.facts.Judge`), judged by each
     policy once (memoized)."""
 
-    def __init__(self, db: sqlite_utils.Database, policies: Sequence[Policy]) -> None:
-        _check_audited(db)
+    def __init__(self, db: sqlite_utils.Database, policies: Sequence[Policy], during_run: bool = False) -> None:
+        if not during_run:  # `audit run` itself calls in before it marks its run finished
+            _check_audited(db)
         self.policies = list(policies)
         self.agencies = load_agencies(db)
         self.facts = Judge([], build_graph(db, self.agencies), self.agencies, stored_classes(db), *stored_bounds(db))
@@ -256,9 +257,14 @@ class PolicyJudge:
 
 
 def apply_policies(db: sqlite_utils.Database, policies: Sequence[Policy],
-                   progress: Callable[[int], None] | None = None) -> list[WhatIf]:
-    """Apply each policy to every search of an audited store (one pass for all of them)."""
-    judge = PolicyJudge(db, policies)
+                   progress: Callable[[int], None] | None = None,
+                   dimensions: Sequence[str] | None = None, during_run: bool = False) -> list[WhatIf]:
+    """Apply each policy to every search of an audited store (one pass for all of them).
+
+    ``dimensions`` limits the tables counted (all of :data:`DIMENSIONS` by default): the report's
+    comparison needs two, and counting the others is most of the pass's time on a wide store."""
+    judge = PolicyJudge(db, policies, during_run)
+    wanted = set(DIMENSIONS if dimensions is None else dimensions)
     per_policy: list[dict[int | None, OwnerWhatIf]] = [{} for _ in policies]
     for row in judge.rows(db):
         owner_id, judged, n, example = judge.judge(row)
@@ -266,6 +272,8 @@ def apply_policies(db: sqlite_utils.Database, policies: Sequence[Policy],
             if owner_id not in owners:
                 name = judge.agencies[owner_id].name if owner_id in judge.agencies else NO_OWNER
                 owners[owner_id] = OwnerWhatIf(owner_id, name)
+            if len(wanted) < len(DIMENSIONS):
+                cells = [c for c in cells if c[0] in wanted]
             owners[owner_id].add(cells, verdict, n, example, truth_rows)
         if progress:
             progress(n)
@@ -342,3 +350,44 @@ def format_whatif(w: WhatIf, top: int = 10) -> str:
     lines += ["", "Each count's rows: `audit whatif --db STORE --policy " + p.id
               + " --owner ID --rows VERDICT[/DIMENSION/VALUE]` lists its search ids (for `audit explain`)."]
     return "\n".join(lines)
+
+
+COMPARED_OWNERS = 6  # owners in the stored comparison, most searched first; `audit whatif --all` lists all
+
+
+def policy_comparison(db: sqlite_utils.Database, policies: Sequence[Policy] | None = None,
+                      owners_shown: int = COMPARED_OWNERS, during_run: bool = False) -> dict[str, Any] | None:
+    """The shipped policies side by side for the most searched owners, as plain data.
+
+    `audit run` stores this in its overview so that `audit report` reads it instead of judging
+    every key again (the report reads results only). None when no search names its owner."""
+    from auditor.whatif.policy import shipped_policies
+
+    results = apply_policies(db, policies or shipped_policies(),
+                             dimensions=("immigration_related", "for_another_agency"), during_run=during_run)
+    owners = [o for o in results[0].owners if o.owner_id is not None][:owners_shown]
+    if not owners:
+        return None
+
+    def blocked(o: OwnerWhatIf, dimension: str) -> int:
+        cell = o.by[dimension].get("yes")
+        return cell.counts[BLOCK] if cell else 0
+
+    def truth(o: OwnerWhatIf, row: str) -> list[int]:
+        cell = (o.truth or {}).get(row)
+        return [cell.counts[BLOCK], sum(cell.counts.values())] if cell else [0, 0]
+
+    compared = []
+    for owner in owners:
+        rows = []
+        for result in results:
+            o = next(x for x in result.owners if x.owner_id == owner.owner_id)
+            c = o.total.counts
+            rows.append({"policy": result.policy.title, "basis": result.policy.citation or result.policy.basis,
+                         "blocked": c[BLOCK], "allowed": c[ALLOW], "unjudged": c[UNJUDGED],
+                         "immigration_blocked": blocked(o, "immigration_related"),
+                         "behalf_blocked": blocked(o, "for_another_agency"),
+                         "truth": {r: truth(o, r) for r in ("immigration_related", "disguised", "ordinary")}})
+        compared.append({"owner": owner.owner, "searches": sum(owner.total.counts.values()), "rows": rows})
+    return {"simulated": results[0].simulated, "owners": compared,
+            "owners_total": len([o for o in results[0].owners if o.owner_id is not None])}
