@@ -6,6 +6,7 @@ from typing import Any
 import sqlite_utils
 
 from auditor.errors import InputError
+from auditor.importers.versions import contested
 from auditor.facts import (STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql,
                            search_immigration_stated_sql, sighting_order_sql)
 from auditor.rules.citations import Citer
@@ -65,6 +66,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     named = db.execute("SELECT name, evidence, confidence FROM beneficiary_names WHERE search_id = ?",
                        [search_id]).fetchone() if db["beneficiary_names"].exists() else None
     citer = Citer()
+    # Fields releases disagree about: shown beside each finding, which rests on the settled value.
+    disputed = contested(db, [search_id]).get(search_id)
     findings = []
     for rid, title, sev, stored, path, door, scope, state, has_owner, owner_name, searcher_name, for_name in db.execute(
         f"""SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
@@ -84,7 +87,7 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
                                                           "beneficiary": for_name}, title),
                          "citation": cited.text, "citation_jurisdiction": cited.jurisdiction,
                          "citation_sources": list(cited.sources), "related_law": list(cited.related),
-                         "trace": path, "door": door, "scope": scope})
+                         "trace": path, "door": door, "scope": scope, "contested": disputed})
     owners = [r[0] for r in db.execute(
         """SELECT a.name FROM search_owners so JOIN agencies a ON a.id = so.owner_id
            WHERE so.search_id = ? ORDER BY a.name""", [search_id])]
@@ -128,5 +131,6 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
         "tags": tags,
         "findings": findings,
         "sources": source_of(db, search_id),
+        "contested": disputed,
         "truth": truth,
     }

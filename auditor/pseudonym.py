@@ -118,6 +118,13 @@ class Pseudonymizer:
         for column, kind in (("plate", "plate"), ("user", "officer"), ("case_number", "case")):
             for (value,) in db.execute(f"SELECT DISTINCT {column} FROM searches WHERE {column} IS NOT NULL"):
                 p.learn(kind, str(value))
+        # A release that disagrees about a search keeps its own value only in search_versions, and
+        # the finding that cites the contradiction quotes it: learn those values too.
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_versions'").fetchone():
+            for column, kind in (("plate", "plate"), ("user", "officer"), ("case_number", "case")):
+                for (value,) in db.execute("SELECT DISTINCT value FROM search_versions "
+                                           "WHERE field = ? AND value IS NOT NULL", [column]):
+                    p.learn(kind, str(value))
         return p
 
     def canonical(self, kind: str, value: str) -> str:

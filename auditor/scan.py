@@ -333,10 +333,10 @@ def _summarize(db, run_id, unresolved, beneficiaries, tag_sets, seconds,
             # A search rule's finding rows: one per search and owner; its searches: de-duplicated.
             n_searches, n_rows = by_rule.get(rule_id, (0, 0))
             findings_by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
-                                         "findings": n_rows, "searches": n_searches, "groups": groups}
+                                         "findings": n_rows, "searches": n_searches, "groups": groups, "scope": scope}
         else:
             findings_by_rule[rule_id] = {"severity": severity, "title": title, "citation": citation,
-                                         "findings": agg, "searches": agg_searches}
+                                         "findings": agg, "searches": agg_searches, "scope": scope}
     return RunSummary(
         run_id=run_id,
         searches=searches,

@@ -10,6 +10,7 @@ faster than maintaining them row by row.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -472,13 +473,7 @@ def open_store(path: str | Path, *, create: bool = False) -> sqlite_utils.Databa
             raise InputError(f"{p}: cannot create store: {e}") from None
         create_schema(db)
         return db
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(16)
-    except OSError as e:
-        raise InputError(f"{p}: cannot read store: {e.strerror}") from None
-    if head and head != b"SQLite format 3\x00":
-        raise InputError(f"{p}: not a SQLite database")
+    _check_readable_sqlite(p)
     empty = _inspect_read_only(p)
     if empty and not create:
         raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
@@ -501,13 +496,7 @@ def check_store(path: str | Path, *, create: bool = False) -> None:
         if not create:
             raise InputError(f"{p}: no such store (create one with `simulate --out` or `audit import --db`)")
         return
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(16)
-    except OSError as e:
-        raise InputError(f"{p}: cannot read store: {e.strerror}") from None
-    if head and head != b"SQLite format 3\x00":
-        raise InputError(f"{p}: not a SQLite database")
+    _check_readable_sqlite(p)
     if _inspect_read_only(p) and not create:
         raise InputError(f"{p}: not a proxytrace store (no schema; expected tables meta, searches, ...)")
 
@@ -547,6 +536,23 @@ def migrate_v1(db: sqlite_utils.Database) -> None:
         conn.execute("UPDATE runs SET finished_at = NULL, summary = NULL")  # findings gone: re-run the audit
 
 
+def _check_readable_sqlite(p: Path) -> None:
+    """InputError for a store file this process cannot read, or one too short to be SQLite, without
+    opening the file outside SQLite.
+
+    Closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+    included (https://www.sqlite.org/howtocorrupt.html, section 2.2): a connection to the store
+    still open in the process (a test session, `audit serve`) would be left without its shared
+    lock, so another process closing the store would take itself for the last one and delete the
+    WAL and its index under it ("database disk image is malformed"). SQLite's own descriptors keep
+    their locks, so the SQLite magic is checked by SQLite (:func:`_inspect_read_only`).
+    """
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{p}: cannot read store: permission denied")
+    if 0 < p.stat().st_size < 512:  # the smallest SQLite database with a header is one 512-byte page
+        raise InputError(f"{p}: not a SQLite database")
+
+
 def _inspect_read_only(p: Path) -> bool:
     """Check a file's schema without writing to it; True when it is an empty SQLite database.
 
@@ -559,7 +565,12 @@ def _inspect_read_only(p: Path) -> bool:
     except sqlite3.Error as e:
         raise InputError(f"{p}: cannot open store: {e}") from None
     try:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as e:
+            if "not a database" in str(e):  # SQLITE_NOTADB: the file does not start with the SQLite magic
+                raise InputError(f"{p}: not a SQLite database") from None
+            raise
         if not tables:
             return True
         if "meta" not in tables or "searches" not in tables:

@@ -158,7 +158,7 @@ def test_audit_run_summary_text_and_json(mixed):
     assert f"{len(UNRESOLVED)} unresolved." in text and "Unresolved agencies: Duke University NC PD" in text
     assert data["overview"]["totals"]["immigration_related"] == len(IMMIGRATION_RELATED)
     assert data["overview"]["totals"]["unresolved_agencies"] == len(UNRESOLVED)
-    assert f"Immigration-related searches: {len(IMMIGRATION_RELATED)}; 2 more run by or for HSI 2 are not" in text
+    assert f"Immigration-related searches: {len(IMMIGRATION_RELATED)}; 2 more were run by or for HSI (2) without being immigration-related" in text
     # Findings rest on the same verdicts the one step gives.
     _, _, verdicts = _one_definition(db)
     by_rule: dict[str, set[int]] = {}

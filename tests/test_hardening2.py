@@ -299,6 +299,28 @@ def test_two_real_runs_at_once_one_finishes_the_other_is_refused(audited_store, 
     assert cli("report", "--db", audited_store, "--out", tmp_path / "r.md").exit_code == 0
 
 
+def test_checking_a_store_keeps_the_locks_of_a_connection_this_process_holds(audited_store):
+    """Closing any descriptor of a file drops the process's POSIX locks on it, SQLite's included: the
+    store check read the header with `open()`, so another process closing the store took itself for
+    the last connection and deleted the WAL and its index under this one (the cause of a rare
+    "database disk image is malformed" after two runs in a test session)."""
+    import subprocess
+    import sys
+
+    from auditor.schema import check_store, open_store
+
+    held = open_store(audited_store)  # a connection this process keeps, as a test session or `audit serve` does
+    held.execute("SELECT COUNT(*) FROM searches").fetchone()
+    check_store(audited_store)
+    open_store(audited_store).conn.close()
+    other = f"import sqlite3; c = sqlite3.connect({str(audited_store)!r}); c.execute('CREATE TABLE t (x)'); c.commit(); c.close()"
+    subprocess.run([sys.executable, "-c", other], check=True, timeout=60)
+    wal = audited_store.with_name(audited_store.name + "-wal")
+    assert wal.exists(), "another process deleted the WAL while this process had the store open"
+    assert held.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    held.conn.close()
+
+
 def test_a_case_number_alone_on_a_wrapped_reason_line_is_kept_and_page_numbers_still_skipped(tmp_path):
     from auditor.importers.pdf import read_table
     from pdfprint import print_table, write_pdf
@@ -408,6 +430,43 @@ def test_no_spelling_of_a_plate_officer_or_case_number_survives_in_any_format(na
     assert "<title>proxytrace report: " in outputs["html"] and "XYZ9876" not in outputs["html"]
 
 
+def test_values_kept_only_as_a_release_version_are_pseudonymized_too(tmp_path):
+    """Two releases disagree on a search's plate, officer and case number: the value that does not
+    settle into `searches` lives only in `search_versions`, and `release.versions_differ` quotes it."""
+    first = write_flock_csv(tmp_path / V1, [flock_row("4c1e-u1", "stolen vehicle", user="Maria Lopez",
+                                                      plate="7ABC123", case="25-0017")])
+    second = write_flock_csv(tmp_path / V2, [flock_row("4c1e-u1", "stolen vehicle", user="Andre Dunn",
+                                                       plate="8XYZ987", case="25-0042")])
+    store = tmp_path / "s.db"
+    for path in (first, second):
+        assert cli("import", "--db", store, path, "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    con = sqlite3.connect(store)
+    versions = con.execute("SELECT field, value FROM search_versions ORDER BY field, value").fetchall()
+    assert versions == [("case_number", "25-0017"), ("case_number", "25-0042"), ("plate", "7ABC123"),
+                        ("plate", "8XYZ987"), ("user", "Andre Dunn"), ("user", "Maria Lopez")]
+    [search_id] = [i for (i,) in con.execute("SELECT id FROM searches")]
+    con.close()
+    key = tmp_path / "key"
+    key.write_text("a-key-of-thirty-two-characters!!")
+    outputs = {}
+    for fmt in ("html", "md", "csv", "json"):
+        out = tmp_path / f"r.{fmt}"
+        result = cli("report", "--db", store, "--out", out, "--key-file", key)
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = out.read_text(encoding="utf-8")
+    plain = tmp_path / "plain.md"
+    assert cli("report", "--db", store, "--out", plain).exit_code == 0
+    secrets = ["7ABC123", "8XYZ987", "Maria Lopez", "Andre Dunn", "Dunn", "Lopez", "25-0017", "25-0042"]
+    assert [s for s in secrets if word_in(s, plain.read_text(encoding="utf-8"))], "the plain report quotes no version"
+    explained = cli("explain", "--db", store, search_id, "--pseudonymize", "--key-file", key)
+    assert explained.exit_code == 0, explained.output
+    outputs["explain"] = explained.output
+    for where, text in outputs.items():
+        survived = [s for s in secrets if word_in(s, text.replace("white-space", ""))]
+        assert survived == [], (where, survived)
+
+
 def test_each_spelling_of_one_value_gets_the_value_token():
     from auditor.pseudonym import Pseudonymizer
 
@@ -473,6 +532,66 @@ def test_a_reason_changed_between_versions_is_kept_found_and_order_free(tmp_path
     # immigration purpose, auditor.facts.immigration_stated) does not hold on it.
     assert results[0].get("door.side") == 1 and "ca.sb54.immigration" not in results[0]
     assert results[0].get("release.versions_differ") == 1
+
+
+def test_a_finding_on_a_contested_reason_shows_every_version_beside_its_cited_row(tmp_path):
+    """The settled reason `ICE request | stolen vehicle` is in no release; the side-door finding cites the
+    first sighting, whose reason is `stolen vehicle`: every output says the reason is contested and
+    shows both versions with their release and row."""
+    import csv
+    import json
+
+    first, second = two_versions(tmp_path)
+    store = tmp_path / "s.db"
+    for path in (first, second):
+        assert cli("import", "--db", store, path, "--owner", "El Cajon CA PD").exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    # Versions in file-name order, whatever the import order: V2's name sorts first (`-` before `.`).
+    versions = f"'ICE request' ({V2}, row 2) against 'stolen vehicle' ({V1}, row 2)"
+    assert cli("report", "--db", store, "--out", tmp_path / "r.json").exit_code == 0
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    [findings] = [s for s in report["sections"] if s["id"] == "findings"]
+    # door.side: the reason names ICE (SB 54 is not cited: the settled reason also states a crime).
+    [side] = [r for r in findings["rules"] if r["rule_id"] == "door.side"]
+    [example] = side["rows"]
+    assert example["reason"] == "ICE request | stolen vehicle" and example["source_release"] == V1
+    assert "release.versions_differ" in example["contested"] and versions in example["contested"]
+    assert versions in example["source"]
+    assert cli("report", "--db", store, "--out", tmp_path / "r.md").exit_code == 0
+    assert versions.replace("_", "\\_") in (tmp_path / "r.md").read_text(encoding="utf-8")  # Markdown-escaped
+    assert cli("report", "--db", store, "--out", tmp_path / "r.csv").exit_code == 0
+    with (tmp_path / "r.csv").open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["rule_id"] == "door.side"]
+    assert rows and all(versions in r["contested"] for r in rows)
+    search_id = example["search_id"]
+    explained = cli("explain", "--db", store, search_id)
+    assert explained.exit_code == 0
+    note = [line for line in explained.output.splitlines() if line.strip().startswith("note ")]
+    assert note and all(versions in line for line in note)
+    other = sqlite3.connect(store).execute("SELECT id FROM searches WHERE id <> ?", [search_id]).fetchone()[0]
+    assert "contested" not in cli("explain", "--db", store, other).output  # u2 agrees in both releases
+
+
+@pytest.mark.parametrize("careful", [True, False])
+def test_a_reason_differing_only_in_trailing_blanks_is_one_version(tmp_path, careful, monkeypatch):
+    from auditor.importers import columnar
+
+    if not careful:
+        monkeypatch.setattr(columnar, "FAST_PATH_BYTES", 0)
+    first = write_flock_csv(tmp_path / V1, [flock_row("4c1e-u1", "investigation", searcher="Santa Ana CA PD")])
+    second = write_flock_csv(tmp_path / V2, [flock_row("4c1e-u1", "investigation ", searcher="Santa Ana CA PD"),
+                                             flock_row("4c1e-u1", " investigation", searcher="Santa Ana CA PD")])
+    store = tmp_path / "s.db"
+    for path in (first, second):
+        args = ["import", "--db", store, path, "--owner", "El Cajon CA PD"] + (["--careful"] if careful else [])
+        assert cli(*args).exit_code == 0
+    assert cli("run", "--db", store).exit_code == 0
+    con = sqlite3.connect(store)
+    assert con.execute("SELECT COUNT(*) FROM sightings").fetchone()[0] == 3
+    assert con.execute("SELECT field, value FROM search_versions").fetchall() == []
+    assert con.execute("SELECT r.text FROM searches s JOIN reasons r ON r.id = s.reason_id").fetchall() == \
+        [("investigation",)]
+    assert "release.versions_differ" not in findings_by_rule(store)
 
 
 def test_a_uuid_repeated_inside_one_release_with_two_reasons_keeps_both(tmp_path):

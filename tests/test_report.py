@@ -124,7 +124,7 @@ def test_csv_lists_every_per_search_finding_with_the_contract_columns(audited):
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert rows[0] == ["rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary",
                        "door", "reason", "source_release", "source_row", "trace", "citation_jurisdiction",
-                       "source_page", "source_line", "finding"]
+                       "source_page", "source_line", "finding", "contested"]
     expected = audited.execute("SELECT COUNT(*) FROM findings WHERE search_id IS NOT NULL").fetchone()[0]
     assert written == expected == len(rows) - 1
 

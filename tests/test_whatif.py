@@ -204,3 +204,46 @@ def test_a_search_whose_release_names_no_owner_is_not_judged(store_builder):
     (result,) = apply_policies(db, [load_policy("ca-only")])
     assert [(o.owner, o.total.counts) for o in result.owners] == [("(no owner named)", {"block": 0, "allow": 0,
                                                                                        "unjudged": 2})]
+
+
+def sb34_searchers(db) -> set[str]:
+    return {name for (name,) in db.execute(
+        "SELECT DISTINCT a.name FROM findings f JOIN searches s ON s.id = f.search_id "
+        "JOIN agencies a ON a.id = s.searcher_id WHERE f.rule_id = 'ca.sb34.sharing'")}
+
+
+def test_a_searcher_whose_state_is_unknown_is_not_judged_by_a_clause_on_state(store_builder):
+    """`audit run` leaves unresolved searchers unjudged by state law; a policy on state or level does too,
+    while a clause that needs no place (a case number) still blocks."""
+    db = store_builder(
+        agencies=[{"name": "El Cajon CA PD", "state": "CA", "level": "local", "kind": "police"},
+                  {"name": "Harris County TX SO", "state": "TX", "level": "county", "kind": "sheriff"}],
+        shares=[{"owner": "El Cajon CA PD", "scope": "national"}],
+        searches=[{"searcher": name, "owners": ["El Cajon CA PD"], "reason": "stolen vehicle", "case_number": "25-7"}
+                  for name in ("Smithville PD", "Univ of Somewhere Police", "Acme Security LLC",
+                               "Harris County TX SO")]
+        + [{"searcher": "Smithville PD", "owners": ["El Cajon CA PD"], "reason": "warrant"}],
+    )
+    run_audit(db)
+    unresolved = [name for (name,) in db.execute(
+        "SELECT name FROM agencies WHERE COALESCE(level, 'unknown') = 'unknown' OR "
+        "(level != 'federal' AND COALESCE(state, '') = '') ORDER BY name")]
+    assert unresolved == ["Acme Security LLC", "Smithville PD", "Univ of Somewhere Police"]
+    ca_only, no_federal, case_number = apply_policies(db, [load_policy(p) for p in ("ca-only", "no-federal",
+                                                                                       "case-number")])
+    owner = _owner(ca_only)
+    # Smithville (twice) and the university police: local, state unknown, so not judged by a state clause.
+    # Acme is a private company: its level alone keeps it out, as `ca.sb34.sharing` finds in `audit run`.
+    assert owner.total.counts == {"block": 2, "allow": 0, "unjudged": 3}
+    assert {k: c.counts["block"] for k, c in owner.by["searcher"].items() if c.counts["block"]} == \
+        {"Harris County TX SO": 1, "Acme Security LLC": 1}
+    assert owner.by["why"]["unresolved searcher"].counts["unjudged"] == 3
+    assert "searcher's state not CA" not in {k for k, c in owner.by["why"].items() if c.counts["unjudged"]}
+    assert sb34_searchers(db) == {"Harris County TX SO", "Acme Security LLC"}  # the same as `audit run` judges
+    # No clause of no-federal needs the state: a local or private searcher is known not to be federal.
+    assert _owner(no_federal).total.counts == {"block": 0, "allow": 5, "unjudged": 0}
+    assert _owner(case_number).total.counts == {"block": 1, "allow": 4, "unjudged": 0}
+    result = CliRunner().invoke(audit, ["whatif", "--db", str(db.conn.execute("PRAGMA database_list").fetchone()[2]),
+                                        "--policy", "ca-only"])
+    assert result.exit_code == 0, result.output
+    assert "unresolved searcher" in result.output and "blocked 2 + let through 0 + not judged 3 = 5" in result.output

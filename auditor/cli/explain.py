@@ -26,6 +26,8 @@ def format_explanation(e: dict) -> str:
     lines.append("Seen in:")
     lines += [f"  {src['cite']}" + (f" (linked by {src['linked_by']})" if src.get("linked_by") else "")
               for src in e["sources"]]
+    if e.get("contested"):
+        lines.append(f"  {e['contested']}")
     lines.append("Trace:")
     lines += [f"  {t['path']}" + (f"  [{t['door']} door]" if t["door"] else "") for t in e["traces"]] or ["  (not traced yet: run `audit run`)"]
     lines.append("  immigration-related: " + ("yes" if e.get("immigration_related") else "no")
@@ -43,6 +45,7 @@ def format_explanation(e: dict) -> str:
               for t in e["tags"]] or ["  (none)"]
     lines.append("Findings:")
     lines += [f"  [{f['severity']}] {f['rule_id']}: {f['finding']}\n      cites {f['citation']}\n      path  {f['trace']}"
+              + (f"\n      note  {f['contested']}" if f.get("contested") else "")
               for f in e["findings"]] or ["  (none)"]
     if e["truth"]:
         t = e["truth"]

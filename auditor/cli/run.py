@@ -22,18 +22,29 @@ def format_summary(summary: RunSummary) -> str:
         f"{len(summary.unresolved_agencies)} unresolved.",
         "Beneficiaries inferred (searches): " + ", ".join(f"{k.replace('by_', '')} {v:,}" for k, v in summary.beneficiaries.items()),
         "",
-        f"{'rule':<26} {'severity':<8} {'findings':>10} {'searches':>10}  title",
     ]
+    width = max([26, *map(len, summary.findings_by_rule)])
+    lines.append(f"{'rule':<{width}} {'severity':<8} {'findings':>10} {'searches':>10}  title")
+    bounded = False
     for rule_id, r in sorted(summary.findings_by_rule.items(), key=lambda kv: (-kv[1]["searches"], kv[0])):
-        lines.append(f"{rule_id:<26} {r['severity']:<8} {r['findings']:>10,} {r['searches']:>10,}  {r['title']}")
+        searches = f"{r['searches']:,}"
+        if r.get("scope") == "aggregate" and r["findings"]:
+            # An aggregate rule's findings (per agency, release, share) each count their own searches,
+            # and they can overlap: their sum is not de-duplicated, only a bound.
+            searches, bounded = f"<={min(r['searches'], summary.searches):,}", True
+        lines.append(f"{rule_id:<{width}} {r['severity']:<8} {r['findings']:>10,} {searches:>10}  {r['title']}")
+    lines.append("searches: de-duplicated searches with a finding of the rule"
+                 + ("; <=N: at most N (an aggregate rule's findings each count their own searches, which can "
+                    "overlap)." if bounded else "."))
     lines.append("")
     imm = summary.overview.get("immigration", {})
     if imm:
         linked = imm.get("dhs_linked_not_immigration", 0)
         lines.append(f"Immigration-related searches: {imm['searches']:,}"
-                     + (f"; {linked:,} more run by or for "
-                        + ", ".join(f"{c} {n:,}" for c, n in imm["dhs_linked_not_immigration_by_component"].items())
-                        + " are not (HSI marks a federal beneficiary, not an immigration purpose)" if linked else "")
+                     + (f"; {linked:,} more were run by or for "
+                        + ", ".join(f"{c} ({n:,})" for c, n in imm["dhs_linked_not_immigration_by_component"].items())
+                        + " without being immigration-related (HSI marks a federal beneficiary, not an immigration "
+                          "purpose)" if linked else "")
                      + ".")
     lines.append("Top purposes (searches): " + ", ".join(
         f"{tag} {n:,}" for tag, n in list(summary.searches_by_tag.items())[:10]))

@@ -143,8 +143,10 @@ def _record_repeat_versions(conn: Any, release_id: int, moves: list[tuple[int, i
         b = conn.execute(f"SELECT {columns} FROM searches WHERE id = ?", [later]).fetchone()
         if a is None or b is None or later not in numbers:
             continue
+        texts = versions.reason_texts(conn, [a[k] for k, (_, c) in enumerate(versions.COMPARED) if c == "reason_id"]
+                                      + [b[k] for k, (_, c) in enumerate(versions.COMPARED) if c == "reason_id"])
         for k, (_, column) in enumerate(versions.COMPARED):
-            if a[k] is not None and b[k] is not None and a[k] != b[k]:
+            if versions.differ(column, b[k], a[k], texts):
                 found.append((keep, numbers[later], column, b[k]))
     if found:
         versions.record(conn, release_id, found)

@@ -23,7 +23,7 @@ JOINER = " | "
 
 def differences(conn: Any, linked: list[tuple[int, int, tuple]]) -> list[tuple[int, int, str, Any]]:
     """(search id, row number, field, this row's value) for each field in which a linked row differs
-    from the stored search; a blank or redacted value on either side is not a contradiction."""
+    from the stored search (:func:`differ`)."""
     if not linked:
         return []
     ids = sorted({sid for sid, _, _ in linked})
@@ -33,19 +33,39 @@ def differences(conn: Any, linked: list[tuple[int, int, tuple]]) -> list[tuple[i
         chunk = ids[start:start + 500]
         for row in conn.execute(f"SELECT id, {columns} FROM searches WHERE id IN ({','.join('?' * len(chunk))})", chunk):
             stored[row[0]] = row[1:]
+    reason_k = next(k for k, (_, column) in enumerate(COMPARED) if column == "reason_id")
+    texts = reason_texts(conn, [row[COMPARED[reason_k][0]] for _, _, row in linked]
+                         + [have[reason_k] for have in stored.values()])
     out = []
     for sid, number, row in linked:
         have = stored.get(sid)
         if have is None:
             continue
         for k, (i, column) in enumerate(COMPARED):
-            mine, theirs = row[i], have[k]
-            if mine is None or theirs is None or mine == theirs:
-                continue
-            if isinstance(mine, str) and isinstance(theirs, str) and mine.strip() == theirs.strip():
-                continue
-            out.append((sid, number, column, mine))
+            if differ(column, row[i], have[k], texts):
+                out.append((sid, number, column, row[i]))
     return out
+
+
+def differ(column: str, mine: Any, theirs: Any, reasons: dict[int, str]) -> bool:
+    """Whether two versions of a field contradict each other: a blank or redacted value on either side
+    does not, nor do two texts that differ only in surrounding blanks. A reason is compared by its
+    text (``reasons``: id -> text), trimmed like every other text."""
+    if mine is None or theirs is None or mine == theirs:
+        return False
+    if column == "reason_id":
+        mine, theirs = reasons.get(int(mine)), reasons.get(int(theirs))
+    return not (isinstance(mine, str) and isinstance(theirs, str) and mine.strip() == theirs.strip())
+
+
+def reason_texts(conn: Any, ids: Any) -> dict[int, str]:
+    """The text of each reason id given."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    texts: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        texts.update(conn.execute(f"SELECT id, text FROM reasons WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return texts
 
 
 def record(conn: Any, release_id: int, found: list[tuple[int, int, str, Any]]) -> None:
@@ -75,7 +95,7 @@ def settle(conn: Any, release_id: int) -> None:
             "SELECT v.value, r.sha256 FROM search_versions v JOIN releases r ON r.id = v.release_id "
             "WHERE v.search_id = ? AND v.field = ? ORDER BY r.sha256, v.row_number", [sid, column]).fetchall()
         if column == "reason_id":
-            texts = sorted({text for (text,) in conn.execute(
+            texts = sorted({text.strip() for (text,) in conn.execute(
                 "SELECT text FROM reasons WHERE id IN (SELECT value FROM json_each(?))",
                 ["[" + ",".join(str(int(v)) for v, _ in versions) + "]"])})
             combined = JOINER.join(texts)
@@ -89,3 +109,33 @@ def settle(conn: Any, release_id: int) -> None:
 def field_name(column: str) -> str:
     """The field as a reader names it (`reason`, `searcher`), not its column."""
     return {"reason_id": "reason", "searcher_id": "searcher"}.get(column, column)
+
+
+def contested(db: Any, search_ids: Any) -> dict[int, str]:
+    """For each given search that releases disagree about, one sentence naming every version of each
+    contested field with its release and row (`release.versions_differ`).
+
+    A finding on such a search rests on the settled value (for a reason, every version's text), which
+    no single row carries, so every report, CSV row and explanation shows this beside the cited row.
+    """
+    wanted = sorted({int(i) for i in search_ids if i is not None})
+    if not wanted or db.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_versions'").fetchone() is None:
+        return {}
+    found: dict[int, dict[str, list[str]]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for sid, column, value, text, file_name, number in db.execute(
+                f"""SELECT v.search_id, v.field, v.value, t.text, r.file_name, v.row_number
+                    FROM search_versions v JOIN releases r ON r.id = v.release_id
+                    LEFT JOIN reasons t ON v.field = 'reason_id' AND t.id = v.value
+                    WHERE v.search_id IN ({','.join('?' * len(chunk))})
+                    ORDER BY v.search_id, v.field, r.file_name, v.row_number""", chunk):
+            shown = text if column == "reason_id" and text is not None else value
+            shown = str(shown)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            found.setdefault(sid, {}).setdefault(column, []).append(f"{shown!r} ({file_name}, row {number})")
+    return {sid: "; ".join(f"{field_name(column)} contested between releases (release.versions_differ): "
+                           + " against ".join(versions)
+                           + (", judged by every version's text" if column == "reason_id" else "")
+                           for column, versions in fields.items())
+            for sid, fields in found.items()}

@@ -24,6 +24,7 @@ import sqlite_utils
 from auditor.errors import InputError
 from auditor.facts import first_release_sql, first_row_sql, judged_state_sql, sightings_count_sql
 from auditor.importers.completeness import incomplete_releases
+from auditor.importers.versions import contested
 from auditor.rules.citations import PRACTICE, Citer, applied
 from auditor.rules.laws import law_states
 from auditor.report.behalf_sections import agreements_section, behalf_section
@@ -539,18 +540,24 @@ def findings_section(ctx: Context) -> dict[str, Any]:
                                 "citation": citer(rule["rule_id"], r[4], True, rule["stored_citation"]).text}
                                for r in rows]
         else:
+            examples = db.execute(example_sql, [run_id, rule["rule_id"], cap]).fetchall()
+            # A search releases disagree about is judged by its settled value, which no one row carries:
+            # every version is shown beside the cited row (auditor.importers.versions).
+            disputed = contested(db, [r[0] for r in examples])
             section["rows"] = [
                 {"search_id": sid, "time": time, "searcher": searcher, "searcher_state": state, "user": user,
                  "reason": _reason_cell(reason, redacted), "plate": plate, "case_number": case,
-                 "trace": path, "door": door, "source": source_cite(sid, file_name, row, n_sightings, place),
-                 "source_release": file_name, "source_row": row,
+                 "trace": path, "door": door,
+                 "source": source_cite(sid, file_name, row, n_sightings, place)
+                 + (f"; {disputed[sid]}" if sid in disputed else ""),
+                 "source_release": file_name, "source_row": row, "contested": disputed.get(sid),
                  "citation": citer(rule["rule_id"], judged_state, bool(has_owner), rule["stored_citation"]).text,
                  # The finding in a sentence naming the party whose conduct it describes.
                  "finding": citer.statement(rule["rule_id"], {"owner": owner, "searcher": searcher,
                                                               "beneficiary": beneficiary}, rule["title"])}
                 for sid, time, searcher, state, user, reason, redacted, plate, case, path, door, file_name, row,
                 n_sightings, judged_state, has_owner, place, owner, beneficiary
-                in db.execute(example_sql, [run_id, rule["rule_id"], cap])
+                in examples
             ]
         section["shown"] = len(section["rows"])
         section["capped"] = section["shown"] < rule["finding_rows"]

@@ -1,6 +1,8 @@
 """The CSV report: every per-search finding, one row each, streamed straight from SQLite.
 
 `source_page` and `source_line` say where the cited row is in a PDF release (blank for CSV and xlsx).
+`contested` names every version of a field releases disagree about, with its release and row
+(blank when they agree): the finding rests on the settled value, which the cited row may not carry.
 
 No cap and no list in memory: the cursor is iterated row by row into ``csv.writer``. Cells a
 spreadsheet would run as a formula (leading ``=``, ``+``, ``-``, ``@``, tab, carriage return) get a
@@ -15,6 +17,7 @@ from typing import Any, TextIO
 import sqlite_utils
 
 from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
+from auditor.importers.versions import contested
 from auditor.rules.citations import Citer
 from auditor.rules.laws import law_states
 from auditor.report.build import latest_run
@@ -22,7 +25,7 @@ from auditor.untrusted import visible
 
 COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "owner", "beneficiary", "door",
            "reason", "source_release", "source_row", "trace", "citation_jurisdiction", "source_page", "source_line",
-           "finding")
+           "finding", "contested")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # The first sighting (auditor.facts.first_row_sql) is the cited source; a simulated search has none.
@@ -33,7 +36,7 @@ def _sql() -> str:
            COALESCE(rel.file_name, 'simulated search ' || f.search_id),
            {first_row_sql("f.search_id")} AS first_row, t.path,
            {judged_state_sql("t", "oa", "sa", "f.rule_id", law_states())}, t.owner_id IS NOT NULL,
-           rr.page, rr.line
+           rr.page, rr.line, {{versioned}}
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
     JOIN searches s ON s.id = f.search_id
@@ -69,11 +72,16 @@ def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", p
     writer.writerow(COLUMNS)
     written = 0
     scrub = pseudonymizer.text if pseudonymizer is not None else None
-    for row in db.execute(_sql(), [run["id"]]):
+    # A search releases disagree about is flagged by the query (one primary-key probe) and its
+    # versions read only then: memory does not grow with the findings.
+    versioned = ("EXISTS (SELECT 1 FROM search_versions v WHERE v.search_id = f.search_id)"
+                 if db["search_versions"].exists() else "0")
+    for row in db.execute(_sql().replace("{versioned}", versioned), [run["id"]]):
         # The citation is the one of the jurisdiction the finding is judged by (auditor.rules.citations).
         cited = citer(row[0], row[13], bool(row[14]), row[2])
         finding = citer.statement(row[0], {"searcher": row[5], "owner": row[6], "beneficiary": row[7]}, row[0])
-        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16], finding)
+        values = (row[0], row[1], cited.text, *row[3:13], cited.jurisdiction, row[15], row[16], finding,
+                  contested(db, [row[3]]).get(row[3]) if row[17] else None)
         if scrub is not None:
             values = [scrub(v) if isinstance(v, str) else v for v in values]
         writer.writerow([safe_cell(v) for v in values])

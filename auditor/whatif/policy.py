@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from auditor.errors import InputError
-from auditor.facts import NO_PURPOSE_TAGS
+from auditor.facts import NO_PURPOSE_TAGS, is_unresolved
 from auditor.schema import SCOPES
 from auditor.vocabulary import KINDS, LEVELS
 
@@ -73,14 +73,29 @@ class Policy:
     def judge(self, facts: Mapping[str, Any]) -> tuple[str, list[str]]:
         """The verdict on one search's facts (block, allow, unjudged) and every clause it fails."""
         why: list[str] = []
+        unplaced = False  # a clause on the searcher's state or level that its unknown place leaves open
         reach = self.reach
         if facts.get("scope") != "own":  # an owner's own officers are not a sharing question
             state, level, kind = facts.get("searcher.state"), facts.get("searcher.level"), facts.get("searcher.kind")
             name = (facts.get("searcher.name") or "").casefold()
+            # A searcher the rules cannot place (the one definition, auditor.facts) is not judged by a
+            # clause on the fact it lacks, as `audit run` leaves it unjudged by state law; what is known
+            # (a private company's level) is still judged.
+            unresolved = is_unresolved(level, state)
+            no_state = unresolved and not state
+            no_level = unresolved and (level or "unknown") == "unknown"
             if "states" in reach and state not in reach["states"]:
-                why.append(f"searcher's state not {' or '.join(reach['states'])}")
+                if no_state:
+                    unplaced = True
+                else:
+                    why.append(f"searcher's state not {' or '.join(reach['states'])}")
             if "levels" in reach and level not in reach["levels"]:
-                why.append(f"searcher's level not {', '.join(reach['levels'])}")
+                if no_level:
+                    unplaced = True
+                else:
+                    why.append(f"searcher's level not {', '.join(reach['levels'])}")
+            if (no_state and "deny_states" in reach) or (no_level and "deny_levels" in reach):
+                unplaced = True
             if "kinds" in reach and kind not in reach["kinds"]:
                 why.append(f"searcher's kind not {', '.join(reach['kinds'])}")
             if "agencies" in reach and name not in {a.casefold() for a in reach["agencies"]}:
@@ -114,7 +129,11 @@ class Policy:
         back = facts.get("time_frame.days_back")
         if limit is not None and back is not None and back > limit:
             why.append(f"reached back more than {limit} days")
-        return (BLOCK if why else ALLOW), why
+        if why:  # a clause the known facts fail blocks the search, whatever the unknown ones
+            return BLOCK, why
+        if unplaced:
+            return UNJUDGED, ["unresolved searcher"]  # its state or level unknown: `audit agencies`
+        return ALLOW, why
 
 
 def example_facts(example: Mapping[str, Any]) -> dict[str, Any]:
