@@ -7,8 +7,11 @@ import sqlite_utils
 
 from auditor.errors import InputError
 from auditor.importers.versions import contested
-from auditor.facts import STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql, sighting_order_sql
+from auditor.facts import (STORED_KEYS_SQL, dhs_linked_sql, judged_state_sql, search_immigration_sql,
+                           search_immigration_stated_sql, sighting_order_sql)
 from auditor.rules.citations import Citer
+from auditor.rules.laws import law_states
+from auditor.schema import replaced_results
 
 
 def source_of(db: sqlite_utils.Database, search_id: int) -> list[dict[str, Any]]:
@@ -48,6 +51,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     ).fetchone()
     if row is None:
         raise InputError(f"no search with id {search_id} in this store")
+    if (replaced := replaced_results(db)) is not None:  # its findings would be a killed run's part
+        raise InputError(replaced)
     keys = ("id", "uuid", "time", "searcher", "user", "reason", "case_number", "plate", "search_type",
             "networks", "devices", "system", "query_type", "redacted")
     search = dict(zip(keys, row))
@@ -69,7 +74,7 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
     findings = []
     for rid, title, sev, stored, path, door, scope, state, has_owner, owner_name, searcher_name, for_name in db.execute(
         f"""SELECT f.rule_id, r.title, f.severity, r.citation, t.path, t.door, t.scope,
-                  {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
+                  {judged_state_sql('t', 'oa', 'sa', 'f.rule_id', law_states())}, t.owner_id IS NOT NULL,
                   oa.name, sa.name, ba.name
            FROM findings f JOIN rules r ON r.rule_id = f.rule_id LEFT JOIN traces t ON t.id = f.trace_id
            LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
@@ -98,8 +103,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
             [search_id],
         )
     ] if db["scan_keys"].exists() else []
-    immigration, linked = db.execute(
-        f"""SELECT {search_immigration_sql('s', 'b')}, {dhs_linked_sql('sa', 'ba')}
+    immigration, stated, linked = db.execute(
+        f"""SELECT {search_immigration_sql('s', 'b')}, {search_immigration_stated_sql('s', 'b')}, {dhs_linked_sql('sa', 'ba')}
             FROM searches s LEFT JOIN beneficiaries b ON b.search_id = s.id
             LEFT JOIN agencies sa ON sa.id = s.searcher_id LEFT JOIN agencies ba ON ba.id = b.beneficiary_id
             WHERE s.id = ?""", [search_id]).fetchone()
@@ -120,6 +125,8 @@ def explain_search(db: sqlite_utils.Database, search_id: int) -> dict[str, Any]:
         # The one definition (auditor.facts): immigration-related is the purpose; dhs_linked says a
         # DHS immigration component (HSI included) ran it or was its beneficiary.
         "immigration_related": bool(immigration),
+        # Narrower: an immigration purpose the search states itself, what a law's purpose element rests on.
+        "immigration_stated": bool(stated),
         "dhs_linked": bool(linked),
         "beneficiary": dict(zip(("agency", "basis", "evidence"), beneficiary)) if beneficiary else None,
         # A requester the reason names that no agency matched: kept as written.

@@ -9,8 +9,10 @@ the same constants, and ``tests/test_facts_agreement.py`` checks that they agree
 - **an agency's place** (its state, or `federal`) and whether it is **unresolved**:
   :func:`agency_place`, :func:`is_unresolved`, :func:`unresolved_sql`;
 - **immigration-related**, with the written answer for HSI and 287(g) partners:
-  :func:`immigration_related`, :func:`search_immigration_sql`, :func:`truth_immigration_sql`; and
-  beside it the separate fact **run by or for a DHS immigration component** (:func:`dhs_linked`);
+  :func:`immigration_related`, :func:`search_immigration_sql`, :func:`truth_immigration_sql`; the
+  narrower **immigration purpose stated**, the one a statute's purpose element rests on
+  (:func:`immigration_stated`, :func:`search_immigration_stated_sql`); and beside them the separate
+  fact **run by or for a DHS immigration component** (:func:`dhs_linked`);
 - **the state a finding is judged by**: :func:`finding_role`, :func:`judged_state`,
   :func:`judged_state_sql`;
 - **the first release row of a search** (the row a finding cites): :func:`first_release_sql`,
@@ -123,6 +125,40 @@ def immigration_related(tags: Iterable[str], for_component: str | None) -> bool:
     return IMMIGRATION_TAG in tags or for_component in IMMIGRATION_ENFORCERS
 
 
+# How a beneficiary was found when the search's own words (or the searcher itself) say who it was
+# for: not inferred from a plate seen elsewhere (`plate_relay`) or a standing 287(g) agreement.
+# `self`: the searcher acted for itself; `truth`: a simulated search told the truth.
+STATED_BASES = ("reason", "self", "truth")
+CRIME_TAG_PREFIX = "crime:"
+
+
+def states_crime(tags: Iterable[str]) -> bool:
+    """Whether a reason's tags state a criminal purpose (a `crime:*` tag)."""
+    return any(t.startswith(CRIME_TAG_PREFIX) for t in tags)
+
+
+def immigration_stated(tags: Iterable[str], for_component: str | None, basis: str | None) -> bool:
+    """Whether a search's stated purpose is immigration enforcement: what a statute's purpose element
+    (SB 54's "for immigration enforcement purposes", 625 ILCS 5/2-130(b)'s "based on the person's
+    immigration status", ...) can rest on. Narrower than :func:`immigration_related`, which the
+    practice rules (door.*, immigration.mass_search) keep.
+
+    It is when the search states no crime purpose (no `crime:*` tag: Cal. Gov. Code § 7284.4 defines
+    immigration enforcement as civil immigration law and the crimes of presence, entry, re-entry and
+    employment, so `ERO - HT investigation`, `CBP assist - narcotics` are criminal work for a DHS
+    component) and either its reason states an immigration purpose (the `immigration` tag, which also
+    marks a reason naming ICE, ERO or Border Patrol) or the search was for ICE, ERO, CBP or USBP by its
+    own words or by the enforcer itself (``basis`` in :data:`STATED_BASES`; `None` counts as `self`).
+
+    A beneficiary found only by inference (`plate_relay`: the same plate searched by ICE within days,
+    before or after; `287g`) is a lead for the practice rules, never a stated purpose.
+    """
+    tags = frozenset(tags)
+    if states_crime(tags):
+        return False
+    return IMMIGRATION_TAG in tags or (for_component in IMMIGRATION_ENFORCERS and (basis or "self") in STATED_BASES)
+
+
 def _quoted(values: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
@@ -154,6 +190,18 @@ def truth_immigration_sql(truth: str = "t", search: str = "s") -> str:
     """SQL of :func:`immigration_related` told the truth (a simulated search's `truth` row)."""
     return immigration_related_sql(f"{truth}.purpose = '{IMMIGRATION_TAG}'",
                                    f"COALESCE({truth}.beneficiary_id, {search}.searcher_id)")
+
+
+def search_immigration_stated_sql(search: str = "s", beneficiary: str = "b") -> str:
+    """SQL of :func:`immigration_stated` for a logged search (`searches` ``search`` LEFT JOIN
+    `beneficiaries` ``beneficiary``), over the last run's `reason_tags`."""
+    reason = f"{search}.reason_id"
+    crime = (f"COALESCE({reason}, -1) IN (SELECT reason_id FROM reason_tags "
+             f"WHERE substr(tag, 1, {len(CRIME_TAG_PREFIX)}) = '{CRIME_TAG_PREFIX}')")
+    enforcer = (f"({for_agency_sql(search, beneficiary)}) IN "
+                f"(SELECT id FROM agencies WHERE dhs_component IN ({_quoted(IMMIGRATION_ENFORCERS)}))")
+    return (f"(NOT ({crime}) AND (({stated_immigration_sql(reason)}) OR "
+            f"(COALESCE({beneficiary}.basis, 'self') IN ({_quoted(STATED_BASES)}) AND {enforcer})))")
 
 
 def enforcer_ids(agencies: Mapping[int, Any]) -> set[int]:
@@ -197,23 +245,50 @@ def finding_role(rule: Any, has_owner: bool) -> str:
     return "owner" if has_owner else "searcher"
 
 
-def judged_state(has_owner: bool, owner_state: str | None, searcher_state: str | None) -> str | None:
-    """The state a per-search finding is judged by: the owner's when its trace names one (even an
-    owner of unknown state: never the searcher's instead), else the searcher's. An aggregate
-    finding is judged by its agency's state (:func:`finding_role` says which agency that is)."""
+def judged_state(has_owner: bool, owner_state: str | None, searcher_state: str | None,
+                 law_state: str | None = None) -> str | None:
+    """The state a per-search finding is judged by.
+
+    A finding of a state law is judged by that law's own state (``law_state``, upper case: see
+    :func:`auditor.rules.laws.law_states`): the law fired only where the party it binds is an agency
+    of that state, the owner's for a law that binds the owner, the searcher's for one that binds the
+    searcher (Nebraska's § 60-3204 on Omaha's search of Illinois data is judged by NE). Any other
+    finding is judged by the owner's state when its trace names an owner (even an owner of unknown
+    state: never the searcher's instead), else the searcher's. An aggregate finding is judged by its
+    agency's state (:func:`finding_role` says which agency that is)."""
+    if law_state:
+        return law_state
     return owner_state if has_owner else searcher_state
 
 
-def judged_state_sql(trace: str = "t", owner: str = "oa", searcher: str = "sa") -> str:
-    """SQL of :func:`judged_state` over a `traces` alias joined to its owner's and searcher's agencies."""
-    return f"CASE WHEN {trace}.owner_id IS NOT NULL THEN {owner}.state ELSE {searcher}.state END"
+def law_state_sql(rule: str, law_states: Mapping[str, str]) -> str:
+    """SQL: the state of the law a finding's rule is (``rule``: a rule-id column), NULL for a rule that
+    is no state law; ``law_states`` maps law id to its state (:func:`auditor.rules.laws.law_states`)."""
+    if not law_states:
+        return "NULL"
+    whens = " ".join(f"WHEN {_literal(rule_id)} THEN {_literal(state)}" for rule_id, state in sorted(law_states.items()))
+    return f"(CASE {rule} {whens} END)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def judged_state_sql(trace: str = "t", owner: str = "oa", searcher: str = "sa", rule: str | None = None,
+                     law_states: Mapping[str, str] | None = None) -> str:
+    """SQL of :func:`judged_state` over a `traces` alias joined to its owner's and searcher's agencies;
+    with ``rule`` (a rule-id column) and ``law_states``, a state law's finding is judged by the law's state."""
+    by_trace = f"CASE WHEN {trace}.owner_id IS NOT NULL THEN {owner}.state ELSE {searcher}.state END"
+    if rule is None or not law_states:
+        return by_trace
+    return f"COALESCE({law_state_sql(rule, law_states)}, {by_trace})"
 
 
 def finding_judged_state_sql(finding: str = "f", trace: str = "t", owner: str = "oa", searcher: str = "sa",
-                             agency: str = "aa") -> str:
+                             agency: str = "aa", law_states: Mapping[str, str] | None = None) -> str:
     """SQL: the state a row of the `findings` view is judged by; an aggregate finding's is its agency's."""
     return (f"CASE WHEN {finding}.search_id IS NULL THEN {agency}.state "
-            f"ELSE {judged_state_sql(trace, owner, searcher)} END")
+            f"ELSE {judged_state_sql(trace, owner, searcher, f'{finding}.rule_id', law_states)} END")
 
 
 # --- the first release row of a search ----------------------------------------------------------------
@@ -269,7 +344,8 @@ FACTS: dict[str, str] = {
     "has_case_number": "a case number was logged",
     "reason_state": "value, blank or redacted",
     "tags": "the set of purpose tags of the reason plus tags inferred for the search",
-    "immigration_related": "the reason states an immigration purpose, or the search was run by or for ICE, ERO, CBP or USBP (not HSI alone: see auditor.facts.immigration_related)",
+    "immigration_related": "the reason states an immigration purpose, or the search was run by or for ICE, ERO, CBP or USBP (not HSI alone: see auditor.facts.immigration_related); practice rules rest on it",
+    "immigration_stated": "the search states no crime purpose, and its reason states an immigration purpose or it was for ICE, ERO, CBP or USBP by its own words or by the enforcer itself, not by inference (plate relay, 287(g)): what a statute's purpose element rests on (auditor.facts.immigration_stated)",
     "beneficiary.basis": "how the beneficiary was found: self, reason, 287g, plate_relay",
     # Dates for laws (auditor.rules.laws): a law judges only searches made on or after its
     # effective date, and a retention limit is compared with how far back a search reached.
@@ -390,8 +466,23 @@ def search_facts(trace_facts: dict[str, Any], tags: frozenset[str], system: str,
         "has_case_number": bool(has_case), "reason_state": rstate, "tags": tags, "search.date": day,
         "time_frame.days_back": days_back,
         "immigration_related": immigration_related(tags, facts["beneficiary.dhs_component"]),
+        "immigration_stated": immigration_stated(tags, facts["beneficiary.dhs_component"], facts["beneficiary.basis"]),
     })
     return facts
+
+
+def with_derived(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """A rule or law example's facts, with `immigration_related` and `immigration_stated` derived as
+    the scan derives them (from `tags`, `beneficiary.dhs_component`, `beneficiary.basis`) when the
+    example does not give them: an example written as a reason's tags and a trace is judged by the
+    same definition as a logged search."""
+    out = dict(facts)
+    tags = frozenset(out.get("tags") or ())
+    out["tags"] = tags
+    component, basis = out.get("beneficiary.dhs_component"), out.get("beneficiary.basis")
+    out.setdefault("immigration_related", immigration_related(tags, component))
+    out.setdefault("immigration_stated", immigration_stated(tags, component, basis))
+    return out
 
 
 # --- told the truth (simulated stores) ----------------------------------------------------------------
@@ -481,10 +572,11 @@ class Judge:
         self.graph, self.agencies, self.classes = graph, agencies, classes
         self.boundaries, self.frame_bounds = list(boundaries), list(frame_bounds)
         used = {leaf["fact"] for rule in self.rules for leaf in rule.leaves()}
-        # immigration_related reads the beneficiary's component whether or not a rule names it.
+        # immigration_related and immigration_stated read the beneficiary's component and basis
+        # whether or not a rule names them.
         self._signature_facts = sorted(
             {f for f in used if f.split(".")[0] in ("owner", "searcher", "beneficiary") or f in ("scope", "door")}
-            | {"beneficiary.dhs_component"})
+            | {"beneficiary.dhs_component", "beneficiary.basis"})
         self._traces: dict[tuple, dict[str, Any]] = {}
         self._signatures: dict[tuple, tuple] = {}
         self._verdicts: dict[tuple, tuple[str, ...]] = {}

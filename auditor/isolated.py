@@ -20,11 +20,13 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import sqlite3
 import struct
 import subprocess
 import sys
 from typing import IO, Any, Callable, TypeVar
 
+from auditor.errors import InputError, ResourceError
 from auditor.progress import Progress
 
 T = TypeVar("T")
@@ -56,7 +58,7 @@ class _Child:
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", f"from auditor.isolated import _serve; _serve({write_end})"],
-                stdin=subprocess.PIPE, pass_fds=(write_end,))
+                stdin=subprocess.PIPE, pass_fds=(write_end,), env=_child_env())
         except BaseException:
             os.close(read_end)
             raise
@@ -86,6 +88,18 @@ class _Child:
 
 
 _child: _Child | None = None
+
+def _child_env() -> dict[str, str]:
+    """The child's environment: the thread caps set in auditor/__init__.py (inherited), and glibc
+    held to two malloc arenas, each of which reserves 64 MB of address space."""
+    return {"MALLOC_ARENA_MAX": "2", **os.environ}
+
+
+def _failure(what: str) -> ResourceError:
+    """A failure in the child as one line (never its traceback): the stage, and what refused it."""
+    line = " ".join(what.split())[:300]
+    return ResourceError(f"the columnar stage failed in its child process: {line} "
+                         "(out of memory or threads? try again with more memory, or a smaller store)")
 
 
 def _read_message(stream: IO[bytes]) -> bytes | None:
@@ -132,19 +146,28 @@ def call(fn: Callable[..., T], *args: Any, progress: Progress | None = None, **k
     if data is None:
         _child = None
         child.stop(kill=True)
-        raise RuntimeError(f"the columnar child process ended without an answer (exit code {child.process.returncode})")
+        raise _failure(f"it ended without an answer (exit code {child.process.returncode})")
     ok, value = answer
+    if ok is _UNREADABLE:
+        raise _failure(f"its answer could not be read: {value}") from None
     if ok:
         return value
-    raise value
+    if isinstance(value, (InputError, sqlite3.DatabaseError, KeyboardInterrupt)):
+        raise value  # said in one line by the CLI already (auditor.cli.common)
+    # Anything else (MemoryError, a thread that could not start, a library panic) is one line too.
+    raise _failure(f"{type(value).__name__}: {value}") from None
 
 
-def _loads(data: bytes) -> tuple[bool | None, Any]:
-    """One message from the child: (True, result), (False, exception) or (None, progress)."""
+_UNREADABLE = "unreadable"
+
+
+def _loads(data: bytes) -> tuple[Any, Any]:
+    """One message from the child: (True, result), (False, exception) or (None, progress); or
+    (_UNREADABLE, why) for an answer that cannot be rebuilt here (an ADBC error's class)."""
     try:
         return pickle.loads(data)
-    except Exception as e:  # an exception whose class cannot be rebuilt here (an ADBC error)
-        return False, RuntimeError(f"the columnar child's answer could not be read: {type(e).__name__}: {e}")
+    except Exception as e:
+        return _UNREADABLE, f"{type(e).__name__}: {e}"
 
 
 def _serve(fd: int) -> None:

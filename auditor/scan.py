@@ -154,13 +154,73 @@ def run_audit(
     """Audit the store: writes reason_tags, beneficiaries, traces, findings, rules and a runs row.
 
     ``progress`` (see :mod:`auditor.progress`) hears each stage as it starts and, where a stage
-    works in batches, its count after each batch: reasons tagged, searches keyed, searches traced.
+    works in batches, its count after each batch: reasons tagged, searches keyed, distinct keys judged.
     """
     params = params or RunParams()
     # Everything that can fail on the user's input is read before the store is touched, so a bad
     # option leaves the last audit's findings in place.
     rules = list(rules) if rules is not None else load_rules()
     resolver = _resolver(params)
+    db.conn.commit()  # start from a fresh snapshot: another process may have written since
+    started = _now()
+    run_id = db.execute(
+        "INSERT INTO runs (started_at, version, ruleset_hash, params) VALUES (?, ?, ?, ?)",
+        [started, __version__, ruleset_hash(rules), json.dumps(asdict(params))],
+    ).lastrowid
+    db.conn.commit()  # the attempt is on record even if it is killed: the report names it
+
+    # The rest is one transaction: a run killed or failing midway leaves the last complete run's
+    # results whole, and the report reads them (auditor.report.build.latest_run). The stages'
+    # helpers commit through sqlite_utils; those commits are held until the end.
+    real = db.conn
+    real.execute("BEGIN")  # opened here, so sqlite_utils' execute() does not commit each statement
+    db.conn = _HeldCommits(real)
+    try:
+        summary = _run_stages(db, run_id, params, rules, resolver, classifier, progress)
+        real.commit()
+    except BaseException:
+        real.rollback()
+        raise
+    finally:
+        db.conn = real
+    return summary
+
+
+class _HeldCommits:
+    """A sqlite3 connection whose commits (and `with conn:` blocks) wait for the run's own commit."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.real = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def commit(self) -> None:
+        pass
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql.strip().upper() in ("COMMIT", "END"):  # sqlite_utils commits what it thinks it began
+            sql = "SELECT 1"
+        return self.real.execute(sql, *args)
+
+    def __enter__(self) -> "_HeldCommits":
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        return False  # an error propagates to run_audit, which rolls the whole run back
+
+
+def _commit_now(db: sqlite_utils.Database) -> None:
+    """Commit for real, through a held connection too (a child process is about to write), and
+    open the next transaction, which the run's end commits."""
+    real = getattr(db.conn, "real", db.conn)
+    real.commit()
+    if real is not db.conn:
+        real.execute("BEGIN")
+
+
+def _run_stages(db: sqlite_utils.Database, run_id: int, params: RunParams, rules: list[Rule], resolver: Resolver,
+                classifier: Any | None, progress: Progress | None) -> RunSummary:
     say = progress or quiet
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -171,13 +231,9 @@ def run_audit(
         seconds[name] = round(now - clock, 3)
         clock = now
 
-    db.conn.commit()  # start from a fresh snapshot: another process may have written since
-    started = _now()
-    run_id = db.execute(
-        "INSERT INTO runs (started_at, version, ruleset_hash, params) VALUES (?, ?, ?, ?)",
-        [started, __version__, ruleset_hash(rules), json.dumps(asdict(params))],
-    ).lastrowid
-
+    # Whose results the finding tables hold: the report refuses a store whose tables a killed run
+    # had already replaced (only a large store's key pass commits midway, see key_searches).
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('results_run', ?)", [str(run_id)])
     # Findings point at traces, rules and tags of the previous run: clear them first (without
     # their indexes, which the scan rebuilds after its bulk insert anyway).
     # Dropping the table is instant where deleting millions of rows is not; create_schema remakes it.
@@ -219,7 +275,6 @@ def run_audit(
     stored = summary.to_json()
     stored["examples_per_rule"] = example_rows.EXAMPLES_STORED  # the report reads rule_examples up to this many
     db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?", [_now(), json.dumps(stored), run_id])
-    db.conn.commit()
     return summary
 
 
@@ -277,7 +332,9 @@ def key_searches(db: sqlite_utils.Database, rules: Sequence[Rule], classes: Sequ
         keys = assign_keys_local(db.conn, mass_networks=params.mass_networks, classes=lookup,
                                  boundaries=boundaries, frame_bounds=frame_bounds, progress=keyed)
     else:
-        db.conn.commit()  # the key pass writes from a child process (see auditor.isolated)
+        # The key pass writes from a child process (see auditor.isolated), which must see this run's
+        # tables: commit now. A run killed from here on has replaced the last run's results.
+        _commit_now(db)  # BEGINs only a deferred transaction: the child may write meanwhile
         keys = isolated.call(assign_keys, store_path(db), mass_networks=params.mass_networks, classes=lookup,
                              boundaries=boundaries, frame_bounds=frame_bounds,
                              progress=keyed if progress is not None else None)

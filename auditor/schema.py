@@ -622,3 +622,14 @@ def ensure_reason(db: sqlite_utils.Database, text: str, cache: dict[str, int] | 
     if cache is not None:
         cache[text] = reason_id
     return reason_id
+
+
+def replaced_results(db: sqlite_utils.Database, store: str = "store") -> str | None:
+    """Why the finding tables cannot be read, when a killed `audit run` had replaced the last complete
+    run's results (meta `results_run`, see auditor.scan); None when they hold that run's results."""
+    held = db.execute("SELECT value FROM meta WHERE key = 'results_run'").fetchone()
+    last = db.execute("SELECT max(id) FROM runs WHERE finished_at IS NOT NULL").fetchone()
+    if held is None or last is None or last[0] is None or held[0] == str(last[0]):
+        return None
+    return (f"{store}: `audit run` (run {held[0]}) was interrupted after it had replaced the findings of run "
+            f"{last[0]}; run `audit run --db {store}` again")

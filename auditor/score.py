@@ -205,8 +205,10 @@ def score_store(db: sqlite_utils.Database) -> Score:
 
 
 # DHS components count as one beneficiary per family: `per ICE` names ICE for a search the truth
-# says was for ICE ERO San Diego; HSI is part of ICE, Border Patrol part of CBP.
-_FAMILY = {"ICE": "ICE", "ERO": "ICE", "HSI": "ICE", "CBP": "CBP", "USBP": "CBP"}
+# says was for ICE ERO San Diego; Border Patrol is part of CBP. HSI is its own: it works criminal
+# cases (auditor.facts.immigration_related), so an inferred ICE beneficiary for a search the truth
+# says was for HSI on a narcotics case is a miss, not a hit.
+_FAMILY = {"ICE": "ICE", "ERO": "ICE", "HSI": "HSI", "CBP": "CBP", "USBP": "CBP"}
 
 
 def _score_beneficiaries(db: sqlite_utils.Database, agencies) -> tuple[Counts, Counts, dict[str, Counts], int]:

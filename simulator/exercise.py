@@ -39,6 +39,7 @@ from auditor.graph import Agency, build_graph, load_agencies, scope_of
 from auditor.report.render_csv import safe_cell
 from auditor.rules import SEVERITIES, Rule, load_rules
 from auditor.rules.citations import Citer
+from auditor.rules.laws import law_states
 from auditor.scan import run_audit
 from auditor.schema import open_store
 from simulator.budget import check_fits, estimate
@@ -342,8 +343,12 @@ def _build_item(db: sqlite_utils.Database, search_id: int, category: str, *, run
     # What each accepted rule's finding cites for this search, as the report does: a law cites
     # itself, a policy rule its practice with the judged state's law only as related law.
     owner = agencies.get(owner_ids[0]) if owner_ids else None
-    state = judged_state(bool(owner_ids), owner.state if owner else None, searcher.state if searcher else None)
-    citation = ("; ".join(f"{r}: {citer(r, state, bool(owner_ids), rules[r].citation).text}" for r in accepted)
+    states = law_states()
+
+    def state(rule_id: str) -> str | None:  # a state law's finding is judged by the law's state
+        return judged_state(bool(owner_ids), owner.state if owner else None, searcher.state if searcher else None,
+                            states.get(rule_id))
+    citation = ("; ".join(f"{r}: {citer(r, state(r), bool(owner_ids), rules[r].citation).text}" for r in accepted)
                 if accepted else "no rule applies (all search rules checked: `audit rules`)")
     key = {
         "item": "", "search_id": search_id, "category": category, "violation": violation, "rule": primary,

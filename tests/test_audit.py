@@ -132,15 +132,21 @@ def test_a_bad_option_leaves_the_last_audits_findings_in_place(el_cajon, tmp_pat
     assert db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == before
 
 
-def test_report_refuses_a_store_whose_last_run_did_not_finish(el_cajon, tmp_path):
+def test_report_refuses_a_store_whose_results_a_killed_run_had_replaced(el_cajon, tmp_path):
+    # A large store's key pass commits midway (auditor.scan.key_searches): a run killed after that
+    # has replaced the last run's results, which the report must not present as that run's.
     path, db, _ = el_cajon
-    db.execute("INSERT INTO runs (started_at) VALUES ('2026-11-21T00:00:00Z')")
+    run_id = db.execute("INSERT INTO runs (started_at) VALUES ('2026-11-21T00:00:00Z')").lastrowid
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('results_run', ?)", [str(run_id)])
     db.conn.commit()
     try:
         result = CliRunner().invoke(audit, ["report", "--db", str(path), "--out", str(tmp_path / "r.html")])
-        assert result.exit_code == 2 and "did not finish" in result.output
+        assert result.exit_code == 2 and f"run {run_id}) was interrupted" in result.output
+        explained = CliRunner().invoke(audit, ["explain", "--db", str(path), "1"])
+        assert explained.exit_code == 2 and f"run {run_id}) was interrupted" in explained.output
     finally:
         db.execute("DELETE FROM runs WHERE finished_at IS NULL")
+        db.execute("UPDATE meta SET value = (SELECT max(id) FROM runs) WHERE key = 'results_run'")
         db.conn.commit()
 
 

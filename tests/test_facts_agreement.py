@@ -20,9 +20,11 @@ from click.testing import CliRunner
 from auditor.cli import audit
 from auditor.explain import explain_search
 from auditor.facts import (STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge, Truth, dhs_linked, first_row_sql,
-                           immigration_related, is_unresolved, judged_state, search_immigration_sql, stored_bounds,
+                           immigration_related, is_unresolved, judged_state, search_immigration_sql,
+                           search_immigration_stated_sql, stored_bounds,
                            stored_classes, stored_key, truth_immigration_sql, unresolved_sql)
 from auditor.graph import build_graph, load_agencies
+from auditor.rules.laws import law_states
 from auditor.rules.citations import Citer
 from auditor.report import write_report_to
 from auditor.rules import load_rules
@@ -97,13 +99,14 @@ def _one_definition(db):
     agencies = load_agencies(db)
     judge = Judge(load_rules(), build_graph(db, agencies), agencies, stored_classes(db), *stored_bounds(db))
     width = len(STORED_KEY_COLUMNS.split(","))
-    python, truth, verdicts = {}, {}, {}
+    python, truth, verdicts, stated = {}, {}, {}, {}
     for row in db.execute(
             f"""SELECT k.search_id, {STORED_KEY_COLUMNS}, t.purpose, t.misuse_kind,
                        COALESCE(t.beneficiary_id, s.searcher_id)
                 {STORED_KEYS_SQL} JOIN searches s ON s.id = k.search_id JOIN truth t ON t.search_id = s.id"""):
         key, told = stored_key(row[1:width + 1]), Truth(*row[width + 1:])
         python.setdefault(row[0], set()).add(judge.facts(key)["immigration_related"])
+        stated.setdefault(row[0], set()).add(judge.facts(key)["immigration_stated"])
         truth.setdefault(row[0], set()).add(judge.facts(key, told)["immigration_related"])
         verdicts.setdefault(row[0], set()).update(judge.verdict(key))
     sql = dict(db.execute(f"SELECT s.id, {search_immigration_sql('s', 'b')} FROM searches s "
@@ -114,6 +117,12 @@ def _one_definition(db):
     python = {k: v.pop() for k, v in python.items()}
     truth = {k: v.pop() for k, v in truth.items()}
     assert python == {k: bool(v) for k, v in sql.items()}
+    # The narrower fact a law's purpose element rests on: the same in Python and SQL, and within
+    # immigration-related (the ERO searcher's own search and the 287(g) partner stating immigration).
+    stated_sql = dict(db.execute(f"SELECT s.id, {search_immigration_stated_sql('s', 'b')} FROM searches s "
+                                 "LEFT JOIN beneficiaries b ON b.search_id = s.id"))
+    assert {k: v.pop() for k, v in stated.items()} == {k: bool(v) for k, v in stated_sql.items()}
+    assert {k for k, v in stated_sql.items() if v} == IMMIGRATION_RELATED
     assert truth == {k: bool(v) for k, v in truth_sql.items()}
     return python, truth, verdicts
 
@@ -209,7 +218,7 @@ def test_findings_cite_the_judging_state_and_the_first_release_row_in_csv_json_e
             """SELECT f.rule_id, f.search_id, t.owner_id IS NOT NULL, oa.state, sa.state FROM findings f
                JOIN traces t ON t.id = f.trace_id LEFT JOIN agencies oa ON oa.id = t.owner_id
                LEFT JOIN agencies sa ON sa.id = t.searcher_id WHERE f.search_id IS NOT NULL"""):
-        state = judged_state(bool(has_owner), owner_state, searcher_state)
+        state = judged_state(bool(has_owner), owner_state, searcher_state, law_states().get(rule_id))
         expected.setdefault((rule_id, search_id), set()).add((state, citer(rule_id, state, bool(has_owner)).jurisdiction))
     assert len(expected) > 10 and {s for _, s in expected} == {1, 2, 3, 4, 5, 6}
     # Search 2 touched CA and NE data: judged by each owner's state.

@@ -527,11 +527,15 @@ def test_a_reason_changed_between_versions_is_kept_found_and_order_free(tmp_path
         assert "'stolen vehicle'" in detail[0][1] and "'ICE request'" in detail[0][1]
         results.append(findings_by_rule(store))
     assert results[0] == results[1]
-    assert results[0].get("ca.sb54.immigration") == 1 and results[0].get("release.versions_differ") == 1
+    # The search's reason is both versions (`ICE request | stolen vehicle`): it names ICE, so the
+    # side door is found, but it also states a crime, so SB 54's purpose element (a stated
+    # immigration purpose, auditor.facts.immigration_stated) does not hold on it.
+    assert results[0].get("door.side") == 1 and "ca.sb54.immigration" not in results[0]
+    assert results[0].get("release.versions_differ") == 1
 
 
 def test_a_finding_on_a_contested_reason_shows_every_version_beside_its_cited_row(tmp_path):
-    """The settled reason `ICE request | stolen vehicle` is in no release; the SB 54 finding cites the
+    """The settled reason `ICE request | stolen vehicle` is in no release; the side-door finding cites the
     first sighting, whose reason is `stolen vehicle`: every output says the reason is contested and
     shows both versions with their release and row."""
     import csv
@@ -547,8 +551,9 @@ def test_a_finding_on_a_contested_reason_shows_every_version_beside_its_cited_ro
     assert cli("report", "--db", store, "--out", tmp_path / "r.json").exit_code == 0
     report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     [findings] = [s for s in report["sections"] if s["id"] == "findings"]
-    [sb54] = [r for r in findings["rules"] if r["rule_id"] == "ca.sb54.immigration"]
-    [example] = sb54["rows"]
+    # door.side: the reason names ICE (SB 54 is not cited: the settled reason also states a crime).
+    [side] = [r for r in findings["rules"] if r["rule_id"] == "door.side"]
+    [example] = side["rows"]
     assert example["reason"] == "ICE request | stolen vehicle" and example["source_release"] == V1
     assert "release.versions_differ" in example["contested"] and versions in example["contested"]
     assert versions in example["source"]
@@ -556,7 +561,7 @@ def test_a_finding_on_a_contested_reason_shows_every_version_beside_its_cited_ro
     assert versions.replace("_", "\\_") in (tmp_path / "r.md").read_text(encoding="utf-8")  # Markdown-escaped
     assert cli("report", "--db", store, "--out", tmp_path / "r.csv").exit_code == 0
     with (tmp_path / "r.csv").open(encoding="utf-8", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["rule_id"] == "ca.sb54.immigration"]
+        rows = [r for r in csv.DictReader(fh) if r["rule_id"] == "door.side"]
     assert rows and all(versions in r["contested"] for r in rows)
     search_id = example["search_id"]
     explained = cli("explain", "--db", store, search_id)

@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import audit
+from auditor.facts import with_derived
 from auditor.rules.citations import PRACTICE, Citer
 from auditor.rules.laws import BINDS, CONDUCTS, case_table, example_facts, shipped
 from auditor.rules.loader import load_rules
@@ -63,17 +64,21 @@ def test_the_issue_cases_are_fixed_in_the_law_files():
     vague = {"owner.state": "CA", "searcher.state": "CA", "system": "alpr", "reason_state": "value",
              "tags": frozenset({"vague"})}
     assert not ca52.matches(vague) and ca52.matches({**vague, "reason_state": "blank", "tags": frozenset({"missing"})})
-    # SB 54 (a)(1): HSI on `narco` is not immigration-related, and 2017 is before the law.
+    # SB 54 (a)(1): HSI on `narco` states no immigration purpose, and 2017 is before the law. The
+    # facts are derived as the scan derives them (auditor.facts.with_derived).
     sb54 = RULES["ca.sb54.immigration"]
-    hsi_narco = {"searcher.state": "CA", "searcher.level": "local", "owner.state": "CA",
-                 "immigration_related": False, "tags": frozenset({"crime:narcotics", "dhs_beneficiary"})}
+    santa_ana = {"searcher.state": "CA", "searcher.level": "local", "owner.state": "CA", "beneficiary.basis": "reason"}
+    hsi_narco = with_derived({**santa_ana, "tags": ["crime:narcotics", "dhs_beneficiary"],
+                              "beneficiary.dhs_component": "HSI"})
     assert not sb54.matches(hsi_narco)
-    assert not sb54.matches({**hsi_narco, "immigration_related": True, "search.date": "2017-06-01"})
-    assert sb54.matches({**hsi_narco, "immigration_related": True, "search.date": "2018-01-01"})
+    ice_request = with_derived({**santa_ana, "tags": ["dhs_beneficiary", "immigration"],
+                                "beneficiary.dhs_component": "ICE", "search.date": "2018-01-01"})
+    assert sb54.matches(ice_request)
+    assert not sb54.matches({**ice_request, "search.date": "2017-06-01"})
     # Illinois: an agency's own search shares nothing; 2023 is before the law.
     il = RULES["il.625_ilcs_5_2_130"]
     shared = {"owner.state": "IL", "scope": "national", "searcher.state": "TX", "searcher.level": "local",
-              "immigration_related": True, "tags": frozenset()}
+              "immigration_stated": True, "tags": frozenset()}
     assert il.matches(shared) and not il.matches({**shared, "scope": "own", "searcher.state": "IL"})
     assert not il.matches({**shared, "search.date": "2023-12-31"})
     # Effective dates are the dates the laws took effect.

@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import audit
+from auditor.facts import with_derived
 from auditor.errors import InputError
 from auditor.rules.citations import Citer
 from auditor.rules.laws import load_laws
@@ -45,8 +46,7 @@ def test_every_rule_cites_a_statute_or_policy_and_has_both_kinds_of_example():
 
 @pytest.mark.parametrize("rule,example", SEARCH_EXAMPLES)
 def test_search_rule_example(rule, example):
-    facts = {k: (frozenset(v) if k == "tags" else v) for k, v in example["facts"].items()}
-    facts.setdefault("tags", frozenset())
+    facts = with_derived(example["facts"])
     assert rule.matches(facts) is bool(example["expect"]), example.get("name", example["facts"])
     if "expect_cites" in example:
         # Whose law the finding cites: the owner's state where the search names an owner, else the searcher's.

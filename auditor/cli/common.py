@@ -33,6 +33,15 @@ class AuditGroup(click.Group):
             raise InputFailure(str(e)) from None
         except sqlite3.DatabaseError as e:
             raise InputFailure(f"store error: {e}") from None
+        except MemoryError:
+            raise InputFailure("out of memory (MemoryError): the machine or its limit (ulimit -v) left this "
+                               "command too little memory") from None
+        except BaseException as e:
+            # A native library's panic (polars: a worker thread that could not start) is one line too.
+            if type(e).__name__ != "PanicException":
+                raise
+            raise InputFailure(f"a columnar library failed: {' '.join(str(e).split())[:300]} "
+                               "(out of memory or threads? try again with more memory)") from None
 
 
 def echo(text: str = "", **kwargs: Any) -> None:

@@ -32,6 +32,8 @@ def format_explanation(e: dict) -> str:
     lines += [f"  {t['path']}" + (f"  [{t['door']} door]" if t["door"] else "") for t in e["traces"]] or ["  (not traced yet: run `audit run`)"]
     lines.append("  immigration-related: " + ("yes" if e.get("immigration_related") else "no")
                  + ("; run by or for a DHS immigration component" if e.get("dhs_linked") else ""))
+    lines.append("  immigration purpose stated (what a law can rest on): "
+                 + ("yes" if e.get("immigration_stated") else "no"))
     if e["beneficiary"]:
         b = e["beneficiary"]
         lines.append(f"  acts for {b['agency']} ({b['basis']}): {b['evidence']}")

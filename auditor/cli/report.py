@@ -49,7 +49,11 @@ def command(db_path: str, out_path: str, fmt: str | None, examples: int, pseudon
         inputs = store_files(db_path) + ([Path(key_file)] if key_file else [])
         check_target(target, inputs=inputs, what="report", replaceable=is_report_file)
     db = open_store(db_path)
-    latest_run(db, db_path)  # fail before creating the output file
+    run = latest_run(db, db_path)  # fail before creating the output file
+    if run["unfinished"]:  # said in every format, the CSV included, and on stderr
+        from auditor.report.build import interrupted_note
+
+        echo(f"Warning: {interrupted_note(run)}", err=True)
     pseudonymizer = pseudonymizer_for(db, pseudonymize, key_file)
     if target is None:
         write_report_to(db, sys.stdout, fmt, store=db_path, examples_per_rule=examples, pseudonymizer=pseudonymizer)

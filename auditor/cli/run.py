@@ -74,7 +74,7 @@ def command(db_path: str, mass_networks: int, relay_days: float, ice_287g: str |
     """Audit a store: tag reasons, trace each search, apply every rule.
 
     Writes reason_tags, beneficiaries, traces, findings and a runs row (replacing the previous
-    run's findings), the overview the report reads, the agency_summary, state_summary and
+    run's findings when it finishes; a run killed midway leaves them, and the report says so), the overview the report reads, the agency_summary, state_summary and
     month_summary tables and the readable views finding_list and search_list, and prints counts of
     searches and findings by rule.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Callable
 
 import sqlite_utils
@@ -25,7 +26,9 @@ from auditor.facts import first_release_sql, first_row_sql, judged_state_sql, si
 from auditor.importers.completeness import incomplete_releases
 from auditor.importers.versions import contested
 from auditor.rules.citations import PRACTICE, Citer, applied
+from auditor.rules.laws import law_states
 from auditor.report.behalf_sections import agreements_section, behalf_section
+from auditor.schema import replaced_results
 
 EXAMPLES_PER_RULE = 200
 TOP_BARS = 15
@@ -73,22 +76,26 @@ class Context:
 
 
 def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any]:
-    """The last finished `audit run`; InputError when the store was never audited, or when a later
-    run did not finish (its findings are incomplete: reporting an older run's counts would mislead)."""
-    last = db.execute("SELECT id, finished_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-    if last is not None and last[1] is None:
-        raise InputError(f"{store}: the last `audit run` (run {last[0]}) did not finish; "
-                         f"run `audit run --db {store}` again before reporting")
+    """The last complete `audit run`, with ``unfinished``: the later runs that did not finish.
+
+    A run killed or refused midway rolls back to the last complete run's results (auditor.scan),
+    so those are reported, with a note naming the unfinished run. InputError when the store was
+    never audited, or when a killed run had already replaced the results (meta `results_run`)."""
     row = db.execute(
         """SELECT id, started_at, finished_at, version, ruleset_hash, params, summary FROM runs
            WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1"""
     ).fetchone()
     if row is None:
         raise InputError(f"{store}: this store has not been audited yet; run `audit run --db {store}` first")
+    if (replaced := replaced_results(db, store)) is not None:
+        raise InputError(replaced)
+    unfinished = [{"id": i, "started_at": t} for i, t in db.execute(
+        "SELECT id, started_at FROM runs WHERE finished_at IS NULL AND id > ? ORDER BY id", [row[0]])]
     keys = ("id", "started_at", "finished_at", "version", "ruleset_hash", "params", "summary")
     run = dict(zip(keys, row))
     run["params"] = json.loads(run["params"]) if run["params"] else {}
     run["summary"] = json.loads(run["summary"]) if run["summary"] else {}
+    run["unfinished"] = unfinished
     # Findings of an older store beside today's counts would mislead: refuse a store changed since.
     audited = (run["summary"].get("searches"), run["summary"].get("releases"))
     now = (db.execute("SELECT COUNT(*) FROM searches").fetchone()[0],
@@ -101,6 +108,13 @@ def latest_run(db: sqlite_utils.Database, store: str = "store") -> dict[str, Any
         raise InputError(f"{store}: run {run['id']} was made by an older proxytrace that stored no overview; "
                          f"run `audit run --db {store}` again")
     return run
+
+
+def interrupted_note(run: dict[str, Any]) -> str:
+    """The note on later runs that did not finish (killed, refused, or still running)."""
+    later = ", ".join(f"run {u['id']} (started {u['started_at']})" for u in run["unfinished"])
+    return (f"A later `audit run` did not finish: {later}; it was interrupted or is still running. "
+            f"This report shows run {run['id']}, the last complete run.")
 
 
 def build_report(
@@ -135,10 +149,13 @@ def build_report(
     return report
 
 
-# The state a finding is judged by: the owner's for a search finding that names one, else the
-# searcher's; an aggregate finding's agency (auditor.rules.citations.Citer resolves the citation).
-_GROUP_CITATIONS_SQL = f"""
-    SELECT g.rule_id, {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
+# The state a finding is judged by (auditor.facts.judged_state): a state law's own state, else the
+# owner's for a search finding that names one, else the searcher's; an aggregate finding's agency
+# (auditor.rules.citations.Citer resolves the citation).
+@lru_cache(maxsize=1)
+def _group_citations_sql() -> str:
+    return f"""
+    SELECT g.rule_id, {judged_state_sql('t', 'oa', 'sa', 'g.rule_id', law_states())}, t.owner_id IS NOT NULL,
            SUM(k.searches)
     FROM finding_groups g JOIN scan_keys k ON k.id = g.key_id JOIN traces t ON t.id = k.trace_id
     LEFT JOIN agencies oa ON oa.id = t.owner_id LEFT JOIN agencies sa ON sa.id = t.searcher_id
@@ -155,7 +172,7 @@ def citation_groups(db: sqlite_utils.Database, run_id: int) -> list[list[Any]]:
     Read from the grouped findings (a key's search count), so it costs the distinct keys, not rows;
     `audit run` stores it in the overview, so a report does not group again.
     """
-    return [list(r) for r in db.execute(_GROUP_CITATIONS_SQL, [run_id, run_id])]
+    return [list(r) for r in db.execute(_group_citations_sql(), [run_id, run_id])]
 
 
 def _rule_citations(db: sqlite_utils.Database, run_id: int, citer: Citer, stored: dict[str, str],
@@ -449,14 +466,6 @@ def flows_section(ctx: Context) -> dict[str, Any]:
 
 # The cited source of a search is its first sighting (auditor.facts.first_row_sql).
 _FIRST_ROW = first_row_sql("f.search_id")
-_EXAMPLE_COLUMNS = f"""
-    SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
-           rel.file_name, {_FIRST_ROW}, {sightings_count_sql("f.search_id")},
-           {judged_state_sql('t', 'oa', 'sa')}, t.owner_id IS NOT NULL,
-           (SELECT rr.page || ',' || rr.line FROM release_rows rr
-             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW}),
-           oa.name, ba.name
-"""
 _EXAMPLE_JOINS = f"""
     JOIN searches s ON s.id = f.search_id
     LEFT JOIN agencies sa ON sa.id = s.searcher_id
@@ -466,15 +475,32 @@ _EXAMPLE_JOINS = f"""
     LEFT JOIN agencies ba ON ba.id = t.beneficiary_id AND t.beneficiary_id IS NOT t.searcher_id
     LEFT JOIN releases rel ON rel.id = {first_release_sql("f.search_id")}
 """
-# The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the store's size.
-_EXAMPLE_SQL = f"""{_EXAMPLE_COLUMNS}
-    FROM (SELECT e.search_id, sk.trace_id, e.rank FROM rule_examples e JOIN scan_keys sk ON sk.id = e.key_id
+
+
+def _example_columns() -> str:
+    return f"""
+    SELECT f.search_id, s.time, sa.name, sa.state, s.user, rs.text, s.redacted, s.plate, s.case_number, t.path, t.door,
+           rel.file_name, {_FIRST_ROW}, {sightings_count_sql("f.search_id")},
+           {judged_state_sql('t', 'oa', 'sa', 'f.rule_id', law_states())}, t.owner_id IS NOT NULL,
+           (SELECT rr.page || ',' || rr.line FROM release_rows rr
+             WHERE rr.release_id = rel.id AND rr.row_number = {_FIRST_ROW}),
+           oa.name, ba.name
+"""
+
+
+@lru_cache(maxsize=2)
+def _example_sql(from_findings: bool) -> str:
+    """The examples `audit run` chose (auditor.examples): a few point look-ups per row, whatever the
+    store's size; or, for more examples than the run stored, read off the findings (time grows with
+    the store)."""
+    if not from_findings:
+        return f"""{_example_columns()}
+    FROM (SELECT e.search_id, sk.trace_id, e.rank, e.rule_id FROM rule_examples e JOIN scan_keys sk ON sk.id = e.key_id
           WHERE e.run_id = ? AND e.rule_id = ? ORDER BY e.rank LIMIT ?) f
     {_EXAMPLE_JOINS}
     ORDER BY f.rank
 """
-# More examples than the run stored: read them off the findings (time grows with the store).
-_EXAMPLE_SQL_FROM_FINDINGS = f"""{_EXAMPLE_COLUMNS}
+    return f"""{_example_columns()}
     FROM findings f
     {_EXAMPLE_JOINS}
     WHERE f.run_id = ? AND f.rule_id = ? AND f.search_id IS NOT NULL
@@ -510,7 +536,7 @@ def findings_section(ctx: Context) -> dict[str, Any]:
     citer = Citer()
     found = [r for r in ctx.rules if r["finding_rows"]]
     stored = ctx.run["summary"].get("examples_per_rule", 0)
-    example_sql = _EXAMPLE_SQL if cap <= stored else _EXAMPLE_SQL_FROM_FINDINGS
+    example_sql = _example_sql(cap > stored)
     rules = []
     for rule in found:
         section = {k: rule[k] for k in ("rule_id", "title", "severity", "citation", "scope", "finding_rows", "searches")}
@@ -708,19 +734,39 @@ def jurisdictions_applied(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     return rows
 
 
+def searcher_law_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Per state whose encoded laws bind the agency that searched, and whose agencies searched: those
+    laws, applied to its searchers' own conduct whoever owned the data (from the run's `state_summary`)."""
+    if not db["state_summary"].exists():
+        return []
+    rows = []
+    for state, searchers, searches in db.execute(
+            "SELECT state, searchers, searches FROM state_summary ORDER BY searches DESC, state"):
+        laws = applied(state, "searcher") if state and len(state) == 2 else None
+        if laws and laws["laws"]:
+            rows.append({"agency": f"{searchers:,} searching {'agency' if searchers == 1 else 'agencies'} of {state}",
+                         "role": "searcher (laws that bind the agency that searched)", "state": state,
+                         "searches": searches, **laws})
+    return rows
+
+
 def jurisdictions_section(ctx: Context) -> dict[str, Any] | None:
     """Per owner (or searcher where no owner is named): whose laws were applied, or that none is encoded."""
     stored = ctx.overview.get("jurisdictions")
     applied_rows = ([{**j, **applied(j["state"], "owner" if j["role"] == "owner" else "searcher")} for j in stored]
                     if stored is not None else jurisdictions_applied(ctx.db))
+    applied_rows += searcher_law_rows(ctx.db)
     rows = [{**j, "state": j["state"] or "unknown", "laws": ", ".join(j["laws"]) or "none"} for j in applied_rows]
     if not rows:
         return None
     return {
         "id": "jurisdictions", "title": "Jurisdictions applied", "figures": applied_rows,
-        "paragraphs": ["A finding cites only the law of the state it is judged by (the owner's, or the searcher's "
-                       "where the release names no owner); where no law is encoded for a state, policy findings "
-                       "cite the published practice they rest on."],
+        "paragraphs": ["A finding that cites a law is judged by that law's own state: the owner's for a law that "
+                       "binds the owner or operator of the data, the searcher's for a law that binds the agency "
+                       "that searched (a Nebraska agency's query of Illinois data is judged by Nebraska's law). "
+                       "Any other finding rests on the published practice it cites and is judged by the owner's "
+                       "state (or the searcher's where the release names no owner), whose law on its grounds is "
+                       "shown beside it only as related law."],
         "tables": [{"caption": "Laws applied per agency whose data or searches were audited.",
                     "columns": [["agency", "agency"], ["role", "as"], ["state", "state"], ["searches", "searches"],
                                 ["laws", "laws applied"], ["note", "jurisdiction"]],
@@ -815,6 +861,7 @@ def _notes(report: Report, ctx: Context) -> list[str]:
     unfinished = [{"file_name": name} for (name,) in ctx.db.execute(
         "SELECT file_name FROM releases WHERE status != 'complete' ORDER BY id")]
     notes = [unfinished_warning(unfinished, report.store)] if unfinished else []
+    notes += [interrupted_note(ctx.run)] if ctx.run.get("unfinished") else []
     findings = report.section("findings") or {"rules": []}
     capped = [f"{s['rule_id']} ({s['shown']:,} of {s['finding_rows']:,} rows)" for s in findings["rules"] if s["capped"]]
     if capped:

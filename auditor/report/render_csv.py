@@ -11,6 +11,7 @@ leading ``'``; numbers stay numbers.
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
 from typing import Any, TextIO
 
 import sqlite_utils
@@ -18,6 +19,7 @@ import sqlite_utils
 from auditor.facts import first_release_sql, first_row_sql, judged_state_sql
 from auditor.importers.versions import contested
 from auditor.rules.citations import Citer
+from auditor.rules.laws import law_states
 from auditor.report.build import latest_run
 from auditor.untrusted import visible
 
@@ -27,11 +29,13 @@ COLUMNS = ("rule_id", "severity", "citation", "search_id", "time", "searcher", "
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # The first sighting (auditor.facts.first_row_sql) is the cited source; a simulated search has none.
-_SQL = f"""
+@lru_cache(maxsize=1)
+def _sql() -> str:
+    return f"""
     SELECT f.rule_id, f.severity, r.citation, f.search_id, s.time, sa.name, oa.name, ba.name, t.door, rs.text,
            COALESCE(rel.file_name, 'simulated search ' || f.search_id),
            {first_row_sql("f.search_id")} AS first_row, t.path,
-           {judged_state_sql("t", "oa", "sa")}, t.owner_id IS NOT NULL,
+           {judged_state_sql("t", "oa", "sa", "f.rule_id", law_states())}, t.owner_id IS NOT NULL,
            rr.page, rr.line, {{versioned}}
     FROM findings f
     JOIN rules r ON r.rule_id = f.rule_id
@@ -72,7 +76,7 @@ def write_csv(db: sqlite_utils.Database, out: TextIO, *, store: str = "store", p
     # versions read only then: memory does not grow with the findings.
     versioned = ("EXISTS (SELECT 1 FROM search_versions v WHERE v.search_id = f.search_id)"
                  if db["search_versions"].exists() else "0")
-    for row in db.execute(_SQL.replace("{versioned}", versioned), [run["id"]]):
+    for row in db.execute(_sql().replace("{versioned}", versioned), [run["id"]]):
         # The citation is the one of the jurisdiction the finding is judged by (auditor.rules.citations).
         cited = citer(row[0], row[13], bool(row[14]), row[2])
         finding = citer.statement(row[0], {"searcher": row[5], "owner": row[6], "beneficiary": row[7]}, row[0])

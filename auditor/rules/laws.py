@@ -41,7 +41,7 @@ from typing import Any, Iterable, Mapping
 
 from auditor.errors import InputError
 from auditor.files import MAP_CAP, read_small
-from auditor.facts import FACTS
+from auditor.facts import FACTS, with_derived
 from auditor.rules.core import GROUNDS, SEVERITIES, Rule, _check_condition, check_finding, describe, evaluate
 
 FEDERAL = "us"
@@ -148,10 +148,9 @@ def _text(data: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def example_facts(example: Mapping[str, Any]) -> dict[str, Any]:
-    """An example's facts as the scan gives them (tags a set, none when the example gives none)."""
-    facts = {k: (frozenset(v) if k == "tags" else v) for k, v in example["facts"].items()}
-    facts.setdefault("tags", frozenset())
-    return facts
+    """An example's facts as the scan gives them (tags a set, none when the example gives none; the
+    immigration facts derived from the tags and trace when the example does not state them)."""
+    return with_derived(example["facts"])
 
 
 def case_table(law: Law) -> list[dict[str, Any]]:
@@ -318,6 +317,13 @@ def load_laws(paths: Iterable[Path] | None = None) -> list[Rule]:
 def shipped() -> dict[str, Jurisdiction]:
     """The shipped jurisdiction files (read once per process)."""
     return load_jurisdictions()
+
+
+def law_states(jurisdictions: Mapping[str, Jurisdiction] | None = None) -> dict[str, str]:
+    """law id -> the state (upper case) a finding of it is judged by: the law's own jurisdiction
+    (auditor.facts.judged_state). Federal laws are left out: they are judged like any other rule."""
+    known = jurisdictions if jurisdictions is not None else shipped()
+    return {law.id: code.upper() for code, j in known.items() if code != FEDERAL for law in j.laws}
 
 
 def laws_for(state: str | None, jurisdictions: Mapping[str, Jurisdiction] | None = None) -> tuple[Law, ...]:

@@ -25,6 +25,7 @@ from auditor.errors import InputError
 from auditor.facts import (DAYS_BACK_SQL, KEY_FIELDS, SENSITIVE_TRUTH, STORED_KEY_COLUMNS, STORED_KEYS_SQL, Judge,
                            Truth, frame_value, stored_bounds, stored_classes, stored_key)
 from auditor.graph import build_graph, load_agencies
+from auditor.schema import replaced_results
 from auditor.whatif.policy import ALLOW, BLOCK, UNJUDGED, VERDICTS, Policy
 
 EXAMPLE_IDS = 5
@@ -159,6 +160,8 @@ def _listed_partners(db: sqlite_utils.Database) -> dict[int, set[int]]:
 def _check_audited(db: sqlite_utils.Database) -> None:
     if not db["scan_keys"].exists() or not db.execute("SELECT 1 FROM runs WHERE finished_at IS NOT NULL").fetchone():
         raise InputError("this store has not been audited yet: run `audit run --db STORE` first")
+    if (replaced := replaced_results(db)) is not None:
+        raise InputError(replaced)
 
 
 KEY_WIDTH = len(KEY_FIELDS)
