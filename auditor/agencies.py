@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -29,22 +28,9 @@ import sqlite_utils
 from auditor.errors import InputError
 from auditor.files import require_regular
 from auditor.facts import is_unresolved, unresolved_sql
-from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, fold_kind
+from auditor.state_requesters import default_registry
+from auditor.vocabulary import DHS_COMPONENTS as DHS_IMMIGRATION, DHS_KINDS, KINDS, LEVELS, STATE_NAMES, fold_kind
 
-STATE_NAMES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa", "KS": "Kansas",
-    "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts",
-    "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico",
-    "NY": "New York", "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
-    "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
-    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "DC": "District of Columbia", "PR": "Puerto Rico", "GU": "Guam", "VI": "Virgin Islands",
-    "MP": "Northern Mariana Islands", "AS": "American Samoa",
-}
 _STATE_BY_NAME = {name.upper(): code for code, name in STATE_NAMES.items()}
 
 # Codes that are also English words or common abbreviations: inside a name they count as a state
@@ -569,10 +555,9 @@ def _load_registry() -> dict[str, _Entry]:
     # The state-level requesters' full names (`Commonwealth Fusion Center`), so they resolve when a
     # log spells them out. Their acronyms mean different agencies in different states and are read
     # in a search's context by auditor/state_requesters.py, never here.
-    text = resources.files("auditor").joinpath("data/state_requesters.toml").read_text(encoding="utf-8")
-    for n, row in enumerate(tomllib.loads(text).get("agencies", []), start=1):
-        entry = _validated("state_requesters.toml", n, {"name": row.get("name", ""), "state": row.get("state", ""),
-                                                         "level": "state", "kind": row.get("kind", "")})
+    for n, agency in enumerate(default_registry().agencies, start=1):
+        entry = _validated("state_requesters.toml", n, {"name": agency.name, "state": agency.state or "",
+                                                         "level": "state", "kind": agency.kind})
         registry.setdefault(fold(entry.name), entry)
     return registry
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any, Iterable
 
-from auditor.agencies import STATE_NAMES
 from auditor.errors import InputError
-from auditor.vocabulary import KINDS
+from auditor.vocabulary import KINDS, STATE_NAMES
 
 _FILE_KEYS = {"description", "sources", "agencies"}
 _AGENCY_KEYS = {"state", "covers", "name", "kind", "acronyms", "primary", "bare", "source"}
