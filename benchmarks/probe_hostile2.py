@@ -5,8 +5,7 @@ Every probe runs a real `audit` process (memory capped at 2 GB, 120 s each, as i
 typos, PDF text, release versions, concurrent commands, pseudonymized spellings, `audit serve`,
 long reasons and time cells. It counts tracebacks, hangs (timeouts), unbounded memory (a
 MemoryError, an abort or a kill) and rows lost (an import whose rows read != imported + rejected,
-or a row's text missing), and prints one line per failed probe. Probes of surfaces another branch
-owns are counted apart (`owned elsewhere`), so this file states their state too.
+or a row's text missing), and prints one line per failed probe.
 """
 from __future__ import annotations
 
@@ -30,26 +29,17 @@ WHEN = "12/08/2025, 05:28:52 PM UTC"
 FRAME = "12/01/2025, 05:28:52 PM UTC\n" + WHEN
 HEADER = ["ID", "Name", "Org Name", "Total Networks Searched", "Time Frame", "License Plate", "Reason",
           "Case #", "Filters", "Search Time", "Search Type", "Text Prompt", "Moderation"]
-# Owned by other branches (issue 18): the requesters rewrite and the date-parsing rewrite.
-ELSEWHERE = {"long reason run": "requesters helper (requesters.mentions is quadratic)",
-             "time cell": "releases2 helper (date parsing)"}
 
 
 class Probe2(Probe):
-    """A probe that also sorts failures into hangs, memory and rows lost, and sets apart the ones
-    another branch owns."""
+    """A probe that also sorts failures into hangs, memory and rows lost."""
 
     def __init__(self, work: Path) -> None:
         super().__init__(work)
         self.hangs = self.memory = self.lost = 0
-        self.elsewhere: list[str] = []
 
     def run(self, name: str, args: list[str], **kw) -> subprocess.CompletedProcess:
-        tracebacks = self.tracebacks
         done = super().run(name, args, **kw)
-        if any(name.startswith(key) for key in ELSEWHERE):
-            self.tracebacks = tracebacks  # counted with the surfaces owned elsewhere
-            return done
         if done.returncode == -1 and self.failures and "timed out" in self.failures[-1]:
             self.hangs += 1
         elif done.returncode in (134, -6, -9) or "MemoryError" in (done.stderr or ""):
@@ -66,13 +56,6 @@ class Probe2(Probe):
         self.check(f"{name}: rows balance", not bad, f"rows lost in {bad}")
         if bad:
             self.lost += 1
-
-    def fail(self, name: str, why: str) -> None:
-        owner = next((o for key, o in ELSEWHERE.items() if name.startswith(key)), None)
-        if owner:
-            self.elsewhere.append(f"{name}: {why!r} [{owner}]")
-        else:
-            super().fail(name, why)
 
 
 def flock_csv(path: Path, rows: list[tuple[str, str]], *, user: str = "Ofc Lee", plate: str = "7ABC123",
@@ -143,11 +126,8 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     for failure in p.failures:
         print("FAIL", failure)
-    for failure in p.elsewhere:
-        print("OWNED ELSEWHERE", failure)
     print(f"{p.count} probes in {time.monotonic() - started:.0f} s: {len(p.failures)} failed ({p.tracebacks} tracebacks, "
-          f"{p.hangs} hangs, {p.memory} unbounded memory, {p.lost} with rows lost); "
-          f"{len(p.elsewhere)} failed on surfaces owned elsewhere")
+          f"{p.hangs} hangs, {p.memory} unbounded memory, {p.lost} with rows lost)")
     return 1 if p.failures else 0
 
 
