@@ -236,7 +236,12 @@ def _probe(p: Probe2, work: Path) -> None:
         found.append(dict(sqlite3.connect(vdb).execute("SELECT rule_id, COUNT(*) FROM findings GROUP BY rule_id")))
     p.check("versions: findings do not depend on import order", found[0] == found[1], str(found))
     p.check("versions: the contradiction is found", found[0].get("release.versions_differ", 0) >= 1, str(found[0]))
-    p.check("versions: sb54 sees the ICE version", found[0].get("ca.sb54.immigration", 0) == 1, str(found[0]))
+    # The ICE version is not lost: the search is judged by every version's text. A reason the releases
+    # contest (`ICE request` against `stolen vehicle`) states no clear immigration purpose, so no law
+    # rests on it (facts.immigration_stated); the side-door finding (practice) still sees it.
+    p.check("versions: the ICE version is seen", found[0].get("door.side", 0) == 1, str(found[0]))
+    p.check("versions: no law rests on a contested reason", found[0].get("ca.sb54.immigration", 0) == 0,
+            str(found[0]))
 
     # Concurrent commands.
     argv = [str(BIN / "audit"), "run", "--db", str(store)]
